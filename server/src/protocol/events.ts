@@ -1,0 +1,106 @@
+/**
+ * The `/volunteer` Socket.IO protocol, declared once: TypeBox schemas (runtime validation on the
+ * server) and the typed event maps that both the coordinator and every client import.
+ * Binary data travels as binary (Buffer on Node, ArrayBuffer/Uint8Array in browsers).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { ErrorBody } from './errors.ts';
+
+/** Namespace every volunteer connects to. */
+export const VOLUNTEER_NAMESPACE = '/volunteer';
+
+const strict = { additionalProperties: false } as const;
+
+/** A module's content address: lowercase hex SHA-256. */
+export const ModuleHash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+export const FailureKind = Type.Union([
+  Type.Literal('trap'),
+  Type.Literal('timeout'),
+  Type.Literal('memory'),
+  Type.Literal('invalid'),
+]);
+export type FailureKind = Static<typeof FailureKind>;
+
+/** Handshake `auth` of every volunteer connection. */
+export const VolunteerAuth = Type.Object(
+  {
+    siteKey: Type.String({ minLength: 1, maxLength: 128 }),
+    volunteerId: Type.String({ pattern: '^[A-Za-z0-9_-]{8,128}$' }),
+    agent: Type.Union([Type.Literal('browser'), Type.Literal('node')]),
+  },
+  strict,
+);
+export type VolunteerAuth = Static<typeof VolunteerAuth>;
+
+export const LeaseRequest = Type.Object(
+  {
+    /** Free worker slots on the volunteer. */
+    slots: Type.Integer({ minimum: 1, maximum: 64 }),
+    /** Hashes of modules the volunteer already holds (a locality hint). */
+    cached: Type.Optional(Type.Array(ModuleHash, { maxItems: 256 })),
+  },
+  strict,
+);
+export type LeaseRequest = Static<typeof LeaseRequest>;
+
+/** Limits the runtime enforces for one lease. */
+export interface LeaseLimits {
+  /** Wall-clock budget for the task in the worker, in ms. */
+  timeMs: number;
+  /** Linear-memory cap in bytes (a multiple of 64 KiB). */
+  maxMemoryBytes: number;
+  /** Largest output the coordinator accepts, in bytes. */
+  maxOutputBytes: number;
+}
+
+/** One unit of work handed to a volunteer. `module.url` is a path on the coordinator. */
+export interface Lease {
+  leaseId: string;
+  taskId: string;
+  module: { hash: string; url: string };
+  input: Uint8Array;
+  /** Epoch ms after which the coordinator takes the task back. */
+  deadline: number;
+  limits: LeaseLimits;
+}
+
+export const ResultRequest = Type.Object(
+  {
+    leaseId: Type.String({ minLength: 1, maxLength: 128 }),
+    output: Type.Uint8Array(),
+    cpuMs: Type.Number({ minimum: 0, maximum: 86_400_000 }),
+  },
+  strict,
+);
+export type ResultRequest = Static<typeof ResultRequest>;
+
+export const FailRequest = Type.Object(
+  {
+    leaseId: Type.String({ minLength: 1, maxLength: 128 }),
+    kind: FailureKind,
+    message: Type.String({ maxLength: 2000 }),
+  },
+  strict,
+);
+export type FailRequest = Static<typeof FailRequest>;
+
+export const RevokeNotice = Type.Object({ leaseIds: Type.Array(Type.String()) }, strict);
+export type RevokeNotice = Static<typeof RevokeNotice>;
+
+export type Ok = { ok: true };
+export type LeaseReply = { leases: Lease[] } | ErrorBody;
+export type AckReply = Ok | ErrorBody;
+
+/** Events a volunteer sends; every one is acknowledged. */
+export interface VolunteerClientEvents {
+  lease(payload: LeaseRequest, ack: (reply: LeaseReply) => void): void;
+  result(payload: ResultRequest, ack: (reply: AckReply) => void): void;
+  fail(payload: FailRequest, ack: (reply: AckReply) => void): void;
+}
+
+/** Events the coordinator sends to a volunteer. */
+export interface VolunteerServerEvents {
+  /** The job was cancelled or the lease reassigned: drop the work. */
+  revoke(payload: RevokeNotice): void;
+}
