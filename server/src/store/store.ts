@@ -9,10 +9,12 @@
  *   lease active ──failLease──────▶ failed     (reason kept; task pending again, or failed
  *                                               once attempts reach maxAttempts)
  *   lease active ──expireLeases───▶ expired    (counts as a `timeout` attempt, same as failLease)
- *   lease active ──releaseVolunteer▶ released  (volunteer disconnected: task pending again, the
- *                                               attempt is not counted, the reason is kept)
+ *   lease active ──releaseSession──▶ released  (the volunteer's connection closed: task pending
+ *                                               again, the attempt is not counted, the reason kept)
  *   lease active ──cancelJob──────▶ revoked    (tasks not yet terminal become cancelled)
  *
+ * A lease belongs to a volunteer (who may complete or fail it, even from a later connection) and
+ * to the session (connection) that claimed it, which releases it on disconnect.
  * A lease that is no longer active is fenced: completing or failing it changes nothing
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
  */
@@ -56,6 +58,8 @@ export interface TaskResult extends Omit<ResultLine, 'output'> {
 
 export interface ClaimRequest {
   volunteerId: string;
+  /** The connection that claims (one volunteer may hold several, e.g. two tabs). */
+  sessionId: string;
   siteKey: string;
   slots: number;
   now: number;
@@ -101,6 +105,7 @@ export type FailOutcome = 'recorded' | 'duplicate' | 'stale';
 export interface EndedLease {
   leaseId: string;
   volunteerId: string;
+  sessionId: string;
 }
 
 export interface Store {
@@ -123,8 +128,8 @@ export interface Store {
   claimTasks(request: ClaimRequest): Promise<ClaimedLease[]>;
   completeLease(request: CompleteRequest): Promise<CompleteOutcome>;
   failLease(request: FailLeaseRequest): Promise<FailOutcome>;
-  /** Releases every live lease of a volunteer at once (it disconnected). */
-  releaseVolunteer(volunteerId: string, now: number): Promise<EndedLease[]>;
+  /** Releases every live lease claimed by one connection at once (it disconnected). */
+  releaseSession(sessionId: string, now: number): Promise<EndedLease[]>;
   /** Ends every live lease whose deadline is before `cutoff` as a `timeout` attempt. */
   expireLeases(cutoff: number, now: number): Promise<EndedLease[]>;
 
