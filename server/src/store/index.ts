@@ -1,0 +1,12 @@
+/**
+ * The coordinator's storage: the `Store` interface, its Kysely implementation and the SQLite
+ * opener. Other folders import from here only.
+ */
+export type * from './store.ts';
+export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export { createKyselyStore, taskIdOf, type KyselyStoreOptions } from './kysely-store.ts';
+export { SQLITE_CAPABILITIES, POSTGRES_CAPABILITIES, type DialectCapabilities } from './capabilities.ts';
+export { migrateToLatest, migrations } from './migrations/index.ts';
+export { orderClaimCandidates, type ClaimCandidate } from './claim-order.ts';
+export { afterFailedAttempt, appendTaskError, parseTaskErrors } from './task-history.ts';
+export type { Database as StoreSchema } from './schema.ts';

@@ -1,0 +1,30 @@
+/**
+ * The ordered, forward-only list of migrations, served to Kysely's `Migrator` by a static
+ * provider (no directory scanning, so bundling and `tsx` behave alike).
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DialectCapabilities } from '../capabilities.ts';
+import { initialMigration } from './000001-initial.ts';
+
+/** Every migration by its numbered name; names sort in the order they must run. */
+export function migrations(caps: DialectCapabilities): Record<string, Migration> {
+  return {
+    '000001-initial': initialMigration(caps),
+  };
+}
+
+/** A provider that hands Kysely the static list above. */
+export function staticMigrationProvider(caps: DialectCapabilities): MigrationProvider {
+  return { getMigrations: async () => migrations(caps) };
+}
+
+/** Brings the database to the latest migration; running it again is a no-op. */
+export async function migrateToLatest(db: Kysely<any>, caps: DialectCapabilities): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: staticMigrationProvider(caps) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

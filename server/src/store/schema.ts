@@ -1,0 +1,83 @@
+/**
+ * The database schema as Kysely sees it: one interface per table, snake_case columns.
+ * Times are epoch milliseconds (BIGINT); JSON lives in TEXT so every dialect stores it alike.
+ * Readers coerce numbers with `Number()` because PostgreSQL drivers return BIGINT as strings.
+ */
+
+/** Content-addressed wasm modules. */
+export interface ModulesTable {
+  hash: string;
+  abi: string;
+  size: number;
+  bytes: Uint8Array;
+  created_at: number;
+}
+
+/** Registered sites; `origins` is a JSON array of origins. */
+export interface SitesTable {
+  site_key: string;
+  name: string;
+  origins: string;
+  created_at: number;
+}
+
+/** Jobs: `state` is `active` | `completed` | `cancelled`. */
+export interface JobsTable {
+  id: string;
+  module_hash: string;
+  title: string | null;
+  state: string;
+  redundancy: number;
+  quorum: number;
+  deadline_ms: number;
+  max_attempts: number;
+  priority: number;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/**
+ * One row per input. `state` is `pending` | `running` | `completed` | `failed` | `cancelled`;
+ * `errors` is a JSON array of `TaskError` (NULL while empty, which most tasks stay).
+ */
+export interface TasksTable {
+  job_id: string;
+  idx: number;
+  input: Uint8Array;
+  state: string;
+  attempts: number;
+  output: Uint8Array | null;
+  errors: string | null;
+  updated_at: number;
+}
+
+/**
+ * One row per attempt (per replica, once redundancy arrives). `state` is `active` | `completed` |
+ * `failed` | `expired` | `released` | `revoked`. `cpu_ms`, `site_key` and `volunteer_id` feed the
+ * accounting ledger; `output_hash` lets replicas be compared and repeats be recognised.
+ */
+export interface LeasesTable {
+  id: string;
+  job_id: string;
+  task_idx: number;
+  volunteer_id: string;
+  session_id: string;
+  site_key: string;
+  state: string;
+  issued_at: number;
+  deadline: number;
+  ended_at: number | null;
+  cpu_ms: number | null;
+  output_hash: string | null;
+  error_kind: string | null;
+  error_message: string | null;
+}
+
+/** Every table the store uses. */
+export interface Database {
+  modules: ModulesTable;
+  sites: SitesTable;
+  jobs: JobsTable;
+  tasks: TasksTable;
+  leases: LeasesTable;
+}

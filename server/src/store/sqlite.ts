@@ -1,0 +1,71 @@
+/**
+ * The default store: one SQLite file through better-sqlite3, in WAL mode.
+ *
+ * SQLite has a single writer. Every transaction begins IMMEDIATE, taking the write lock up front,
+ * so a claim's read-then-write can never fail half way with SQLITE_BUSY when a second process
+ * (a CLI, a backup) touches the same file; `busy_timeout` makes such a process wait its turn.
+ * Within this process Kysely's SQLite driver already serialises everything on one connection.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { SQLITE_CAPABILITIES } from './capabilities.ts';
+import { createKyselyStore } from './kysely-store.ts';
+import { migrateToLatest } from './migrations/index.ts';
+import type { Database as Schema } from './schema.ts';
+import type { Store } from './store.ts';
+
+/** Options of `openSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** Path of the database file (its directory is created), or `:memory:`. */
+  file: string;
+  /** How long a statement waits for another process's write lock, in ms (default 5000). */
+  busyTimeoutMs?: number;
+  /**
+   * `normal` (default) survives a crash of the process (SIGKILL) and loses at most the last
+   * transactions on power loss; `full` also survives power loss at the cost of an fsync per commit.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
+/** Opens (creating if needed) and migrates a SQLite database, and returns the store over it. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+  const database = new Database(options.file);
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    database.pragma('foreign_keys = ON');
+    database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database }) });
+  try {
+    await migrateToLatest(db, SQLITE_CAPABILITIES);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return createKyselyStore(db, SQLITE_CAPABILITIES);
+}
+
+/** Kysely's SQLite dialect, with transactions that take the write lock when they begin. */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
