@@ -1,0 +1,46 @@
+/**
+ * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth with the operator key, except
+ * health), the embed's static files and module downloads. Returned without listening, so tests use
+ * `inject` and `main.ts` decides where it listens.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { API_PREFIX } from '../protocol/http.ts';
+import { requireAdminKey } from './auth.ts';
+import type { AppDeps } from './deps.ts';
+import { installErrorHandlers } from './errors.ts';
+import { downloadRoutes } from './routes/downloads.ts';
+import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { moduleRoutes } from './routes/modules.ts';
+import { siteRoutes } from './routes/sites.ts';
+import { staticRoutes } from './routes/static.ts';
+import { typeboxValidatorCompiler } from './validation.ts';
+
+export type { AppDeps } from './deps.ts';
+
+/** Builds the fastify app over the injected store, scheduler and config. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // Job ids and site keys are short; a long URL is a mistake or an attack.
+    maxParamLength: 200,
+    // Volunteer sockets hold connections open; do not let them delay shutdown forever.
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  installErrorHandlers(app);
+
+  healthRoutes(app, deps);
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', requireAdminKey(deps.config.adminKey));
+      moduleRoutes(api, deps);
+      siteRoutes(api, deps);
+      jobRoutes(api, deps);
+    },
+    { prefix: API_PREFIX },
+  );
+  downloadRoutes(app, deps);
+  app.register(async (files) => staticRoutes(files, deps));
+  return app;
+}

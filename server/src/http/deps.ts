@@ -1,0 +1,30 @@
+/** What the HTTP app needs from the rest of the coordinator, injected by `main.ts` or a test. */
+import type { Limits } from '../config.ts';
+import type { Store } from '../store/index.ts';
+
+/** The part of the scheduler the REST API drives (cancelling revokes live leases). */
+export interface JobCanceller {
+  cancel(jobId: string): Promise<boolean>;
+}
+
+export interface AppDeps {
+  store: Store;
+  scheduler: JobCanceller;
+  now: () => number;
+  /** New job ids. */
+  newId: () => string;
+  /** New public site keys. */
+  newSiteKey: () => string;
+  config: {
+    adminKey: string;
+    /** The coordinator's public origin (no trailing slash). */
+    publicUrl: string;
+    limits: Limits;
+    /** Where the client build lives (`embed.js`, `frame.html`, `assets/`). */
+    clientDir: string;
+  };
+  /** A pino logger options object, or false (the default) for none. */
+  logger?: boolean | { level: string };
+  /** False while shutting down: health answers 503. */
+  isReady?: () => boolean;
+}

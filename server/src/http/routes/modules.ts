@@ -1,0 +1,45 @@
+/**
+ * Task modules: `POST /modules` (raw `application/wasm` body, validated, content-addressed; 201, or
+ * 200 when it already exists) and `GET /modules/:hash` (metadata).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { CodedError } from '../../protocol/errors.ts';
+import { ModuleHash } from '../../protocol/events.ts';
+import { API_PREFIX } from '../../protocol/http.ts';
+import { validateModule } from '../../modules/validate.ts';
+import type { AppDeps } from '../deps.ts';
+
+/** Content types a module upload may use. */
+export const MODULE_CONTENT_TYPES = ['application/wasm', 'application/octet-stream'];
+
+const HashParams = Type.Object({ hash: ModuleHash }, { additionalProperties: false });
+
+/** Where volunteers download a module's bytes (a path on the coordinator). */
+export const moduleUrl = (hash: string): string => `/modules/${hash}.wasm`;
+
+export function moduleRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store, now, config } = deps;
+
+  api.addContentTypeParser(MODULE_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  api.post('/modules', { bodyLimit: config.limits.maxModuleBytes }, async (request, reply) => {
+    const body = request.body;
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      throw new CodedError('unsupported_media_type', 'send the module bytes as the body with Content-Type: application/wasm');
+    }
+    const bytes = body ?? new Uint8Array();
+    const info = await validateModule(bytes, config.limits);
+    const { created } = await store.saveModule({ ...info, bytes, createdAt: now() });
+    return reply
+      .code(created ? 201 : 200)
+      .header('location', `${API_PREFIX}/modules/${info.hash}`)
+      .send(info);
+  });
+
+  api.get<{ Params: { hash: string } }>('/modules/:hash', { schema: { params: HashParams } }, async (request) => {
+    const meta = await store.getModuleMeta(request.params.hash);
+    if (!meta) throw new CodedError('module_not_found', `no module ${request.params.hash}`);
+    return { hash: meta.hash, abi: meta.abi, size: meta.size, createdAt: meta.createdAt, url: moduleUrl(meta.hash) };
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Sites: `POST /sites` registers a site's origins and returns its key and embed snippet;
+ * `GET /sites/:key` reads it back.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { CodedError } from '../../protocol/errors.ts';
+import { CreateSiteBody, type SiteInfo } from '../../protocol/http.ts';
+import type { SiteRecord } from '../../store/index.ts';
+import type { AppDeps } from '../deps.ts';
+import { requireJson } from './content-type.ts';
+
+/** Shape of a site key in URLs (what `newSiteKey` makes, with room for other generators). */
+export const SITE_KEY_PATTERN = '^[A-Za-z0-9_-]{1,128}$';
+
+const KeyParams = Type.Object({ key: Type.String({ pattern: SITE_KEY_PATTERN }) }, { additionalProperties: false });
+
+/** The one line a site owner pastes into their pages. */
+export function embedSnippet(publicUrl: string, siteKey: string): string {
+  return `<script src="${publicUrl}/embed.js" data-site="${siteKey}" async></script>`;
+}
+
+/** Canonical origins (lowercase host, default port dropped), deduplicated; a bad one is a 400. */
+export function normaliseOrigins(origins: readonly string[]): string[] {
+  const seen = new Set<string>();
+  origins.forEach((origin, index) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new CodedError('bad_request', `origins/${index}: "${origin}" is not an origin`);
+    }
+    if (parsed.username || parsed.password) {
+      throw new CodedError('bad_request', `origins/${index}: an origin carries no credentials`);
+    }
+    seen.add(parsed.origin);
+  });
+  return [...seen];
+}
+
+export function siteInfo(site: SiteRecord, publicUrl: string): SiteInfo {
+  return { ...site, embed: embedSnippet(publicUrl, site.siteKey) };
+}
+
+export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store, now, newSiteKey, config } = deps;
+
+  api.post<{ Body: CreateSiteBody }>(
+    '/sites',
+    { schema: { body: CreateSiteBody }, preValidation: requireJson },
+    async (request, reply) => {
+      const site: SiteRecord = {
+        siteKey: newSiteKey(),
+        name: request.body.name,
+        origins: normaliseOrigins(request.body.origins),
+        createdAt: now(),
+      };
+      await store.createSite(site);
+      return reply.code(201).header('location', `${request.url}/${site.siteKey}`).send(siteInfo(site, config.publicUrl));
+    },
+  );
+
+  api.get<{ Params: { key: string } }>('/sites/:key', { schema: { params: KeyParams } }, async (request) => {
+    const site = await store.getSite(request.params.key);
+    if (!site) throw new CodedError('site_not_found', `no site ${request.params.key}`);
+    return siteInfo(site, config.publicUrl);
+  });
+}

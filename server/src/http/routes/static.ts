@@ -1,0 +1,93 @@
+/**
+ * What the embed needs from the coordinator's origin: `GET /embed.js` (the loader, loaded
+ * cross-origin by host pages), `GET /frame?site=KEY` (the frame page, with a per-site CSP) and
+ * `/assets/*` (the frame's hashed bundles, cached for good).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { CodedError } from '../../protocol/errors.ts';
+import { frameCsp, NO_FRAME_CSP } from '../csp.ts';
+import type { AppDeps } from '../deps.ts';
+import { SITE_KEY_PATTERN } from './sites.ts';
+
+const SITE_KEY = new RegExp(SITE_KEY_PATTERN);
+
+async function readClientFile(clientDir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(clientDir, name));
+  } catch {
+    throw new CodedError('not_found', `${name} is not built: run npm run build`);
+  }
+}
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function unknownSitePage(reply: FastifyReply, site: string | undefined): FastifyReply {
+  const what = site ? `The site key <code>${escapeHtml(site)}</code> is not registered` : 'No site key was given';
+  return reply
+    .code(404)
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', NO_FRAME_CSP)
+    .header('cache-control', 'no-store')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site</title></head>` +
+        `<body><h1>Unknown site</h1><p>${what} with this sparecycles coordinator. ` +
+        `The site owner can register it with <code>POST /api/v1/sites</code>.</p></body></html>`,
+    );
+}
+
+/** The origin a request reached us on, as the browser sees it. */
+function requestOrigin(publicUrl: string, host: string | undefined): string | undefined {
+  if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return undefined;
+  return `${new URL(publicUrl).protocol}//${host.toLowerCase()}`;
+}
+
+export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { store, config } = deps;
+
+  app.get('/embed.js', async (_request, reply) => {
+    const body = await readClientFile(config.clientDir, 'embed.js');
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .header('access-control-allow-origin', '*')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'public, max-age=300')
+      .send(body);
+  });
+
+  app.get<{ Querystring: { site?: string } }>('/frame', async (request, reply) => {
+    const site = typeof request.query.site === 'string' ? request.query.site : undefined;
+    const record = site && SITE_KEY.test(site) ? await store.getSite(site) : undefined;
+    if (!record) return unknownSitePage(reply, site);
+    const body = await readClientFile(config.clientDir, 'frame.html');
+    const own = requestOrigin(config.publicUrl, request.headers.host);
+    const selfOrigins = own ? [config.publicUrl, own] : [config.publicUrl];
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', frameCsp({ ancestors: record.origins, selfOrigins }))
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .header('x-content-type-options', 'nosniff')
+      // The CSP follows the site's origins: never serve a stale one.
+      .header('cache-control', 'no-cache')
+      .send(body);
+  });
+
+  await app.register(fastifyStatic, {
+    root: join(config.clientDir, 'assets'),
+    prefix: '/assets/',
+    decorateReply: false,
+    index: false,
+    list: false,
+    immutable: true,
+    maxAge: '365d',
+    setHeaders: (res) => {
+      res.setHeader('cross-origin-resource-policy', 'cross-origin');
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('x-content-type-options', 'nosniff');
+    },
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * One validator for every wire payload: TypeBox's compiled checker, used as fastify's validator
+ * compiler and by the Socket.IO handlers, so HTTP and socket refuse the same things the same way
+ * (unknown fields included) and report the first problem by path.
+ */
+import type { TSchema, Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { FastifySchemaCompiler } from 'fastify';
+import { CodedError } from '../protocol/errors.ts';
+
+/** A compiled check: the value typed, or a message naming the first problem. */
+export type Checker<T> = (value: unknown) => { ok: true; value: T } | { ok: false; message: string };
+
+const compiled = new WeakMap<TSchema, Checker<unknown>>();
+
+/** Compiles (once per schema object) a checker; `what` names the payload in messages (`body`, `lease`). */
+export function compileChecker<S extends TSchema>(schema: S, what: string): Checker<Static<S>> {
+  let check = compiled.get(schema);
+  if (!check) {
+    const type = TypeCompiler.Compile(schema);
+    check = (value) => {
+      if (type.Check(value)) return { ok: true, value };
+      const first = type.Errors(value).First();
+      if (!first) return { ok: false, message: 'invalid payload' };
+      const where = first.path === '' ? '' : ` at ${first.path}`;
+      const message =
+        first.message === 'Unexpected property' ? `unknown field${where}` : `${first.message.toLowerCase()}${where}`;
+      return { ok: false, message };
+    };
+    compiled.set(schema, check);
+  }
+  return ((value: unknown) => {
+    const result = check(value);
+    return result.ok ? result : { ok: false, message: `${what}: ${result.message}` };
+  }) as Checker<Static<S>>;
+}
+
+/** Fastify validator compiler over TypeBox: a refusal is a `bad_request` naming the part and path. */
+export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const check = compileChecker(schema, httpPart ?? 'request');
+  return (data: unknown) => {
+    const result = check(data);
+    return result.ok ? { value: result.value } : { error: new CodedError('bad_request', result.message) };
+  };
+};

@@ -1,0 +1,25 @@
+/**
+ * Random identifiers and keys, from the operating system's CSPRNG. These are the coordinator's only
+ * source of randomness for ids: `main.ts` injects them, tests may inject deterministic ones.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** `bytes` random bytes as unpadded base64url (URL-, header- and file-name-safe). */
+export function randomToken(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** An opaque id for jobs, tasks and leases: 16 random bytes (22 characters). */
+export function newId(): string {
+  return randomToken(16);
+}
+
+/** A public site key, as it appears in the embed snippet: `site_` + 15 random bytes. */
+export function newSiteKey(): string {
+  return `site_${randomToken(15)}`;
+}
+
+/** An operator (admin) key: 32 random bytes, a bearer secret. */
+export function newAdminKey(): string {
+  return `sc_admin_${randomToken(32)}`;
+}

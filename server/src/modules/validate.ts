@@ -1,0 +1,71 @@
+/**
+ * Upload validation of task modules: size, WebAssembly validity, ABI shape (exports and the import
+ * allow-list, decided by the shared wasm host) and memory against the operator's cap. A module that
+ * passes is content-addressed by the SHA-256 of its bytes.
+ */
+import { createHash } from 'node:crypto';
+import { CodedError } from '../protocol/errors.ts';
+import type { ModuleInfo } from '../protocol/http.ts';
+import { classifyModule, readMemoryLimits } from '../../../wasm/host/index.ts';
+
+const WASM_PAGE = 65_536;
+
+export interface ModuleLimits {
+  maxModuleBytes: number;
+  maxMemoryBytes: number;
+}
+
+/** Lowercase hex SHA-256 of `bytes`: a module's content address. */
+export function moduleHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const mib = (bytes: number): string => `${Math.round((bytes / (1024 * 1024)) * 100) / 100} MiB`;
+
+/**
+ * Checks an uploaded module and returns its `{ hash, abi, size }`.
+ * Throws `invalid_module` (400) naming the problem, or `payload_too_large` (413) past the size limit.
+ */
+export async function validateModule(bytes: Uint8Array, limits: ModuleLimits): Promise<ModuleInfo> {
+  if (bytes.byteLength === 0) {
+    throw new CodedError('invalid_module', 'empty body: send the module bytes with Content-Type: application/wasm');
+  }
+  if (bytes.byteLength > limits.maxModuleBytes) {
+    throw new CodedError(
+      'payload_too_large',
+      `module is ${bytes.byteLength} bytes; the limit is ${limits.maxModuleBytes} bytes (${mib(limits.maxModuleBytes)})`,
+    );
+  }
+  if (!WebAssembly.validate(bytes as BufferSource)) {
+    throw new CodedError('invalid_module', 'not a valid WebAssembly binary');
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as BufferSource);
+  } catch (error) {
+    throw new CodedError('invalid_module', `not a valid WebAssembly binary: ${(error as Error).message}`);
+  }
+  const shape = classifyModule(module);
+  if ('problem' in shape) throw new CodedError('invalid_module', shape.problem);
+
+  const memory = readMemoryLimits(bytes);
+  if (memory) {
+    const cap = limits.maxMemoryBytes;
+    if (memory.shared) {
+      throw new CodedError('invalid_module', 'shared memory is not supported: tasks run single-threaded');
+    }
+    if (memory.initialPages * WASM_PAGE > cap) {
+      throw new CodedError(
+        'invalid_module',
+        `initial memory of ${memory.initialPages} pages (${mib(memory.initialPages * WASM_PAGE)}) is above this coordinator's cap of ${cap / WASM_PAGE} pages (${mib(cap)})`,
+      );
+    }
+    if (memory.maximumPages !== undefined && memory.maximumPages * WASM_PAGE > cap) {
+      throw new CodedError(
+        'invalid_module',
+        `declared memory maximum of ${memory.maximumPages} pages (${mib(memory.maximumPages * WASM_PAGE)}) is above this coordinator's cap of ${cap / WASM_PAGE} pages (${mib(cap)}); declare a lower maximum or none`,
+      );
+    }
+  }
+  return { hash: moduleHash(bytes), abi: shape.abi, size: bytes.byteLength };
+}

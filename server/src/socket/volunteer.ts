@@ -1,0 +1,200 @@
+/**
+ * The `/volunteer` Socket.IO namespace: admits connections (Origin check, handshake `auth`, site
+ * exists), validates every event's payload with the protocol's schemas, calls the scheduler as the
+ * connection's volunteer and acknowledges; tells a session to drop revoked leases.
+ *
+ * A refused event is acknowledged with `{ error: { code, message } }` and the connection stays up.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Server, type Socket } from 'socket.io';
+import { CodedError, errorBody, toError, type ErrorBody } from '../protocol/errors.ts';
+import {
+  FailRequest,
+  LeaseRequest,
+  ResultRequest,
+  VOLUNTEER_NAMESPACE,
+  VolunteerAuth,
+  type Lease,
+  type VolunteerClientEvents,
+  type VolunteerServerEvents,
+} from '../protocol/events.ts';
+import type { Store } from '../store/index.ts';
+import { compileChecker, type Checker } from '../http/validation.ts';
+
+/** Who is asking: the volunteer, this connection, and the site it volunteers through. */
+export interface VolunteerRef {
+  volunteerId: string;
+  sessionId: string;
+  siteKey: string;
+}
+
+/** The part of the scheduler the namespace drives. */
+export interface VolunteerScheduler {
+  lease(v: VolunteerRef, req: LeaseRequest): Promise<Lease[]>;
+  result(v: VolunteerRef, req: ResultRequest): Promise<'accepted' | 'duplicate' | 'stale'>;
+  fail(v: VolunteerRef, req: FailRequest): Promise<'recorded' | 'duplicate' | 'stale'>;
+  disconnect(sessionId: string): Promise<void>;
+}
+
+/** Minimal logger (pino's shape). */
+export interface SocketLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface VolunteerSocketDeps {
+  server: HttpServer;
+  scheduler: VolunteerScheduler;
+  store: Pick<Store, 'getSite'>;
+  /** The coordinator's public origin (no trailing slash): browsers may connect only from it. */
+  publicUrl: string;
+  maxOutputBytes: number;
+  logger?: SocketLogger;
+}
+
+export interface VolunteerSocket {
+  io: Server;
+  /** Tells the session's connection to drop these leases (no-op when it is gone). */
+  revoke(sessionId: string, leaseIds: string[]): void;
+  /** Disconnects every volunteer and detaches from the HTTP server (which it leaves open). */
+  close(): Promise<void>;
+}
+
+type VolunteerData = VolunteerRef;
+type VolunteerIoSocket = Socket<VolunteerClientEvents, VolunteerServerEvents, Record<string, never>, VolunteerData>;
+
+const silent: SocketLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The origins a browser connection may come from: our public origin and the origin the request was
+ * addressed to (its Host header), i.e. the coordinator's own pages. `undefined` Origin (Node agent) passes.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, publicUrl: string): boolean {
+  if (origin === undefined) return true;
+  const own = new URL(publicUrl);
+  if (origin === own.origin) return true;
+  if (!host) return false;
+  const normalised = origin.toLowerCase();
+  return normalised === `http://${host.toLowerCase()}` || normalised === `https://${host.toLowerCase()}`;
+}
+
+const STALE_MESSAGE =
+  'lease is no longer active (expired, released, revoked or completed by another call): drop the work';
+
+/** Attaches the `/volunteer` namespace to `server`. */
+export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocket {
+  const log = deps.logger ?? silent;
+  const { scheduler } = deps;
+  const io = new Server<VolunteerClientEvents, VolunteerServerEvents, Record<string, never>, VolunteerData>(deps.server, {
+    // Room for the largest output plus the event's framing.
+    maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
+    serveClient: false,
+    allowRequest: (req: IncomingMessage, callback) => {
+      const ok = originAllowed(req.headers.origin, req.headers.host, deps.publicUrl);
+      if (!ok) log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
+      callback(ok ? null : 'origin not allowed: volunteers connect from the coordinator\'s frame', ok);
+    },
+  });
+
+  // Nothing is served on the main namespace.
+  io.of('/').use((_socket, next) => next(new Error(`connect to the ${VOLUNTEER_NAMESPACE} namespace`)));
+
+  const nsp = io.of(VOLUNTEER_NAMESPACE);
+  const checkAuth = compileChecker(VolunteerAuth, 'auth');
+
+  nsp.use((socket, next) => {
+    const auth = checkAuth(socket.handshake.auth);
+    if (!auth.ok) {
+      next(Object.assign(new Error(auth.message), { data: errorBody('bad_request', auth.message) }));
+      return;
+    }
+    deps.store.getSite(auth.value.siteKey).then(
+      (site) => {
+        if (!site) {
+          const message = `unknown site key ${auth.value.siteKey}`;
+          next(Object.assign(new Error(message), { data: errorBody('site_not_found', message) }));
+          return;
+        }
+        socket.data = { volunteerId: auth.value.volunteerId, sessionId: socket.id, siteKey: site.siteKey };
+        next();
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'site lookup failed');
+        next(Object.assign(new Error('internal error'), { data: errorBody('internal', 'internal error') }));
+      },
+    );
+  });
+
+  nsp.on('connection', (socket: VolunteerIoSocket) => {
+    const ref = (): VolunteerRef => socket.data;
+    handle(socket, 'lease', LeaseRequest, log, async (payload) => ({ leases: await scheduler.lease(ref(), payload) }));
+    handle(socket, 'result', ResultRequest, log, async (payload) => {
+      if (payload.output.byteLength > deps.maxOutputBytes) {
+        throw new CodedError('payload_too_large', `output is ${payload.output.byteLength} bytes; the limit is ${deps.maxOutputBytes}`);
+      }
+      const outcome = await scheduler.result(ref(), payload);
+      if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
+      return { ok: true } as const;
+    });
+    handle(socket, 'fail', FailRequest, log, async (payload) => {
+      const outcome = await scheduler.fail(ref(), payload);
+      if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
+      return { ok: true } as const;
+    });
+    socket.on('disconnect', () => {
+      scheduler.disconnect(socket.id).catch((error: unknown) => log.error({ err: error, session: socket.id }, 'releasing leases failed'));
+    });
+  });
+
+  return {
+    io,
+    revoke(sessionId, leaseIds) {
+      if (leaseIds.length > 0) nsp.to(sessionId).emit('revoke', { leaseIds });
+    },
+    async close() {
+      nsp.disconnectSockets(true);
+      // Closes engine.io's clients and detaches from the HTTP server without closing it (fastify does that).
+      io.engine.close();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+/**
+ * Registers one acknowledged event: validates the payload, runs `run`, and acks its reply or the
+ * error as data. An event without an acknowledgement callback cannot be answered and is ignored.
+ */
+function handle<S extends TSchema, R>(
+  socket: VolunteerIoSocket,
+  event: keyof VolunteerClientEvents,
+  schema: S,
+  log: SocketLogger,
+  run: (payload: Static<S>) => Promise<R>,
+): void {
+  const check: Checker<Static<S>> = compileChecker(schema, event);
+  // Socket.IO's typed `on` cannot express "payload unknown until validated": register untyped.
+  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
+    const ack = args.at(-1);
+    if (typeof ack !== 'function') {
+      log.warn({ event, session: socket.id }, 'event without acknowledgement ignored');
+      return;
+    }
+    const reply = ack as (reply: R | ErrorBody) => void;
+    if (args.length !== 2) {
+      reply(errorBody('bad_request', `${event}: expected one payload and an acknowledgement`));
+      return;
+    }
+    const checked = check(args[0]);
+    if (!checked.ok) {
+      reply(errorBody('bad_request', checked.message));
+      return;
+    }
+    run(checked.value).then(reply, (thrown: unknown) => {
+      const error = toError(thrown);
+      if (error.code === 'internal') log.error({ err: thrown, event, session: socket.id }, 'event failed');
+      reply(error.code === 'internal' ? errorBody('internal', 'internal error') : error.toBody());
+    });
+  });
+}
