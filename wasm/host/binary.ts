@@ -1,0 +1,257 @@
+/**
+ * A tiny reader (and one rewriter) for the WebAssembly binary format: just enough to see a
+ * module's memory declarations and to cap them. The JS API cannot tell a memory's limits before
+ * instantiation, and a module that declares no maximum could otherwise grow to 4 GiB.
+ */
+
+/** The limits of a module's first memory, as declared in its binary. */
+export interface MemoryLimits {
+  initialPages: number;
+  maximumPages?: number;
+  /** The memory comes from an import rather than the module's memory section. */
+  imported: boolean;
+  shared: boolean;
+}
+
+/** Bytes in one WebAssembly page. */
+export const WASM_PAGE_BYTES = 65_536;
+
+const SECTION_IMPORT = 2;
+const SECTION_MEMORY = 5;
+const KIND_FUNC = 0;
+const KIND_TABLE = 1;
+const KIND_MEMORY = 2;
+const KIND_GLOBAL = 3;
+const KIND_TAG = 4;
+const LIMITS_HAS_MAX = 0x01;
+const LIMITS_SHARED = 0x02;
+const LIMITS_64 = 0x04;
+
+/** One memory's limits and where they sit in the binary. */
+interface LimitsSpan {
+  start: number;
+  end: number;
+  flags: number;
+  initial: number;
+  maximum?: number;
+  imported: boolean;
+  /** The section holding the limits: [content start, content end). */
+  section: { idStart: number; start: number; end: number };
+}
+
+class Reader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public pos = 0,
+  ) {}
+
+  byte(): number {
+    const b = this.bytes[this.pos];
+    if (b === undefined) throw new Error(`wasm binary truncated at byte ${this.pos}`);
+    this.pos++;
+    return b;
+  }
+
+  /** Unsigned LEB128, exact up to 2^53 (enough for memory64 page counts). */
+  uleb(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    throw new Error(`malformed LEB128 at byte ${this.pos}`);
+  }
+
+  skip(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new Error(`wasm binary truncated at byte ${this.pos}`);
+    this.pos += n;
+  }
+
+  name(): void {
+    this.skip(this.uleb());
+  }
+
+  limits(): { flags: number; initial: number; maximum?: number } {
+    const flags = this.byte();
+    if (flags > 0x07) throw new Error(`unknown limits flags 0x${flags.toString(16)} at byte ${this.pos - 1}`);
+    const initial = this.uleb();
+    const maximum = flags & LIMITS_HAS_MAX ? this.uleb() : undefined;
+    return maximum === undefined ? { flags, initial } : { flags, initial, maximum };
+  }
+}
+
+function readHeader(r: Reader): void {
+  const b = r.bytes;
+  if (b.length < 8 || b[0] !== 0x00 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) {
+    throw new Error('not a WebAssembly binary (bad magic number)');
+  }
+  if (b[4] !== 0x01 || b[5] !== 0x00 || b[6] !== 0x00 || b[7] !== 0x00) {
+    throw new Error('unsupported WebAssembly binary version (only version 1 is supported)');
+  }
+  r.pos = 8;
+}
+
+function readImportedMemories(r: Reader, end: number, section: LimitsSpan['section'], out: LimitsSpan[]): void {
+  const count = r.uleb();
+  for (let i = 0; i < count; i++) {
+    r.name();
+    r.name();
+    const kind = r.byte();
+    switch (kind) {
+      case KIND_FUNC:
+        r.uleb();
+        break;
+      case KIND_TABLE:
+        r.byte(); // reference type
+        r.limits();
+        break;
+      case KIND_MEMORY: {
+        const start = r.pos;
+        const limits = r.limits();
+        out.push({ ...limits, start, end: r.pos, imported: true, section });
+        break;
+      }
+      case KIND_GLOBAL:
+        r.byte(); // value type
+        r.byte(); // mutability
+        break;
+      case KIND_TAG:
+        r.byte(); // attribute
+        r.uleb();
+        break;
+      default:
+        throw new Error(`unknown import kind ${kind} at byte ${r.pos - 1}`);
+    }
+  }
+  if (r.pos !== end) throw new Error('import section size does not match its contents');
+}
+
+/** Every memory declaration (imported ones first, as in the index space), with its position. */
+function findMemories(bytes: Uint8Array): LimitsSpan[] {
+  const r = new Reader(bytes);
+  readHeader(r);
+  const out: LimitsSpan[] = [];
+  while (r.pos < bytes.length) {
+    const idStart = r.pos;
+    const id = r.byte();
+    const size = r.uleb();
+    const start = r.pos;
+    const end = start + size;
+    if (end > bytes.length) throw new Error(`section ${id} runs past the end of the binary`);
+    const section = { idStart, start, end };
+    if (id === SECTION_IMPORT) {
+      readImportedMemories(r, end, section, out);
+    } else if (id === SECTION_MEMORY) {
+      const count = r.uleb();
+      for (let i = 0; i < count; i++) {
+        const limitsStart = r.pos;
+        const limits = r.limits();
+        out.push({ ...limits, start: limitsStart, end: r.pos, imported: false, section });
+      }
+      if (r.pos !== end) throw new Error('memory section size does not match its contents');
+    }
+    r.pos = end;
+  }
+  return out;
+}
+
+/**
+ * Reads the limits of the module's first memory (imported or defined), or `undefined` when the
+ * module has no memory. Throws when the bytes are not a well-formed WebAssembly binary.
+ */
+export function readMemoryLimits(bytes: Uint8Array): MemoryLimits | undefined {
+  const first = findMemories(bytes)[0];
+  if (!first) return undefined;
+  const limits: MemoryLimits = {
+    initialPages: first.initial,
+    imported: first.imported,
+    shared: (first.flags & LIMITS_SHARED) !== 0,
+  };
+  if (first.maximum !== undefined) limits.maximumPages = first.maximum;
+  return limits;
+}
+
+function uleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) b |= 0x80;
+    out.push(b);
+  } while (v > 0);
+  return out;
+}
+
+function encodeLimits(flags: number, initial: number, maximum: number): number[] {
+  return [flags | LIMITS_HAS_MAX, ...uleb(initial), ...uleb(maximum)];
+}
+
+/**
+ * Returns a copy of `bytes` in which every memory the module declares has a maximum of at most
+ * `maxPages` (a maximum is added where none is declared). Throws an Error naming the numbers when
+ * a memory's initial size already exceeds `maxPages`, or when the binary is malformed.
+ */
+export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array<ArrayBuffer> {
+  if (!Number.isInteger(maxPages) || maxPages < 0) throw new Error(`invalid memory cap: ${maxPages} pages`);
+  const memories = findMemories(bytes);
+  const edits: { span: LimitsSpan; encoded: number[] }[] = [];
+  for (const span of memories) {
+    if (span.initial > maxPages) {
+      throw new Error(
+        `module memory starts at ${span.initial} pages (${formatBytes(span.initial * WASM_PAGE_BYTES)}), ` +
+          `above the cap of ${maxPages} pages (${formatBytes(maxPages * WASM_PAGE_BYTES)})`,
+      );
+    }
+    const maximum = Math.min(span.maximum ?? maxPages, maxPages);
+    if (maximum === span.maximum) continue;
+    // memory64 limits are u64 LEBs too; the same encoding fits both.
+    edits.push({ span, encoded: encodeLimits(span.flags & (LIMITS_SHARED | LIMITS_64), span.initial, maximum) });
+  }
+  if (edits.length === 0) return bytes.slice();
+  return applyEdits(bytes, edits);
+}
+
+/** Splices new limit encodings in and rewrites the size of every section that changed. */
+function applyEdits(bytes: Uint8Array, edits: { span: LimitsSpan; encoded: number[] }[]): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  const bySection = new Map<number, { span: LimitsSpan; encoded: number[] }[]>();
+  for (const edit of edits) {
+    const list = bySection.get(edit.span.section.idStart) ?? [];
+    list.push(edit);
+    bySection.set(edit.span.section.idStart, list);
+  }
+  for (const [idStart, list] of [...bySection].sort((a, b) => a[0] - b[0])) {
+    const section = list[0]!.span.section;
+    parts.push(bytes.subarray(pos, idStart + 1)); // everything up to and including the section id
+    const content: Uint8Array[] = [];
+    let cursor = section.start;
+    for (const { span, encoded } of list.sort((a, b) => a.span.start - b.span.start)) {
+      content.push(bytes.subarray(cursor, span.start), Uint8Array.from(encoded));
+      cursor = span.end;
+    }
+    content.push(bytes.subarray(cursor, section.end));
+    const size = content.reduce((n, c) => n + c.length, 0);
+    parts.push(Uint8Array.from(uleb(size)), ...content);
+    pos = section.end;
+  }
+  parts.push(bytes.subarray(pos));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** `1.5 MiB`, `64 KiB`: for messages that authors read. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(2)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(2)} KiB`;
+  return `${n} B`;
+}

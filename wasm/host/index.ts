@@ -1,0 +1,10 @@
+/**
+ * The task ABI host: everything the browser worker, the Node agent and the coordinator's upload
+ * validation need to check, compile and run task modules.
+ */
+export { compileTask, runTask } from './host.ts';
+export { classifyModule, BYTES_ABI_IMPORTS, RUNTIME_NAMESPACE, WASI_NAMESPACE, WASI_PREVIEW1_FUNCTIONS } from './abi.ts';
+export type { Classification, TaskAbi } from './abi.ts';
+export { capMemory, readMemoryLimits, WASM_PAGE_BYTES } from './binary.ts';
+export type { MemoryLimits } from './binary.ts';
+export type { FailureKind, TaskHooks, TaskLimits, TaskOutcome } from './outcome.ts';
