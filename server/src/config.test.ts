@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseEnv } from './config.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'sc-config-'));
+  dirs.push(dir);
+  return dir;
+};
+
+describe('parseEnv', () => {
+  it('applies the documented defaults', () => {
+    const config = parseEnv({});
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.demoPort).toBe(8081);
+    expect(config.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(config.demo).toBe(true);
+    expect(config.adminKey).toBeUndefined();
+    expect(config.dataDir.endsWith('data')).toBe(true);
+    expect(config.limits).toEqual({
+      maxModuleBytes: 8 * 1024 * 1024,
+      maxMemoryBytes: 256 * 1024 * 1024,
+      maxOutputBytes: 4 * 1024 * 1024,
+      maxJobBodyBytes: 64 * 1024 * 1024,
+      defaultDeadlineMs: 30_000,
+      defaultMaxAttempts: 3,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = parseEnv({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DEMO_PORT: '9100',
+      SPARECYCLES_DEMO: '0',
+      SPARECYCLES_ADMIN_KEY: 'k'.repeat(20),
+      PUBLIC_URL: 'https://Grid.Example.com/',
+      SPARECYCLES_MAX_MODULE_BYTES: '1MiB',
+      SPARECYCLES_MAX_MEMORY_BYTES: '65536',
+      SPARECYCLES_MAX_OUTPUT_BYTES: '2048',
+      SPARECYCLES_DEADLINE_MS: '500',
+      SPARECYCLES_MAX_ATTEMPTS: '7',
+    });
+    expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
+    expect(config.publicUrl).toBe('https://grid.example.com');
+    expect(config.limits).toMatchObject({ maxModuleBytes: 1024 * 1024, maxMemoryBytes: 65536, maxOutputBytes: 2048, defaultDeadlineMs: 500, defaultMaxAttempts: 7 });
+  });
+
+  it('derives DEMO_PORT from PORT and a usable PUBLIC_URL from a wildcard HOST', () => {
+    expect(parseEnv({ PORT: '3000', HOST: '0.0.0.0' })).toMatchObject({ demoPort: 3001, publicUrl: 'http://localhost:3000' });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DEMO_PORT: '-1' }, 'DEMO_PORT'],
+    [{ PORT: '9000', DEMO_PORT: '9000' }, 'DEMO_PORT'],
+    [{ DATABASE_URL: 'postgres://db/sc' }, 'DATABASE_URL'],
+    [{ SPARECYCLES_DEMO: 'maybe' }, 'SPARECYCLES_DEMO'],
+    [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
+    [{ PUBLIC_URL: 'ftp://grid.example.com' }, 'PUBLIC_URL'],
+    [{ PUBLIC_URL: 'https://grid.example.com/path' }, 'PUBLIC_URL'],
+    [{ SPARECYCLES_ADMIN_KEY: 'short' }, 'SPARECYCLES_ADMIN_KEY'],
+    [{ SPARECYCLES_MAX_MEMORY_BYTES: '100000' }, 'SPARECYCLES_MAX_MEMORY_BYTES'],
+    [{ SPARECYCLES_MAX_MODULE_BYTES: '8 parsecs' }, 'SPARECYCLES_MAX_MODULE_BYTES'],
+    [{ SPARECYCLES_MAX_ATTEMPTS: '0' }, 'SPARECYCLES_MAX_ATTEMPTS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %o naming %s', (env, variable) => {
+    let thrown: unknown;
+    try {
+      parseEnv(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(variable);
+    expect((thrown as ConfigError).message).toContain(variable);
+  });
+
+  it('says PostgreSQL is not supported yet', () => {
+    expect(() => parseEnv({ DATABASE_URL: 'postgres://x' })).toThrow(/not supported yet/);
+  });
+});
+
+describe('loadConfig', () => {
+  it('generates an admin key once and keeps it in DATA_DIR across restarts', () => {
+    const dataDir = join(tempDir(), 'nested', 'data');
+    let made = 0;
+    const newKey = () => `generated-key-${++made}-0123456789`;
+    const first = loadConfig(newKey, { DATA_DIR: dataDir });
+    const second = loadConfig(newKey, { DATA_DIR: dataDir });
+    expect(first.adminKey).toBe('generated-key-1-0123456789');
+    expect(second.adminKey).toBe(first.adminKey);
+    expect(first.adminKeyGenerated).toBe(true);
+    expect(made).toBe(1);
+    expect(readFileSync(join(dataDir, 'admin-key'), 'utf8').trim()).toBe(first.adminKey);
+    expect(statSync(join(dataDir, 'admin-key')).mode & 0o777).toBe(0o600);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first.limits)).toBe(true);
+  });
+
+  it('uses SPARECYCLES_ADMIN_KEY when set, writing nothing', () => {
+    const dataDir = tempDir();
+    const config = loadConfig(() => 'never-used-0123456789', { DATA_DIR: dataDir, SPARECYCLES_ADMIN_KEY: 'operator-key-0123456789' });
+    expect(config).toMatchObject({ adminKey: 'operator-key-0123456789', adminKeyGenerated: false });
+    expect(() => statSync(join(dataDir, 'admin-key'))).toThrow();
+  });
+});
