@@ -23,7 +23,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     // Job ids and site keys are short; a long URL is a mistake or an attack.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     // Volunteer sockets hold connections open; do not let them delay shutdown forever.
     forceCloseConnections: 'idle',
   });
