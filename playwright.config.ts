@@ -33,7 +33,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `rm -rf ${E2E.dataDir} && npx tsx server/src/main.ts`,
+      command: `rm -rf ${E2E.dataDir} && node --import tsx server/src/main.ts`,
       url: `${E2E.coordinator}/api/v1/health`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -48,7 +48,7 @@ export default defineConfig({
       stdout: 'pipe',
     },
     {
-      command: 'npx tsx e2e/support/host-server.ts',
+      command: 'node --import tsx e2e/support/host-server.ts',
       url: `${E2E.hostOrigin}/health`,
       reuseExistingServer: false,
       timeout: 30_000,
