@@ -1,0 +1,43 @@
+/**
+ * The embed loader: the only sparecycles code that runs in the host page. It adds one small
+ * cross-origin frame from the coordinator and only positions and sizes it; the banner, the
+ * visitor's choice and all the work live inside that frame, out of the page's reach.
+ *
+ *   <script src="https://COORDINATOR/embed.js" data-site="SITE_KEY" async></script>
+ *
+ * The page can follow the visitor's choice with `window.addEventListener('sparecycles:state', e =>
+ * e.detail.state)`.
+ */
+import { parseFrameMessage } from './messages.ts';
+
+// Captured synchronously: `currentScript` is null once this first run is over.
+const script = document.currentScript as HTMLScriptElement | null;
+const site = script?.dataset['site'];
+
+if (script && site) {
+  const origin = new URL(script.src).origin;
+  const frame = document.createElement('iframe');
+  frame.src = `${origin}/frame?site=${encodeURIComponent(site)}`;
+  frame.title = 'sparecycles: share idle CPU with this site';
+  // Only what the frame's own idle policy may use; nothing else is delegated.
+  frame.allow = 'compute-pressure';
+  frame.setAttribute(
+    'style',
+    'position:fixed;right:12px;bottom:12px;width:0;height:0;border:0;margin:0;padding:0;z-index:2147483647;color-scheme:normal;background:transparent',
+  );
+
+  addEventListener('message', (event: MessageEvent) => {
+    if (event.origin !== origin || event.source !== frame.contentWindow) return;
+    const message = parseFrameMessage(event.data);
+    if (message?.type === 'sparecycles:resize') {
+      frame.style.width = `${message.width}px`;
+      frame.style.height = `${message.height}px`;
+    } else if (message) {
+      dispatchEvent(new CustomEvent('sparecycles:state', { detail: { state: message.state } }));
+    }
+  });
+
+  const attach = (): void => void document.body.appendChild(frame);
+  if (document.body) attach();
+  else addEventListener('DOMContentLoaded', attach, { once: true });
+}

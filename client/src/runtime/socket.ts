@@ -1,0 +1,72 @@
+/**
+ * The typed `/volunteer` Socket.IO client, as a `CoordinatorLink` for the loop. WebSocket only
+ * (no long-polling, so no CORS), reconnecting on its own; every event waits for its
+ * acknowledgement with a timeout.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type {
+  VOLUNTEER_NAMESPACE,
+  VolunteerAuth,
+  VolunteerClientEvents,
+  VolunteerServerEvents,
+} from '../../../server/src/protocol/events.ts';
+import type { CoordinatorLink } from './volunteer-loop.ts';
+
+// Checked against the contract's constant without importing the contract (and TypeBox) at run time.
+const NAMESPACE: typeof VOLUNTEER_NAMESPACE = '/volunteer';
+
+export type VolunteerSocket = Socket<VolunteerServerEvents, VolunteerClientEvents>;
+
+export interface VolunteerConnection {
+  socket: VolunteerSocket;
+  link: CoordinatorLink;
+  /** Resolves on the first connection; rejects when the coordinator refuses the handshake. */
+  connected: Promise<void>;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  /** The coordinator's origin (or any URL on it). */
+  url: string;
+  auth: VolunteerAuth;
+  /** How long to wait for each acknowledgement (default 10 s). */
+  ackTimeoutMs?: number;
+}
+
+/** Opens the volunteer connection. */
+export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
+  const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+  const socket: VolunteerSocket = io(new URL(NAMESPACE, options.url).href, {
+    auth: options.auth,
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  });
+
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.on('connect_error', (error) => {
+      // Inactive after an error means the server refused us (middleware); it will not retry.
+      if (!socket.active) reject(error);
+    });
+  });
+  connected.catch(() => {});
+
+  const link: CoordinatorLink = {
+    connected: () => socket.connected,
+    lease: (request) => socket.timeout(ackTimeoutMs).emitWithAck('lease', request),
+    result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', request),
+    fail: (request) => socket.timeout(ackTimeoutMs).emitWithAck('fail', request),
+    onConnect(listener) {
+      socket.on('connect', listener);
+      return () => void socket.off('connect', listener);
+    },
+    onRevoke(listener) {
+      socket.on('revoke', listener);
+      return () => void socket.off('revoke', listener);
+    },
+  };
+
+  return { socket, link, connected, close: () => void socket.disconnect() };
+}
