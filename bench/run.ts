@@ -1,0 +1,179 @@
+/**
+ * `npm run bench`: baseline figures, one JSON object per figure on stdout, and docs/benchmarks.md.
+ *  (a) the same CPU-bound wasm job (~100 ms tasks) natively in Node worker_threads on every core,
+ *      and through the whole grid (coordinator + Socket.IO + headless Chromium's worker pool) with
+ *      the same number of workers: the ratio grid / native.
+ *  (b) accepted results per second with 50 Node Socket.IO volunteers on tiny tasks, one coordinator
+ *      on SQLite, and the coordinator's CPU per result (where the time goes).
+ * Ratios are measured in the same run: this machine is shared and noisy.
+ */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import { chromium } from '@playwright/test';
+import { compileTask, runTask } from '../wasm/host/index.ts';
+import { decodePrimesOutput, encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
+import { countPrimesReference } from '../wasm/tasks/primes/reference.ts';
+import { startNodeVolunteer } from '../client/src/agent/index.ts';
+import { apiClient } from '../e2e/support/api.ts';
+import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
+import { serveHostPages } from '../e2e/support/host-pages.ts';
+import { describeMachine, processCpuMs } from './machine.ts';
+import { runNative } from './native.ts';
+import { renderReport, type Figure } from './report.ts';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const ADMIN_KEY = 'bench-admin-key-0123456789';
+const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
+const PRIMES_FROM = 1_000_000_000;
+
+const figures: Figure[] = [];
+function report(figure: Figure): void {
+  figures.push(figure);
+  console.log(JSON.stringify(figure));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A primes range width whose task takes about `targetMs` on one core of this machine. */
+async function calibrate(moduleBytes: Uint8Array, targetMs: number): Promise<number> {
+  const module = await compileTask(moduleBytes, LIMITS.maxMemoryBytes);
+  let width = 10_000;
+  for (let round = 0; round < 4; round++) {
+    const started = performance.now();
+    await runTask(module, encodePrimesInput(PRIMES_FROM, PRIMES_FROM + width), LIMITS);
+    const ms = performance.now() - started;
+    width = Math.max(1000, Math.round((width * targetMs) / Math.max(ms, 1)));
+  }
+  return width;
+}
+
+type Api = ReturnType<typeof apiClient>;
+
+async function waitDone(api: Api, jobId: string, pollMs: number): Promise<void> {
+  for (;;) {
+    const status = await api.jobStatus(jobId);
+    if (status.state !== 'active') {
+      if (status.counts.completed !== status.counts.total) throw new Error(`job ${jobId} ended ${JSON.stringify(status)}`);
+      return;
+    }
+    await sleep(pollMs);
+  }
+}
+
+async function gridVersusNative(primes: Uint8Array, workers: number): Promise<void> {
+  const width = await calibrate(primes, 100);
+  const tasks = workers * 15;
+  const ranges = Array.from({ length: tasks }, (_, i) => ({ lo: PRIMES_FROM + i * width, hi: PRIMES_FROM + (i + 1) * width }));
+  const inputs = ranges.map(({ lo, hi }) => encodePrimesInput(lo, hi));
+
+  const native = await runNative(primes, inputs, workers);
+  native.outputs.forEach((output, i) => {
+    const { lo, hi } = ranges[i]!;
+    if (decodePrimesOutput(output) !== countPrimesReference(lo, hi)) throw new Error(`native task ${i} is wrong`);
+  });
+
+  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: ADMIN_KEY });
+  const host = await serveHostPages(18182, coordinator.url);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const api = apiClient(coordinator.url, ADMIN_KEY);
+    const siteKey = await api.createSite(['http://localhost:18182']);
+    const hash = await api.uploadModule(primes);
+    const context = await browser.newContext();
+    // The frame's pool defaults to cores - 1; the comparison needs the same worker count as native.
+    await context.addInitScript(`Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => ${workers + 1} })`);
+    const page = await context.newPage();
+    await page.goto(`http://localhost:18182/?site=${siteKey}`);
+    await page.frameLocator('iframe[src*="/frame?site="]').getByRole('button', { name: 'Allow' }).click();
+    // Warm up: the volunteer is connected, the module fetched, verified and compiled.
+    const warm = await api.createJob({ module: hash, inputs: [encodePrimesInput(0, 1000)] });
+    await waitDone(api, warm, 50);
+
+    const started = performance.now();
+    const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
+    await waitDone(api, jobId, 20);
+    const gridMs = performance.now() - started;
+
+    const results = await api.jobResults(jobId);
+    results.forEach((line, i) => {
+      const expected = Buffer.from(native.outputs[i]!).toString('base64');
+      if (line.output !== expected) throw new Error(`grid task ${i} differs from native`);
+    });
+
+    const perTaskMs = native.wallMs / (tasks / workers);
+    report({
+      name: 'grid-vs-native',
+      unit: 'ratio',
+      value: round(gridMs / native.wallMs, 3),
+      detail: {
+        workers,
+        tasks,
+        taskMsNative: round(perTaskMs, 1),
+        nativeWallMs: round(native.wallMs, 0),
+        gridWallMs: round(gridMs, 0),
+        overheadPerTaskMs: round((gridMs - native.wallMs) / (tasks / workers), 1),
+      },
+    });
+    await context.close();
+  } finally {
+    await browser.close();
+    host.close();
+    await coordinator.stop();
+  }
+}
+
+async function throughput(primes: Uint8Array, volunteers: number, tasks: number): Promise<void> {
+  const coordinator = await startCoordinatorProcess({ port: 18190, dataDir: '.tmp/bench-throughput', adminKey: ADMIN_KEY });
+  const agents: Awaited<ReturnType<typeof startNodeVolunteer>>[] = [];
+  try {
+    const api = apiClient(coordinator.url, ADMIN_KEY);
+    const siteKey = await api.createSite(['http://localhost:18192']);
+    const hash = await api.uploadModule(primes);
+    for (let i = 0; i < volunteers; i++) {
+      agents.push(await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1, execution: 'inline' }));
+    }
+    const warm = await api.createJob({ module: hash, inputs: Array.from({ length: volunteers }, () => encodePrimesInput(0, 10)) });
+    await waitDone(api, warm, 50);
+
+    const inputs = Array.from({ length: tasks }, (_, i) => encodePrimesInput(i * 20, i * 20 + 20));
+    const pid = coordinator.child.pid ?? 0;
+    const cpuBefore = await processCpuMs(pid);
+    const started = performance.now();
+    const jobId = await api.createJob({ module: hash, inputs });
+    await waitDone(api, jobId, 25);
+    const wallMs = performance.now() - started;
+    const cpuAfter = await processCpuMs(pid);
+
+    const coordinatorCpuMs = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+    report({
+      name: 'results-per-second',
+      unit: 'results/s',
+      value: round(tasks / (wallMs / 1000), 0),
+      detail: {
+        volunteers,
+        tasks,
+        wallMs: round(wallMs, 0),
+        coordinatorCpuMsPerResult: coordinatorCpuMs === undefined ? null : round(coordinatorCpuMs / tasks, 3),
+        coordinatorCpuShare: coordinatorCpuMs === undefined ? null : round(coordinatorCpuMs / wallMs, 2),
+      },
+    });
+  } finally {
+    await Promise.all(agents.map((agent) => agent.stop()));
+    await coordinator.stop();
+  }
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+const machine = describeMachine(CHROMIUM);
+const primes = new Uint8Array(await readFile('dist/wasm/primes.wasm'));
+const workers = os.availableParallelism();
+await gridVersusNative(primes, workers);
+await throughput(primes, 50, 3000);
+await mkdir('docs', { recursive: true });
+await writeFile('docs/benchmarks.md', renderReport(machine, figures, new Date()));
+console.log('wrote docs/benchmarks.md');
