@@ -22,67 +22,66 @@ export interface ResultLine {
   errors?: { attempt: number; kind: string; message: string; at: number }[];
 }
 
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(`${E2E.coordinator}/api/v1${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${E2E.adminKey}`, ...(init.headers ?? {}) },
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path} → ${response.status}: ${text}`);
-  return (path.endsWith('/results') ? text : JSON.parse(text)) as T;
-}
+/** A client for one coordinator, authenticated with the operator key. */
+export function apiClient(base: string, key: string) {
+  async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) },
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path} → ${response.status}: ${text}`);
+    return (path.endsWith('/results') ? text : JSON.parse(text)) as T;
+  }
 
-const json = (body: unknown): RequestInit => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
-
-export async function uploadModule(bytes: Uint8Array): Promise<string> {
-  const reply = await call<{ hash: string }>('/modules', {
+  const json = (body: unknown): RequestInit => ({
     method: 'POST',
-    headers: { 'content-type': 'application/wasm' },
-    body: bytes,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
-  return reply.hash;
+
+  const uploadModule = async (bytes: Uint8Array): Promise<string> =>
+    (await call<{ hash: string }>('/modules', {
+      method: 'POST',
+      headers: { 'content-type': 'application/wasm' },
+      body: new Blob([new Uint8Array(bytes)]),
+    })).hash;
+
+  return {
+    uploadModule,
+    uploadBuiltModule: async (name: 'primes' | 'mandelbrot'): Promise<string> =>
+      uploadModule(new Uint8Array(await readFile(`dist/wasm/${name}.wasm`))),
+    createSite: async (origins: string[]): Promise<string> =>
+      (await call<{ siteKey: string }>('/sites', json({ name: 'test site', origins }))).siteKey,
+    createJob: async (body: NewJob): Promise<string> => {
+      const { inputs, ...rest } = body;
+      const encoded = inputs.map((input) => Buffer.from(input).toString('base64'));
+      return (await call<{ id: string }>('/jobs', json({ ...rest, inputs: encoded }))).id;
+    },
+    jobStatus: (id: string): Promise<JobStatus> => call<JobStatus>(`/jobs/${id}`),
+    jobResults: async (id: string): Promise<ResultLine[]> =>
+      (await call<string>(`/jobs/${id}/results`))
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as ResultLine),
+    cancelJob: (id: string): Promise<unknown> => call(`/jobs/${id}/cancel`, { method: 'POST' }),
+  };
 }
 
-export async function uploadBuiltModule(name: 'primes' | 'mandelbrot'): Promise<string> {
-  return uploadModule(new Uint8Array(await readFile(`dist/wasm/${name}.wasm`)));
-}
-
-export async function createSite(origins: string[]): Promise<string> {
-  const reply = await call<{ siteKey: string }>('/sites', json({ name: 'e2e site', origins }));
-  return reply.siteKey;
-}
-
-export async function createJob(body: {
+export interface NewJob {
   module: string;
   inputs: Uint8Array[];
   deadlineMs?: number;
   maxAttempts?: number;
   priority?: number;
   title?: string;
-}): Promise<string> {
-  const { inputs, ...rest } = body;
-  const reply = await call<{ id: string }>(
-    '/jobs',
-    json({ ...rest, inputs: inputs.map((input) => Buffer.from(input).toString('base64')) }),
-  );
-  return reply.id;
 }
 
-export const jobStatus = (id: string): Promise<JobStatus> => call<JobStatus>(`/jobs/${id}`);
-
-export async function jobResults(id: string): Promise<ResultLine[]> {
-  const text = await call<string>(`/jobs/${id}/results`);
-  return text
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as ResultLine);
-}
-
-export const cancelJob = (id: string): Promise<unknown> => call(`/jobs/${id}/cancel`, { method: 'POST' });
+/** The e2e coordinator's client, its verbs exported one by one for the specs. */
+export const { uploadModule, uploadBuiltModule, createSite, createJob, jobStatus, jobResults, cancelJob } = apiClient(
+  E2E.coordinator,
+  E2E.adminKey,
+);
 
 /** The host page on the registered origin (or another origin) embedding `siteKey`. */
 export const hostPageUrl = (siteKey: string, origin: string = E2E.hostOrigin): string =>
