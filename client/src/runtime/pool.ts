@@ -82,7 +82,7 @@ export function createPool(options: PoolOptions): Pool {
     const worker = create();
     worker.onCrash?.((message) => {
       if (slot.worker !== worker) return;
-      slot.worker = undefined;
+      discard(slot);
       slot.task?.finish({ ok: false, kind: 'trap', message: `the worker stopped: ${message}`, ms: 0 });
     });
     slot.worker = worker;

@@ -1,0 +1,96 @@
+/**
+ * The browser runtime, loaded by the frame only after the visitor consented: opens the database,
+ * connects to the coordinator (same origin as the frame), starts the worker pool and runs the
+ * lease loop. The frame drives it with pause/resume/stop and shows its stats.
+ */
+import { wrap } from 'comlink';
+import { compileTask } from '../../../wasm/host/index.ts';
+import type { TaskRunner } from '../worker/runner.ts';
+import { createIdbByteCache } from './cache.ts';
+import { openRuntimeDb } from './db.ts';
+import { loadVolunteerId } from './identity.ts';
+import { createModuleSource, httpBytes } from './modules.ts';
+import { createMemoryOutbox } from './outbox.ts';
+import { createPool, type WorkerFactory } from './pool.ts';
+import { connectVolunteer } from './socket.ts';
+import { systemTimers, type Disposer } from './timers.ts';
+import { createVolunteerLoop, type VolunteerStats } from './volunteer-loop.ts';
+
+export type { VolunteerStats } from './volunteer-loop.ts';
+
+export interface RuntimeOptions {
+  siteKey: string;
+  /** The coordinator's origin (default: the frame's own). */
+  origin?: string;
+  /** Parallel tasks (default: all cores but one). */
+  workers?: number;
+  onError?(error: unknown): void;
+  /** The coordinator refused this volunteer (e.g. the site key is unknown); nothing will run. */
+  onRefused?(message: string): void;
+}
+
+export interface Runtime {
+  pause(): void;
+  resume(): void;
+  /** Terminates the workers and disconnects; the runtime cannot be restarted. */
+  stop(): void;
+  stats(): VolunteerStats;
+  onStats(listener: (stats: VolunteerStats) => void): Disposer;
+}
+
+/** Each worker is a module Web Worker from the coordinator's origin, wrapped by comlink. */
+const browserWorkers: WorkerFactory = () => {
+  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'sparecycles-task' });
+  return {
+    runner: wrap<TaskRunner>(worker),
+    terminate: () => worker.terminate(),
+    onCrash(listener) {
+      worker.addEventListener('error', (event) => listener(event.message || 'worker error'));
+    },
+  };
+};
+
+/** Starts contributing; running at once (call `pause()` right after for a paused start). */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const origin = options.origin ?? location.origin;
+  const onError = options.onError ?? ((error: unknown) => console.warn('sparecycles:', error));
+  const db = await openRuntimeDb();
+  const volunteerId = await loadVolunteerId(db);
+  const modules = createModuleSource({
+    fetchBytes: httpBytes(origin),
+    compile: compileTask,
+    cache: createIdbByteCache(db),
+    onCacheError: onError,
+  });
+  await modules.ready;
+
+  const connection = connectVolunteer({ url: origin, auth: { siteKey: options.siteKey, volunteerId, agent: 'browser' } });
+  const size = options.workers ?? Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
+  const loop = createVolunteerLoop({
+    link: connection.link,
+    modules,
+    pool: createPool({ size, create: browserWorkers }),
+    outbox: createMemoryOutbox(),
+    now: Date.now,
+    random: Math.random,
+    timers: systemTimers,
+    onError,
+  });
+  connection.connected.catch((error: unknown) => {
+    onError(error);
+    options.onRefused?.(error instanceof Error ? error.message : String(error));
+  });
+  loop.start();
+
+  return {
+    pause: loop.pause,
+    resume: loop.resume,
+    stop() {
+      loop.stop();
+      connection.close();
+      db.close();
+    },
+    stats: loop.stats,
+    onStats: loop.onStats,
+  };
+}
