@@ -16,7 +16,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 export const EMBED_BUDGET_GZIP_BYTES = 1536;
 
 /** Fails the build when an emitted chunk's gzipped size passes `budget`. */
-function sizeBudget(fileName: string, budget: number): Plugin {
+export function sizeBudget(fileName: string, budget: number): Plugin {
   return {
     name: 'sparecycles:size-budget',
     apply: 'build',

@@ -104,7 +104,7 @@ describe('pool inline', () => {
 
   it('cannot preempt, but reports an overrun as a timeout', async () => {
     const p = pool(1, inlineWorkers);
-    // About 100M loop iterations: tens of ms at least, far over a 1 ms budget.
+    // About 400M loop iterations: tens of ms at least, far over a 1 ms budget.
     const outcome = await p.run(task('slow', Uint8Array.of(1, 100), 1));
     expect(outcome).toMatchObject({ ok: false, kind: 'timeout' });
   });

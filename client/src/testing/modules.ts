@@ -3,7 +3,7 @@ import { watToWasm } from '../../../wasm/testing/wat.ts';
 
 /**
  * Input byte 0 picks the behaviour: 0xFF loops forever, 0xFE traps, anything else answers one
- * byte, the input byte plus one. Byte 1, when present, adds that many ×1M iterations of busy work.
+ * byte, the input byte plus one. Byte 1, when present, adds that many ×4M iterations of busy work.
  */
 export const BEHAVING_WAT = `(module
   (memory (export "memory") 1)
@@ -14,7 +14,7 @@ export const BEHAVING_WAT = `(module
     (if (i32.eq (local.get $op) (i32.const 255)) (then (loop $forever (br $forever))))
     (if (i32.eq (local.get $op) (i32.const 254)) (then unreachable))
     (if (i32.gt_u (local.get $len) (i32.const 1))
-      (then (local.set $spin (i32.mul (i32.load8_u (i32.add (local.get $ptr) (i32.const 1))) (i32.const 1000000)))))
+      (then (local.set $spin (i32.mul (i32.load8_u (i32.add (local.get $ptr) (i32.const 1))) (i32.const 4000000)))))
     (block $done (loop $busy
       (br_if $done (i32.eqz (local.get $spin)))
       (local.set $spin (i32.sub (local.get $spin) (i32.const 1)))
