@@ -1,7 +1,9 @@
 import { WASI } from '@bjorn3/browser_wasi_shim';
 import { describe, expect, it } from 'vitest';
+import { loadTaskWasm } from '../testing/task-modules.ts';
 import { watToWasm } from '../testing/wat.ts';
 import { WASI_PREVIEW1_FUNCTIONS, classifyModule } from './abi.ts';
+import { readFunctionSignatures } from './signatures.ts';
 
 const compile = async (wat: string) => WebAssembly.compile(await watToWasm(wat));
 
@@ -87,5 +89,65 @@ describe('classifyModule', () => {
     const provided = Object.keys(new WASI([], [], []).wasiImport);
     expect(WASI_PREVIEW1_FUNCTIONS.filter((name) => !provided.includes(name))).toEqual([]);
     expect(WASI_PREVIEW1_FUNCTIONS).toHaveLength(46);
+  });
+});
+
+describe('classifyModule with the bytes: function types', () => {
+  const classify = async (wat: string) => {
+    const bytes = await watToWasm(wat);
+    return classifyModule(await WebAssembly.compile(bytes), bytes);
+  };
+
+  it('accepts the compiled example modules', async () => {
+    for (const name of ['primes', 'mandelbrot'] as const) {
+      const bytes = await loadTaskWasm(name);
+      expect(classifyModule(await WebAssembly.compile(bytes), bytes)).toEqual({ abi: 'bytes' });
+    }
+  });
+
+  it.each([
+    [
+      'a run without a result',
+      `(module (memory (export "memory") 1)
+        (func (export "alloc") (param i32) (result i32) i32.const 0)
+        (func (export "run") (param i32 i32)))`,
+      'not a valid bytes-ABI module: export `run` has type (i32, i32) -> (); expected (i32, i32) -> i32',
+    ],
+    [
+      'an alloc taking i64',
+      `(module (memory (export "memory") 1)
+        (func (export "alloc") (param i64) (result i32) i32.const 0)
+        (func (export "run") (param i32 i32) (result i32) i32.const 0))`,
+      'not a valid bytes-ABI module: export `alloc` has type (i64) -> i32; expected (i32) -> i32',
+    ],
+    [
+      'an abort with the wrong parameters',
+      `(module (import "env" "abort" (func (param i32))) ${BYTES_EXPORTS})`,
+      'not a valid bytes-ABI module: import `env.abort` has type (i32) -> (); expected (i32, i32, i32, i32) -> ()',
+    ],
+    [
+      'a progress taking f32',
+      `(module (import "sparecycles" "progress" (func (param f32))) ${BYTES_EXPORTS})`,
+      'not a valid bytes-ABI module: import `sparecycles.progress` has type (f32) -> (); expected (f64) -> ()',
+    ],
+    [
+      'a _start with a result',
+      `(module (memory (export "memory") 1) (func (export "_start") (result i32) i32.const 0))`,
+      'not a valid WASI command: export `_start` has type () -> i32; expected () -> ()',
+    ],
+  ])('names %s', async (_name, wat, problem) => {
+    expect(await classify(wat)).toEqual({ problem });
+  });
+
+  it('reads the types of imported and exported functions through the index space', async () => {
+    const bytes = await watToWasm(`(module
+      (import "a" "g" (global i32))
+      (import "a" "f" (func (param f64 i64) (result f32)))
+      (func $x (param v128) (result i32 i64) i32.const 0 i64.const 0)
+      (export "x" (func $x))
+      (export "f" (func 0)))`);
+    const signatures = readFunctionSignatures(bytes);
+    expect(signatures && Object.fromEntries(signatures.imports)).toEqual({ 'a.f': '(f64, i64) -> f32' });
+    expect(signatures && Object.fromEntries(signatures.exports)).toEqual({ x: '(v128) -> (i32, i64)', f: '(f64, i64) -> f32' });
   });
 });

@@ -3,6 +3,8 @@
  * or exactly what keeps it from having either. Used by the runtime before running a module and
  * by the coordinator when a module is uploaded.
  */
+import { readFunctionSignatures } from './signatures.ts';
+import type { FunctionSignatures } from './signatures.ts';
 
 /** The two module shapes sparecycles runs. */
 export type TaskAbi = 'bytes' | 'wasi';
@@ -18,6 +20,14 @@ export const RUNTIME_NAMESPACE = 'sparecycles';
 
 /** Imports a bytes-ABI module may declare, as `module.name`; all are functions. */
 export const BYTES_ABI_IMPORTS: readonly string[] = ['env.abort', `${RUNTIME_NAMESPACE}.progress`];
+
+/** Function types the bytes ABI fixes, as `readFunctionSignatures` writes them. */
+const BYTES_EXPORT_TYPES: Record<string, string> = { alloc: '(i32) -> i32', run: '(i32, i32) -> i32' };
+const BYTES_IMPORT_TYPES: Record<string, string> = {
+  'env.abort': '(i32, i32, i32, i32) -> ()',
+  [`${RUNTIME_NAMESPACE}.progress`]: '(f64) -> ()',
+};
+const WASI_EXPORT_TYPES: Record<string, string> = { _start: '() -> ()' };
 
 /** Every function of WASI preview 1 (`wasi_snapshot_preview1`), all of which the host provides. */
 export const WASI_PREVIEW1_FUNCTIONS: readonly string[] = [
@@ -74,13 +84,43 @@ function checkWasi(imports: WebAssembly.ModuleImportDescriptor[], exports: Map<s
   return problems;
 }
 
+function checkTypes(
+  signatures: FunctionSignatures,
+  exportTypes: Record<string, string>,
+  importTypes: Record<string, string>,
+): string[] {
+  const problems: string[] = [];
+  for (const [name, expected] of Object.entries(exportTypes)) {
+    const actual = signatures.exports.get(name);
+    if (actual !== undefined && actual !== expected) problems.push(`export \`${name}\` has type ${actual}; expected ${expected}`);
+  }
+  for (const [name, expected] of Object.entries(importTypes)) {
+    const actual = signatures.imports.get(name);
+    if (actual !== undefined && actual !== expected) problems.push(`import \`${name}\` has type ${actual}; expected ${expected}`);
+  }
+  return problems;
+}
+
+function typeProblems(bytes: Uint8Array | undefined, abi: TaskAbi): string[] {
+  if (!bytes) return [];
+  let signatures: FunctionSignatures | undefined;
+  try {
+    signatures = readFunctionSignatures(bytes);
+  } catch (error) {
+    return [`unreadable binary: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  if (!signatures) return [];
+  return abi === 'wasi' ? checkTypes(signatures, WASI_EXPORT_TYPES, {}) : checkTypes(signatures, BYTES_EXPORT_TYPES, BYTES_IMPORT_TYPES);
+}
+
 /**
  * Classifies a compiled module as a bytes-ABI module (`memory`, `alloc`, `run`) or a WASI command
  * (`_start`, `memory`, only `wasi_snapshot_preview1` imports). A module exporting `_start` or
  * importing from WASI is judged as a WASI command, any other as a bytes-ABI module; the problem
- * lists everything wrong, separated by "; ".
+ * lists everything wrong, separated by "; ". Given the module's `bytes` too, it also checks the
+ * types of the ABI's functions (the JS API cannot see them).
  */
-export function classifyModule(module: WebAssembly.Module): Classification {
+export function classifyModule(module: WebAssembly.Module, bytes?: Uint8Array): Classification {
   const imports = WebAssembly.Module.imports(module);
   const exportList: Descriptor[] = WebAssembly.Module.exports(module);
   const exports = new Map(exportList.map((e) => [e.name, e.kind]));
@@ -89,7 +129,7 @@ export function classifyModule(module: WebAssembly.Module): Classification {
     return { problem: 'module has both `_start` (WASI command) and `run`/`alloc` (bytes ABI); export one shape only' };
   }
   const abi: TaskAbi = looksWasi ? 'wasi' : 'bytes';
-  const problems = looksWasi ? checkWasi(imports, exports) : checkBytes(imports, exports);
+  const problems = [...(looksWasi ? checkWasi(imports, exports) : checkBytes(imports, exports)), ...typeProblems(bytes, abi)];
   if (problems.length > 0) {
     const shape = looksWasi ? 'WASI command' : 'bytes-ABI module';
     return { problem: `not a valid ${shape}: ${problems.join('; ')}` };

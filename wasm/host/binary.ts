@@ -4,6 +4,8 @@
  * instantiation, and a module that declares no maximum could otherwise grow to 4 GiB.
  */
 
+import { LIMITS_HAS_MAX, Reader, readHeader } from './reader.ts';
+
 /** The limits of a module's first memory, as declared in its binary. */
 export interface MemoryLimits {
   initialPages: number;
@@ -23,7 +25,7 @@ const KIND_TABLE = 1;
 const KIND_MEMORY = 2;
 const KIND_GLOBAL = 3;
 const KIND_TAG = 4;
-const LIMITS_HAS_MAX = 0x01;
+
 const LIMITS_SHARED = 0x02;
 const LIMITS_64 = 0x04;
 
@@ -37,61 +39,6 @@ interface LimitsSpan {
   imported: boolean;
   /** The section holding the limits: [content start, content end). */
   section: { idStart: number; start: number; end: number };
-}
-
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos = 0,
-  ) {}
-
-  byte(): number {
-    const b = this.bytes[this.pos];
-    if (b === undefined) throw new Error(`wasm binary truncated at byte ${this.pos}`);
-    this.pos++;
-    return b;
-  }
-
-  /** Unsigned LEB128, exact up to 2^53 (enough for memory64 page counts). */
-  uleb(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte();
-      result += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return result;
-      scale *= 128;
-    }
-    throw new Error(`malformed LEB128 at byte ${this.pos}`);
-  }
-
-  skip(n: number): void {
-    if (this.pos + n > this.bytes.length) throw new Error(`wasm binary truncated at byte ${this.pos}`);
-    this.pos += n;
-  }
-
-  name(): void {
-    this.skip(this.uleb());
-  }
-
-  limits(): { flags: number; initial: number; maximum?: number } {
-    const flags = this.byte();
-    if (flags > 0x07) throw new Error(`unknown limits flags 0x${flags.toString(16)} at byte ${this.pos - 1}`);
-    const initial = this.uleb();
-    const maximum = flags & LIMITS_HAS_MAX ? this.uleb() : undefined;
-    return maximum === undefined ? { flags, initial } : { flags, initial, maximum };
-  }
-}
-
-function readHeader(r: Reader): void {
-  const b = r.bytes;
-  if (b.length < 8 || b[0] !== 0x00 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) {
-    throw new Error('not a WebAssembly binary (bad magic number)');
-  }
-  if (b[4] !== 0x01 || b[5] !== 0x00 || b[6] !== 0x00 || b[7] !== 0x00) {
-    throw new Error('unsupported WebAssembly binary version (only version 1 is supported)');
-  }
-  r.pos = 8;
 }
 
 function readImportedMemories(r: Reader, end: number, section: LimitsSpan['section'], out: LimitsSpan[]): void {

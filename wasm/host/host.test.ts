@@ -78,6 +78,18 @@ describe('runTask, bytes ABI', () => {
     expect(!outcome.ok && outcome.message).toContain('import `env.fetch` is not allowed; allowed: env.abort, sparecycles.progress');
   });
 
+  it('refuses, when compiled by compileTask, a module whose run has the wrong type', async () => {
+    const wat = `(module (memory (export "memory") 1)
+      (func (export "alloc") (param i32) (result i32) i32.const 0)
+      (func (export "run") (param i32 i32)))`;
+    const outcome = await runTask(await task(wat), new Uint8Array(0), limits);
+    expect(outcome).toEqual({
+      ok: false,
+      kind: 'invalid',
+      message: 'not a valid bytes-ABI module: export `run` has type (i32, i32) -> (); expected (i32, i32) -> i32',
+    });
+  });
+
   it('refuses an output pointer outside memory', async () => {
     const outcome = await runTask(await task(bytesModule('i32.const 0x7fffffff')), new Uint8Array(0), limits);
     expect(outcome).toEqual({ ok: false, kind: 'invalid', message: 'run returned output pointer 2147483647, outside memory (65536 bytes)' });

@@ -5,6 +5,7 @@
  */
 import { classifyModule } from './abi.ts';
 import { capMemory } from './binary.ts';
+import type { Classification } from './abi.ts';
 import { capPages, failure } from './outcome.ts';
 import type { TaskHooks, TaskLimits, TaskOutcome } from './outcome.ts';
 import { runBytesTask } from './run-bytes.ts';
@@ -17,7 +18,21 @@ import { runWasiTask } from './run-wasi.ts';
  */
 export async function compileTask(bytes: Uint8Array, maxMemoryBytes: number): Promise<WebAssembly.Module> {
   const capped = capMemory(bytes, capPages(maxMemoryBytes));
-  return WebAssembly.compile(capped);
+  const module = await WebAssembly.compile(capped);
+  shapes.set(module, classifyModule(module, capped));
+  return module;
+}
+
+/** Shapes of compiled modules; those from compileTask include the function-type checks. */
+const shapes = new WeakMap<WebAssembly.Module, Classification>();
+
+function shapeOf(module: WebAssembly.Module): Classification {
+  let shape = shapes.get(module);
+  if (!shape) {
+    shape = classifyModule(module);
+    shapes.set(module, shape);
+  }
+  return shape;
 }
 
 /**
@@ -32,7 +47,7 @@ export async function runTask(
   limits: TaskLimits,
   hooks: TaskHooks = {},
 ): Promise<TaskOutcome> {
-  const shape = classifyModule(module);
+  const shape = shapeOf(module);
   if ('problem' in shape) return failure('invalid', shape.problem);
   return shape.abi === 'wasi' ? runWasiTask(module, input, limits) : runBytesTask(module, input, limits, hooks);
 }

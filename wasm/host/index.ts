@@ -7,4 +7,6 @@ export { classifyModule, BYTES_ABI_IMPORTS, RUNTIME_NAMESPACE, WASI_NAMESPACE, W
 export type { Classification, TaskAbi } from './abi.ts';
 export { capMemory, readMemoryLimits, WASM_PAGE_BYTES } from './binary.ts';
 export type { MemoryLimits } from './binary.ts';
+export { readFunctionSignatures } from './signatures.ts';
+export type { FunctionSignatures } from './signatures.ts';
 export type { FailureKind, TaskHooks, TaskLimits, TaskOutcome } from './outcome.ts';
