@@ -3,7 +3,7 @@
  * health), the embed's static files and module downloads. Returned without listening, so tests use
  * `inject` and `main.ts` decides where it listens.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { API_PREFIX } from '../protocol/http.ts';
 import { requireAdminKey } from './auth.ts';
 import type { AppDeps } from './deps.ts';
@@ -22,6 +22,7 @@ export type { AppDeps } from './deps.ts';
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
+    logController: new LogController({ disableRequestLogging: !deps.logRequests }),
     // Job ids and site keys are short; a long URL is a mistake or an attack.
     routerOptions: { maxParamLength: 200 },
     // Volunteer sockets hold connections open; do not let them delay shutdown forever.

@@ -25,6 +25,8 @@ export interface AppDeps {
   };
   /** A pino logger options object, or false (the default) for none. */
   logger?: boolean | { level: string };
+  /** Log every request (noisy; off by default). */
+  logRequests?: boolean;
   /** False while shutting down: health answers 503. */
   isReady?: () => boolean;
 }
