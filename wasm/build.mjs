@@ -96,8 +96,14 @@ async function build(name, ascVersion, force) {
   }
   const bytes = await readFile(tmpPath);
   await rename(tmpPath, wasmPath);
-  await writeFile(stampPath, `${JSON.stringify({ inputs, sha256: sha256(bytes) })}\n`);
+  await writeAtomic(stampPath, `${JSON.stringify({ inputs, sha256: sha256(bytes) })}\n`);
   return { name, built: true, entry: entryFor(name, bytes) };
+}
+
+async function writeAtomic(path, text) {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
 }
 
 function entryFor(name, bytes) {
@@ -123,14 +129,12 @@ async function main(argv) {
   const done = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
 
   const manifestPath = join(outDir, 'manifest.json');
-  const manifest = (await readStamp(manifestPath)) ?? {};
-  for (const { name, entry } of done) manifest[name] = entry;
+  // A full build lists exactly the modules that exist; a partial one updates its own entries.
+  const previous = wanted.length > 0 ? ((await readStamp(manifestPath)) ?? {}) : {};
+  const entries = { ...previous, ...Object.fromEntries(done.map((d) => [d.name, d.entry])) };
+  const manifest = Object.fromEntries(Object.keys(entries).sort().map((k) => [k, entries[k]]));
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
-  if (text !== (await readFile(manifestPath, 'utf8').catch(() => ''))) {
-    const tmp = `${manifestPath}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, manifestPath);
-  }
+  if (text !== (await readFile(manifestPath, 'utf8').catch(() => ''))) await writeAtomic(manifestPath, text);
 
   const ms = Math.round(performance.now() - started);
   for (const { name, built, entry } of done) {
