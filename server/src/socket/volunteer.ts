@@ -20,7 +20,7 @@ import {
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
 import type { Store } from '../store/index.ts';
-import { compileChecker, type Checker } from '../http/validation.ts';
+import { compileChecker, type Checker } from '../http/index.ts';
 
 /** Who is asking: the volunteer, this connection, and the site it volunteers through. */
 export interface VolunteerRef {

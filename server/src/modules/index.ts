@@ -1,0 +1,2 @@
+/** Task-module checks at upload. */
+export { moduleHash, validateModule, type ModuleLimits } from './validate.ts';
