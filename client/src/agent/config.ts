@@ -1,0 +1,78 @@
+/**
+ * The agent CLI's configuration: flags and environment, read once, validated, frozen.
+ * The only file of the agent that reads `process.env`.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface AgentConfig {
+  url: string;
+  siteKey: string;
+  workers: number | undefined;
+  execution: 'threads' | 'inline';
+  /** Where the volunteer id is kept between runs. */
+  idFile: string;
+}
+
+export const USAGE = `Usage: sparecycles-agent --url URL --site SITE_KEY [--workers N] [--inline] [--id-file PATH]
+
+  --url       the coordinator, e.g. http://127.0.0.1:8080   (env SPARECYCLES_URL)
+  --site      the site key to volunteer through               (env SPARECYCLES_SITE)
+  --workers   parallel tasks (default: all cores but one)
+  --inline    run tasks in the main thread (no isolation; for light benchmarks)
+  --id-file   file keeping this volunteer's id (default ~/.config/sparecycles/volunteer-id)`;
+
+/** A usage error: the CLI prints it with the usage and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `argv` (without node and script) and `env` into a frozen config. */
+export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<AgentConfig> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        url: { type: 'string' },
+        site: { type: 'string' },
+        workers: { type: 'string' },
+        inline: { type: 'boolean', default: false },
+        'id-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) throw new ConfigError('');
+
+  const url = values.url ?? env['SPARECYCLES_URL'];
+  const siteKey = values.site ?? env['SPARECYCLES_SITE'];
+  if (!url) throw new ConfigError('--url is required');
+  if (!siteKey) throw new ConfigError('--site is required');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`--url is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('--url must be http(s)');
+
+  let workers: number | undefined;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new ConfigError('--workers must be an integer from 1 to 64');
+  }
+
+  const configHome = env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
+  return Object.freeze({
+    url: parsed.origin,
+    siteKey,
+    workers,
+    execution: values.inline ? 'inline' : 'threads',
+    idFile: values['id-file'] ?? join(configHome, 'sparecycles', 'volunteer-id'),
+  });
+}
