@@ -21,10 +21,9 @@ if (script && site) {
   frame.title = 'sparecycles: share idle CPU with this site';
   // Only what the frame's own idle policy may use; nothing else is delegated.
   frame.allow = 'compute-pressure';
-  frame.setAttribute(
-    'style',
-    'position:fixed;right:12px;bottom:12px;width:0;height:0;border:0;margin:0;padding:0;z-index:2147483647;color-scheme:normal;background:transparent',
-  );
+  // Through the CSSOM, not a `style` attribute: a host page's CSP may forbid inline styles.
+  frame.style.cssText =
+    'position:fixed;right:12px;bottom:12px;width:0;height:0;border:0;margin:0;padding:0;z-index:2147483647;color-scheme:normal;background:transparent';
 
   addEventListener('message', (event: MessageEvent) => {
     if (event.origin !== origin || event.source !== frame.contentWindow) return;

@@ -9,6 +9,7 @@ import type { TaskRunner } from '../worker/runner.ts';
 import { createIdbByteCache } from './cache.ts';
 import { openRuntimeDb } from './db.ts';
 import { loadVolunteerId } from './identity.ts';
+import { newVolunteerId } from './ids.ts';
 import { createModuleSource, httpBytes } from './modules.ts';
 import { createMemoryOutbox } from './outbox.ts';
 import { createPool, type WorkerFactory } from './pool.ts';
@@ -54,12 +55,17 @@ const browserWorkers: WorkerFactory = () => {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const origin = options.origin ?? location.origin;
   const onError = options.onError ?? ((error: unknown) => console.warn('sparecycles:', error));
-  const db = await openRuntimeDb();
-  const volunteerId = await loadVolunteerId(db);
+  // IndexedDB may be refused in a third-party frame (browser settings): work on without a cache,
+  // as a volunteer whose id lasts for this page view.
+  const db = await openRuntimeDb().catch((error: unknown) => {
+    onError(error);
+    return undefined;
+  });
+  const volunteerId = db ? await loadVolunteerId(db) : newVolunteerId();
   const modules = createModuleSource({
     fetchBytes: httpBytes(origin),
     compile: compileTask,
-    cache: createIdbByteCache(db),
+    cache: db ? createIdbByteCache(db) : undefined,
     onCacheError: onError,
   });
   await modules.ready;
@@ -88,7 +94,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stop() {
       loop.stop();
       connection.close();
-      db.close();
+      db?.close();
     },
     stats: loop.stats,
     onStats: loop.onStats,

@@ -5,6 +5,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type {
+  LeaseReply,
   VOLUNTEER_NAMESPACE,
   VolunteerAuth,
   VolunteerClientEvents,
@@ -55,7 +56,10 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
 
   const link: CoordinatorLink = {
     connected: () => socket.connected,
-    lease: (request) => socket.timeout(ackTimeoutMs).emitWithAck('lease', request),
+    lease: async (request) => {
+      const reply: LeaseReply = await socket.timeout(ackTimeoutMs).emitWithAck('lease', request);
+      return 'leases' in reply ? { leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) } : reply;
+    },
     result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', request),
     fail: (request) => socket.timeout(ackTimeoutMs).emitWithAck('fail', request),
     onConnect(listener) {
@@ -69,4 +73,13 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   };
 
   return { socket, link, connected, close: () => void socket.disconnect() };
+}
+
+/**
+ * Binary as it arrived: Socket.IO hands browsers an `ArrayBuffer` and Node a `Buffer`, whatever
+ * the sender sent. The rest of the runtime sees a plain `Uint8Array`.
+ */
+export function asBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -3,7 +3,7 @@
  * `/volunteer` namespace (127.0.0.1, port 0). It lets the client's tests provoke what the real
  * scheduler does only rarely: revokes, stale and failing acknowledgements, refused handshakes.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import type {
@@ -40,10 +40,14 @@ export interface ScriptedCoordinator {
   close(): Promise<void>;
 }
 
-export async function startScriptedCoordinator(): Promise<ScriptedCoordinator> {
+/** `handle` may answer other HTTP requests first (e.g. static files); it returns whether it did. */
+export async function startScriptedCoordinator(
+  options: { handle?(req: IncomingMessage, res: ServerResponse): boolean } = {},
+): Promise<ScriptedCoordinator> {
   const modules = new Map<string, Uint8Array>();
   const pending: Lease[] = [];
   const http: HttpServer = createServer((req, res) => {
+    if (options.handle?.(req, res)) return;
     const bytes = modules.get(req.url ?? '');
     if (!bytes) return void res.writeHead(404).end();
     coordinator.moduleFetches += 1;
