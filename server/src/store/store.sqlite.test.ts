@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from './sqlite.ts';
+import { describeStoreContract } from './store.contract.ts';
+
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-store-'));
+  dirs.push(dir);
+  return join(dir, 'nested', 'coordinator.sqlite');
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+
+describe('SQLite store', () => {
+  const hash = 'e'.repeat(64);
+
+  it('keeps accepted results and live leases across close and reopen of the same file', async () => {
+    const file = tempFile();
+    const first = await openSqliteStore({ file });
+    await first.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 1 });
+    await first.createJob({
+      id: 'j1', moduleHash: hash, redundancy: 1, quorum: 1, deadlineMs: 1000, maxAttempts: 2, priority: 1, createdAt: 1,
+      inputs: [new Uint8Array([1]), new Uint8Array([2])],
+    });
+    let n = 0;
+    const leases = await first.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 2, now: 10, newLeaseId: () => `l${++n}` });
+    expect(await first.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 20 })).toBe('accepted');
+    await first.close();
+
+    const second = await openSqliteStore({ file });
+    expect(await second.getModuleMeta(hash)).toMatchObject({ hash, size: 1 });
+    expect((await second.getJob('j1'))?.counts).toMatchObject({ completed: 1, running: 1 });
+    expect(await second.listResults('j1', 0, 1)).toEqual([{ index: 0, state: 'completed', output: new Uint8Array([9]) }]);
+    expect(await second.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 30 })).toBe('duplicate');
+    expect(await second.completeLease({ leaseId: leases[1]!.leaseId, volunteerId: 'v', output: new Uint8Array([8]), cpuMs: 4, now: 30 })).toBe('accepted');
+    expect((await second.getJob('j1'))?.state).toBe('completed');
+    await second.close();
+  });
+
+  it('runs migrations once: reopening applies nothing and keeps the data', async () => {
+    const file = tempFile();
+    await (await openSqliteStore({ file })).close();
+    await (await openSqliteStore({ file })).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial']);
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
+      expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('enforces foreign keys and closes idempotently', async () => {
+    const file = tempFile();
+    const store = await openSqliteStore({ file });
+    await store.close();
+    await store.close();
+    const raw = new Database(file);
+    raw.pragma('foreign_keys = ON');
+    try {
+      expect(() =>
+        raw.prepare("insert into jobs (id, module_hash, state, redundancy, quorum, deadline_ms, max_attempts, priority, created_at) values ('x', 'nope', 'active', 1, 1, 1, 1, 1, 1)").run(),
+      ).toThrow(/FOREIGN KEY/);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses a path whose directory cannot be created, and a file that is not a database', async () => {
+    const blocker = tempFile().replace(/nested.*$/, 'blocker');
+    writeFileSync(blocker, 'not a directory');
+    await expect(openSqliteStore({ file: join(blocker, 'db.sqlite') })).rejects.toThrow(/EEXIST|ENOTDIR/);
+    const garbage = tempFile().replace(/nested.*$/, 'garbage.sqlite');
+    writeFileSync(garbage, 'this is not an SQLite database, just text that is long enough to have a header'.repeat(20));
+    await expect(openSqliteStore({ file: garbage })).rejects.toThrow(/not a database/);
+  });
+});
