@@ -1,0 +1,64 @@
+/**
+ * Pure lease decisions: how many leases one request gets, when a lease counts as overdue, what
+ * limits travel with it, and how taken-back leases are grouped for the `revoke` notice.
+ * No I/O and no clock: `now` always comes in as a parameter.
+ */
+import type { Lease, LeaseLimits } from '../protocol/events.ts';
+import type { ClaimedLease, EndedLease } from '../store/index.ts';
+
+/** Extra time after a lease's deadline before the coordinator takes it back, in ms. */
+export const DEFAULT_GRACE_MS = 2000;
+/** How often overdue leases are swept, in ms. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 250;
+/** Most leases one `lease` request can get, whatever `slots` it announces. */
+export const MAX_LEASES_PER_REQUEST = 16;
+
+/**
+ * Leases to grant for `slots` free worker slots: a whole number from 0 to `maxPerRequest`.
+ * Anything that is not a positive finite number gets nothing.
+ */
+export function grantCount(slots: number, maxPerRequest: number = MAX_LEASES_PER_REQUEST): number {
+  if (!Number.isFinite(slots) || slots < 1) return 0;
+  return Math.max(0, Math.min(Math.floor(slots), Math.floor(maxPerRequest)));
+}
+
+/**
+ * Leases whose deadline is before the returned instant are overdue at `now`. The grace lets the
+ * volunteer's own timeout report (its worker is stopped at the deadline) arrive first, so the
+ * author sees the volunteer's account rather than the coordinator's.
+ */
+export function expiryCutoff(now: number, graceMs: number): number {
+  return now - Math.max(0, graceMs);
+}
+
+/** The limits a volunteer's runtime enforces for one lease of a job with `deadlineMs`. */
+export function leaseLimits(deadlineMs: number, limits: { maxMemoryBytes: number; maxOutputBytes: number }): LeaseLimits {
+  return { timeMs: deadlineMs, maxMemoryBytes: limits.maxMemoryBytes, maxOutputBytes: limits.maxOutputBytes };
+}
+
+/** Turns a lease the store recorded into the wire `Lease` a volunteer receives. */
+export function toWireLease(
+  claimed: ClaimedLease,
+  moduleUrl: (hash: string) => string,
+  limits: { maxMemoryBytes: number; maxOutputBytes: number },
+): Lease {
+  return {
+    leaseId: claimed.leaseId,
+    taskId: claimed.taskId,
+    module: { hash: claimed.moduleHash, url: moduleUrl(claimed.moduleHash) },
+    input: claimed.input,
+    deadline: claimed.deadline,
+    limits: leaseLimits(claimed.deadlineMs, limits),
+  };
+}
+
+/** Groups taken-back leases by the connection that holds them: one `revoke` notice per session. */
+export function revocationsBySession(ended: readonly EndedLease[]): Map<string, string[]> {
+  const bySession = new Map<string, string[]>();
+  for (const lease of ended) {
+    const ids = bySession.get(lease.sessionId);
+    if (ids) ids.push(lease.leaseId);
+    else bySession.set(lease.sessionId, [lease.leaseId]);
+  }
+  return bySession;
+}

@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodedError } from '../protocol/errors.ts';
+import { openSqliteStore, type Store } from '../store/index.ts';
+import { createScheduler, type Scheduler, type SchedulerDeps, type VolunteerRef } from './index.ts';
+
+const MODULE = '1'.repeat(64);
+const LIMITS = { maxMemoryBytes: 16 * 65_536, maxOutputBytes: 8 };
+const alice: VolunteerRef = { volunteerId: 'alice-0001', sessionId: 'sock-a', siteKey: 'site-1' };
+const bob: VolunteerRef = { volunteerId: 'bob-00001', sessionId: 'sock-b', siteKey: 'site-1' };
+
+interface Harness {
+  store: Store;
+  scheduler: Scheduler;
+  clock: { t: number };
+  revoked: { sessionId: string; leaseIds: string[] }[];
+  changes: { jobId?: string }[];
+  errors: unknown[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function harness(overrides: Partial<SchedulerDeps> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-scheduler-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openSqliteStore({ file: join(dir, 'db.sqlite') });
+  cleanups.push(() => store.close());
+  await store.saveModule({ hash: MODULE, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 0 });
+  const clock = { t: 1_000_000 };
+  const revoked: Harness['revoked'] = [];
+  const changes: Harness['changes'] = [];
+  const errors: unknown[] = [];
+  let ids = 0;
+  const scheduler = createScheduler({
+    store,
+    now: () => clock.t,
+    newId: () => `lease-${++ids}`,
+    limits: LIMITS,
+    moduleUrl: (hash) => `/modules/${hash}.wasm`,
+    revoke: (sessionId, leaseIds) => revoked.push({ sessionId, leaseIds }),
+    onChange: (event) => changes.push(event),
+    onError: (error) => errors.push(error),
+    ...overrides,
+  });
+  cleanups.push(() => scheduler.stop());
+  return { store, scheduler, clock, revoked, changes, errors };
+}
+
+async function submit(store: Store, id: string, inputs: number, options: { deadlineMs?: number; maxAttempts?: number } = {}) {
+  await store.createJob({
+    id,
+    moduleHash: MODULE,
+    redundancy: 1,
+    quorum: 1,
+    deadlineMs: options.deadlineMs ?? 1000,
+    maxAttempts: options.maxAttempts ?? 3,
+    priority: 1,
+    createdAt: 0,
+    inputs: Array.from({ length: inputs }, (_, i) => new Uint8Array([i])),
+  });
+}
+
+describe('scheduler', () => {
+  it('hands out wire leases with module url, deadline and limits, capped per request', async () => {
+    const h = await harness({ maxLeasesPerRequest: 2 });
+    await submit(h.store, 'j1', 3, { deadlineMs: 1500 });
+    const leases = await h.scheduler.lease(alice, { slots: 8 });
+    expect(leases).toHaveLength(2);
+    expect(leases[0]).toEqual({
+      leaseId: 'lease-1',
+      taskId: expect.any(String),
+      module: { hash: MODULE, url: `/modules/${MODULE}.wasm` },
+      input: new Uint8Array([0]),
+      deadline: h.clock.t + 1500,
+      limits: { timeMs: 1500, ...LIMITS },
+    });
+    expect(h.changes).toEqual([{ jobId: 'j1' }]);
+  });
+
+  it('expires a lease only after deadline + grace, revokes it, and leases the task again', async () => {
+    const h = await harness({ graceMs: 2000 });
+    await submit(h.store, 'j1', 1, { deadlineMs: 1000 });
+    const [first] = await h.scheduler.lease(alice, { slots: 1 });
+
+    h.clock.t += 1000 + 2000; // exactly deadline + grace: not yet overdue
+    await h.scheduler.sweep();
+    expect(h.revoked).toEqual([]);
+    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+
+    h.clock.t += 1;
+    await h.scheduler.sweep();
+    expect(h.revoked).toEqual([{ sessionId: 'sock-a', leaseIds: [first!.leaseId] }]);
+    expect(h.changes).toContainEqual({ jobId: 'j1' });
+
+    const [second] = await h.scheduler.lease(bob, { slots: 1 });
+    expect(second?.taskId).toBe(first?.taskId);
+    expect(second?.leaseId).not.toBe(first?.leaseId);
+
+    // Alice's late answer is fenced; Bob's counts.
+    expect(await h.scheduler.result(alice, { leaseId: first!.leaseId, output: new Uint8Array([1]), cpuMs: 5 })).toBe('stale');
+    expect(await h.scheduler.result(bob, { leaseId: second!.leaseId, output: new Uint8Array([2]), cpuMs: 5 })).toBe('accepted');
+    expect(await h.scheduler.result(bob, { leaseId: second!.leaseId, output: new Uint8Array([2]), cpuMs: 5 })).toBe('duplicate');
+    const [line] = await h.store.listResults('j1', 0, 1);
+    expect(line).toMatchObject({ state: 'completed', output: new Uint8Array([2]) });
+    expect(line?.errors?.map((e) => e.kind)).toEqual(['timeout']);
+    expect((await h.store.getJob('j1'))?.state).toBe('completed');
+  });
+
+  it('sweeps on its own once started, and stops', async () => {
+    const h = await harness({ graceMs: 0, sweepIntervalMs: 10 });
+    await submit(h.store, 'j1', 1, { deadlineMs: 100 });
+    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
+    h.scheduler.start();
+    h.scheduler.start();
+    h.clock.t += 101;
+    await expect.poll(() => h.revoked, { timeout: 2000, interval: 10 }).toEqual([{ sessionId: 'sock-a', leaseIds: [lease!.leaseId] }]);
+    await h.scheduler.stop();
+    await h.scheduler.lease(alice, { slots: 1 });
+    h.clock.t += 5000;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(h.revoked).toHaveLength(1);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('cancel revokes live leases per session and fences them; unknown jobs answer false', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 4);
+    const a = await h.scheduler.lease(alice, { slots: 2 });
+    const b = await h.scheduler.lease(bob, { slots: 1 });
+    expect(await h.scheduler.cancel('j1')).toBe(true);
+    expect(h.revoked).toEqual(
+      expect.arrayContaining([
+        { sessionId: 'sock-a', leaseIds: a.map((l) => l.leaseId) },
+        { sessionId: 'sock-b', leaseIds: b.map((l) => l.leaseId) },
+      ]),
+    );
+    expect(h.revoked).toHaveLength(2);
+    expect(await h.scheduler.result(alice, { leaseId: a[0]!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
+    expect(await h.scheduler.fail(bob, { leaseId: b[0]!.leaseId, kind: 'trap', message: 'x' })).toBe('stale');
+    expect((await h.store.getJob('j1'))?.counts).toMatchObject({ cancelled: 4, running: 0 });
+    expect(await h.scheduler.cancel('nope')).toBe(false);
+  });
+
+  it('disconnect releases at once without counting the attempt', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 2, { maxAttempts: 1 });
+    const leases = await h.scheduler.lease(alice, { slots: 2 });
+    await h.scheduler.disconnect('sock-a');
+    expect(h.revoked).toEqual([]);
+    const again = await h.scheduler.lease({ ...alice, sessionId: 'sock-a2' }, { slots: 2 });
+    expect(again.map((l) => l.taskId)).toEqual(leases.map((l) => l.taskId));
+    expect(await h.scheduler.result(alice, { leaseId: leases[0]!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
+    // The same volunteer may answer from its new connection.
+    expect(await h.scheduler.result({ ...alice, sessionId: 'sock-a3' }, { leaseId: again[0]!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
+  });
+
+  it('fail records the reason and the task is leased again until maxAttempts', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 1, { maxAttempts: 2 });
+    const [first] = await h.scheduler.lease(alice, { slots: 1 });
+    expect(await h.scheduler.fail(alice, { leaseId: first!.leaseId, kind: 'memory', message: 'grew past the cap' })).toBe('recorded');
+    expect(await h.scheduler.fail(alice, { leaseId: first!.leaseId, kind: 'memory', message: 'grew past the cap' })).toBe('duplicate');
+    const [second] = await h.scheduler.lease(bob, { slots: 1 });
+    expect(await h.scheduler.fail(alice, { leaseId: second!.leaseId, kind: 'trap', message: 'not yours' })).toBe('stale');
+    expect(await h.scheduler.fail(bob, { leaseId: second!.leaseId, kind: 'trap', message: 'unreachable' })).toBe('recorded');
+    const [line] = await h.store.listResults('j1', 0, 1);
+    expect(line?.state).toBe('failed');
+    expect(line?.errors?.map((e) => [e.attempt, e.kind, e.message])).toEqual([
+      [1, 'memory', 'grew past the cap'],
+      [2, 'trap', 'unreachable'],
+    ]);
+  });
+
+  it('refuses an output over the limit as bad_request and records why', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 1);
+    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
+    const error = await h.scheduler.result(alice, { leaseId: lease!.leaseId, output: new Uint8Array(9), cpuMs: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CodedError);
+    expect((error as CodedError).code).toBe('bad_request');
+    const [line] = await h.store.listResults('j1', 0, 1);
+    expect(line).toMatchObject({ state: 'pending', errors: [{ attempt: 1, kind: 'invalid' }] });
+    expect(line?.errors?.[0]?.message).toMatch(/9 bytes exceeds the limit of 8/);
+    // An output of exactly the limit is fine.
+    const [again] = await h.scheduler.lease(alice, { slots: 1 });
+    expect(await h.scheduler.result(alice, { leaseId: again!.leaseId, output: new Uint8Array(8), cpuMs: 1 })).toBe('accepted');
+  });
+
+  it('keeps sweeping when a revoke callback throws, reporting the error', async () => {
+    const h = await harness({
+      graceMs: 0,
+      revoke: () => {
+        throw new Error('socket gone');
+      },
+    });
+    await submit(h.store, 'j1', 2, { deadlineMs: 100 });
+    await h.scheduler.lease(alice, { slots: 1 });
+    await h.scheduler.lease(bob, { slots: 1 });
+    h.clock.t += 101;
+    await h.scheduler.sweep();
+    expect(h.errors).toHaveLength(2);
+    expect((await h.store.getJob('j1'))?.counts).toMatchObject({ pending: 2, running: 0 });
+  });
+});
