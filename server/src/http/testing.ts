@@ -1,0 +1,125 @@
+/**
+ * Test support: a real coordinator (SQLite file in a temp dir, the real scheduler, the HTTP app and
+ * the `/volunteer` namespace) for the HTTP and socket tests. Not used in production.
+ */
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Limits } from '../config.ts';
+import { newId, newSiteKey } from '../ids.ts';
+import { createScheduler, type Scheduler } from '../scheduler/index.ts';
+import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
+import { openSqliteStore, type Store } from '../store/index.ts';
+import { buildApp } from './app.ts';
+import { moduleUrl } from './routes/modules.ts';
+
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export const TEST_LIMITS: Limits = {
+  maxModuleBytes: 256 * 1024,
+  maxMemoryBytes: 16 * 1024 * 1024,
+  maxOutputBytes: 64 * 1024,
+  maxJobBodyBytes: 1024 * 1024,
+  defaultDeadlineMs: 30_000,
+  defaultMaxAttempts: 3,
+};
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A compiled example module (`npm run build:wasm` makes them). */
+export async function builtModule(name: 'primes' | 'mandelbrot'): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(join(ROOT, 'dist/wasm', `${name}.wasm`)));
+}
+
+export interface TestCoordinator {
+  app: FastifyInstance;
+  store: Store;
+  scheduler: Scheduler;
+  volunteers: VolunteerSocket;
+  dir: string;
+  clientDir: string;
+  /** `http://127.0.0.1:PORT` once `listen()` ran. */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+  /** `inject` with the admin key. */
+  api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<LightMyRequestResponse>;
+}
+
+/** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
+export async function startTestCoordinator(options: { limits?: Partial<Limits>; publicUrl?: string } = {}): Promise<TestCoordinator> {
+  const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
+  const clientDir = join(dir, 'client');
+  await mkdir(join(clientDir, 'assets'), { recursive: true });
+  await writeFile(join(clientDir, 'embed.js'), 'console.log("embed");\n');
+  await writeFile(join(clientDir, 'frame.html'), '<!doctype html><title>frame</title><script type="module" src="/assets/frame-abc123.js"></script>\n');
+  await writeFile(join(clientDir, 'assets', 'frame-abc123.js'), 'export {};\n');
+
+  const limits = { ...TEST_LIMITS, ...options.limits };
+  const store = await openSqliteStore({ file: join(dir, 'sparecycles.db') });
+  let volunteers: VolunteerSocket | undefined;
+  const scheduler = createScheduler({
+    store,
+    now: Date.now,
+    newId,
+    limits,
+    moduleUrl,
+    revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
+  });
+  let publicUrl = options.publicUrl ?? 'http://127.0.0.1:1';
+  const app = buildApp({
+    store,
+    scheduler,
+    now: Date.now,
+    newId,
+    newSiteKey,
+    config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, limits, clientDir },
+  });
+  volunteers = attachVolunteerSocket({
+    server: app.server,
+    scheduler,
+    store,
+    get publicUrl() {
+      return publicUrl;
+    },
+    maxOutputBytes: limits.maxOutputBytes,
+  });
+  scheduler.start();
+  await app.ready();
+
+  const coordinator: TestCoordinator = {
+    app,
+    store,
+    scheduler,
+    volunteers,
+    dir,
+    clientDir,
+    url: '',
+    async listen() {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      if (!address || typeof address === 'string') throw new Error('no address');
+      coordinator.url = `http://127.0.0.1:${address.port}`;
+      if (!options.publicUrl) publicUrl = coordinator.url;
+      return coordinator.url;
+    },
+    async close() {
+      await volunteers?.close();
+      await scheduler.stop();
+      await app.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+    api(method, path, body) {
+      return app.inject({
+        method,
+        url: `/api/v1${path}`,
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
+    },
+  };
+  return coordinator;
+}

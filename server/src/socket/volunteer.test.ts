@@ -1,0 +1,239 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { io as connectClient, type Socket } from 'socket.io-client';
+import { compileTask, runTask } from '../../../wasm/host/index.ts';
+import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
+import type { Lease, LeaseReply, AckReply } from '../protocol/events.ts';
+import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../http/testing.ts';
+import { originAllowed } from './volunteer.ts';
+
+let c: TestCoordinator;
+let siteKey: string;
+let moduleHash: string;
+const clients: Socket[] = [];
+
+const u32pair = (lo: number, hi: number): string => {
+  const bytes = Buffer.alloc(8);
+  bytes.writeUInt32LE(lo, 0);
+  bytes.writeUInt32LE(hi, 4);
+  return bytes.toString('base64');
+};
+
+beforeEach(async () => {
+  c = await startTestCoordinator();
+  await c.listen();
+  siteKey = (await c.api('POST', '/sites', { name: 'test', origins: ['http://localhost:9999'] })).json().siteKey;
+  const upload = await c.app.inject({
+    method: 'POST',
+    url: '/api/v1/modules',
+    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/wasm' },
+    payload: Buffer.from(await builtModule('primes')),
+  });
+  moduleHash = upload.json().hash;
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await c.close();
+});
+
+async function createJob(ranges: [number, number][]): Promise<string> {
+  const reply = await c.api('POST', '/jobs', { module: moduleHash, inputs: ranges.map(([lo, hi]) => u32pair(lo, hi)) });
+  expect(reply.statusCode).toBe(201);
+  return reply.json().id;
+}
+
+let volunteerCount = 0;
+function volunteer(options: { auth?: Record<string, unknown>; origin?: string } = {}): Socket {
+  const client = connectClient(`${c.url}/volunteer`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: options.auth ?? { siteKey, volunteerId: `volunteer-${++volunteerCount}-abcdef`, agent: 'node' },
+    ...(options.origin ? { extraHeaders: { origin: options.origin } } : {}),
+  });
+  clients.push(client);
+  return client;
+}
+
+function connected(client: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('connect_error', (error) => reject(error));
+  });
+}
+
+async function refusal(client: Socket): Promise<Error> {
+  return connected(client).then(
+    () => {
+      throw new Error('connection was accepted');
+    },
+    (error: Error) => error,
+  );
+}
+
+const lease = (client: Socket, payload: unknown = { slots: 1 }): Promise<LeaseReply> =>
+  client.timeout(5000).emitWithAck('lease', payload);
+const send = (client: Socket, event: 'result' | 'fail', payload: unknown): Promise<AckReply> =>
+  client.timeout(5000).emitWithAck(event, payload);
+
+function leasesOf(reply: LeaseReply): Lease[] {
+  if ('error' in reply) throw new Error(`lease refused: ${reply.error.message}`);
+  return reply.leases;
+}
+
+async function jobStatus(id: string) {
+  return (await c.api('GET', `/jobs/${id}`)).json();
+}
+
+describe('/volunteer', () => {
+  it('leases, runs the real module, reports the result: the job completes with the right output', async () => {
+    const ranges: [number, number][] = [[0, 1000], [1000, 5000]];
+    const id = await createJob(ranges);
+    const client = volunteer();
+    await connected(client);
+    const leases = leasesOf(await lease(client, { slots: 4 }));
+    expect(leases).toHaveLength(2);
+    for (const l of leases) {
+      expect(l.module).toEqual({ hash: moduleHash, url: `/modules/${moduleHash}.wasm` });
+      expect(l.input).toBeInstanceOf(Uint8Array);
+      expect(l.deadline).toBeGreaterThan(Date.now());
+      const bytes = new Uint8Array(await (await fetch(`${c.url}${l.module.url}`)).arrayBuffer());
+      const module = await compileTask(bytes, l.limits.maxMemoryBytes);
+      const outcome = await runTask(module, new Uint8Array(l.input), l.limits);
+      if (!outcome.ok) throw new Error(outcome.message);
+      expect(await send(client, 'result', { leaseId: l.leaseId, output: outcome.output, cpuMs: 3 })).toEqual({ ok: true });
+      // A repeat is acknowledged and counted once.
+      expect(await send(client, 'result', { leaseId: l.leaseId, output: outcome.output, cpuMs: 3 })).toEqual({ ok: true });
+    }
+    const status = await jobStatus(id);
+    expect(status).toMatchObject({ state: 'completed', counts: { total: 2, completed: 2 } });
+    const lines = (await c.api('GET', `/jobs/${id}/results`)).body.trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((line) => Buffer.from(line.output, 'base64').readUInt32LE(0))).toEqual(
+      ranges.map(([lo, hi]) => countPrimesReference(lo, hi)),
+    );
+    expect(leasesOf(await lease(client))).toEqual([]);
+  });
+
+  it('acks each malformed payload with an error and keeps the connection working', async () => {
+    await createJob([[0, 10]]);
+    const client = volunteer();
+    await connected(client);
+    const bad: [string, unknown, RegExp][] = [
+      ['lease', {}, /slots/],
+      ['lease', { slots: 1, greedy: true }, /unknown field at \/greedy/],
+      ['lease', { slots: 'two' }, /slots/],
+      ['lease', { slots: 0 }, /slots/],
+      ['lease', 'gimme', /lease/],
+      ['result', { leaseId: 'x', cpuMs: 1 }, /output/],
+      ['result', { leaseId: 'x', output: 'AAAA', cpuMs: 1 }, /output/],
+      ['result', { leaseId: 'x', output: [1, 2, 3], cpuMs: 1 }, /output/],
+      ['result', { leaseId: 'x', output: Buffer.from([1]), cpuMs: -1 }, /cpuMs/],
+      ['result', { leaseId: 'x', output: Buffer.from([1]), cpuMs: 1, extra: 1 }, /unknown field/],
+      ['fail', { leaseId: 'x', kind: 'oops', message: 'm' }, /kind/],
+      ['fail', { leaseId: 'x', kind: 'trap' }, /message/],
+    ];
+    for (const [event, payload, message] of bad) {
+      const reply = (await client.timeout(5000).emitWithAck(event, payload)) as AckReply;
+      expect(reply, `${event} ${JSON.stringify(payload)}`).toMatchObject({ error: { code: 'bad_request' } });
+      expect('error' in reply && reply.error.message).toMatch(message);
+    }
+    // An event without an acknowledgement is ignored, and the connection keeps working.
+    client.emit('lease', { slots: 1 });
+    expect(client.connected).toBe(true);
+    expect(leasesOf(await lease(client))).toHaveLength(1);
+  });
+
+  it('acks a result for an unknown or finished lease as stale', async () => {
+    await createJob([[0, 10]]);
+    const client = volunteer();
+    await connected(client);
+    const reply = await send(client, 'result', { leaseId: 'no-such-lease', output: Buffer.from([0, 0, 0, 0]), cpuMs: 1 });
+    expect(reply).toMatchObject({ error: { code: 'stale_lease' } });
+    const [l] = leasesOf(await lease(client));
+    expect(await send(client, 'fail', { leaseId: l!.leaseId, kind: 'trap', message: 'unreachable' })).toEqual({ ok: true });
+    expect(await send(client, 'result', { leaseId: l!.leaseId, output: Buffer.from([0, 0, 0, 0]), cpuMs: 1 })).toMatchObject({
+      error: { code: 'stale_lease' },
+    });
+  });
+
+  it('refuses an output over the limit', async () => {
+    await createJob([[0, 10]]);
+    const client = volunteer();
+    await connected(client);
+    const [l] = leasesOf(await lease(client));
+    const reply = await send(client, 'result', { leaseId: l!.leaseId, output: Buffer.alloc(64 * 1024 + 1), cpuMs: 1 });
+    expect(reply).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(client.connected).toBe(true);
+  });
+
+  it('releases a disconnected volunteer\'s task at once to another volunteer', async () => {
+    const id = await createJob([[0, 100]]);
+    const first = volunteer();
+    await connected(first);
+    const [taken] = leasesOf(await lease(first));
+    expect(taken).toBeDefined();
+    const second = volunteer();
+    await connected(second);
+    expect(leasesOf(await lease(second))).toEqual([]);
+    first.disconnect();
+    let again: Lease[] = [];
+    for (let i = 0; i < 50 && again.length === 0; i++) {
+      again = leasesOf(await lease(second));
+      if (again.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(again.map((l) => l.taskId)).toEqual([taken!.taskId]);
+    expect(again[0]!.leaseId).not.toBe(taken!.leaseId);
+    expect((await jobStatus(id)).counts).toMatchObject({ running: 1, pending: 0 });
+  });
+
+  it('tells the volunteer to drop the work when the job is cancelled', async () => {
+    const id = await createJob([[0, 10], [10, 20]]);
+    const client = volunteer();
+    await connected(client);
+    const leases = leasesOf(await lease(client, { slots: 2 }));
+    const revoked = new Promise<string[]>((resolve) => client.once('revoke', (notice: { leaseIds: string[] }) => resolve(notice.leaseIds)));
+    expect((await c.api('POST', `/jobs/${id}/cancel`)).statusCode).toBe(200);
+    expect((await revoked).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+  });
+
+  it('refuses browsers from another origin, and accepts the coordinator\'s own', async () => {
+    const foreign = await refusal(volunteer({ origin: 'http://evil.example' }));
+    expect(foreign.message).toMatch(/websocket error|origin/i);
+    const own = volunteer({ origin: c.url });
+    await connected(own);
+    expect(own.connected).toBe(true);
+  });
+
+  it.each([
+    [{ volunteerId: 'volunteer-abcdefgh', agent: 'node' }, /siteKey/],
+    [{ siteKey: 'SITE', volunteerId: 'short', agent: 'node' }, /volunteerId/],
+    [{ siteKey: 'SITE', volunteerId: 'volunteer-abcdefgh', agent: 'toaster' }, /agent/],
+    [{ siteKey: 'SITE', volunteerId: 'volunteer-abcdefgh', agent: 'node', admin: true }, /unknown field at \/admin/],
+    [{ siteKey: 'site_unknown', volunteerId: 'volunteer-abcdefgh', agent: 'node' }, /unknown site key site_unknown/],
+  ])('refuses handshake auth %o', async (auth, message) => {
+    const withKey = JSON.parse(JSON.stringify(auth).replace('"SITE"', JSON.stringify(siteKey)));
+    const error = await refusal(volunteer({ auth: withKey }));
+    expect(error.message).toMatch(message);
+  });
+
+  it('serves nothing on the main namespace', async () => {
+    const client = connectClient(c.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    clients.push(client);
+    expect((await refusal(client)).message).toMatch(/\/volunteer/);
+  });
+});
+
+describe('originAllowed', () => {
+  it.each([
+    [undefined, 'grid.example:8080', true],
+    ['http://grid.example:8080', 'grid.example:8080', true],
+    ['https://grid.example', 'internal:3000', true],
+    ['HTTP://Grid.Example:8080', 'grid.example:8080', true],
+    ['http://evil.example', 'grid.example:8080', false],
+    ['http://grid.example:8081', 'grid.example:8080', false],
+    ['null', 'grid.example:8080', false],
+    ['http://evil.example', undefined, false],
+  ])('origin %s on host %s → %s', (origin, host, allowed) => {
+    expect(originAllowed(origin, host, 'https://grid.example')).toBe(allowed);
+  });
+});
