@@ -13,6 +13,12 @@ export interface DialectCapabilities {
    * begins IMMEDIATE), so it needs no row locks.
    */
   skipLocked: boolean;
+  /**
+   * Whether concurrent writers exist, so a transaction that decides from other rows (is any task
+   * of this job still open?) must first lock the job row with `FOR UPDATE`. False for SQLite,
+   * whose single writer already serialises those decisions.
+   */
+  rowLocks: boolean;
   /** Most bind parameters one statement may carry; batch inserts stay below it. */
   maxParameters: number;
 }
@@ -22,6 +28,7 @@ export const SQLITE_CAPABILITIES: DialectCapabilities = Object.freeze({
   name: 'sqlite',
   binaryType: 'blob',
   skipLocked: false,
+  rowLocks: false,
   maxParameters: 32_766,
 });
 
@@ -30,5 +37,6 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
   name: 'postgres',
   binaryType: 'bytea',
   skipLocked: true,
+  rowLocks: true,
   maxParameters: 65_535,
 });

@@ -13,10 +13,8 @@
  * row per replica already carries its own `output_hash`, so a quorum check compares those rows
  * before the task completes.
  */
-import { createHash } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { CodedError } from '../protocol/errors.ts';
-import type { FailureKind } from '../protocol/events.ts';
 import type { JobState, JobStatus, TaskCounts, TaskState } from '../protocol/http.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import { orderClaimCandidates } from './claim-order.ts';
@@ -36,11 +34,9 @@ import type {
   Store,
   TaskResult,
 } from './store.ts';
-import { afterFailedAttempt, appendTaskError, parseTaskErrors } from './task-history.ts';
-
-type Db = Kysely<Database> | Transaction<Database>;
-
-const OPEN_TASK_STATES = ['pending', 'running'] as const;
+import { parseTaskErrors } from './task-history.ts';
+import { fromDbBytes, sha256Hex, toDbBytes } from './bytes.ts';
+import { OPEN_TASK_STATES, endCountedAttempt, findLease, releaseLease, settleJob, toEndedLease } from './lease-endings.ts';
 const TASK_COLUMNS_PER_ROW = 6;
 
 /** The wire task id of a task: tasks are keyed by (job, input index). */
@@ -197,7 +193,9 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
 
     async cancelJob(id, now) {
       return db.transaction().execute(async (trx) => {
-        const job = await trx.selectFrom('jobs').select('state').where('id', '=', id).executeTakeFirst();
+        let find = trx.selectFrom('jobs').select('state').where('id', '=', id);
+        if (caps.rowLocks) find = find.forUpdate();
+        const job = await find.executeTakeFirst();
         if (!job) return undefined;
         if (job.state !== 'active') return { revoked: [] };
         const live = await trx
@@ -326,7 +324,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .where('idx', '=', lease.task_idx)
           .where('state', '=', 'running')
           .execute();
-        await settleJob(trx, lease.job_id, request.now);
+        await settleJob(trx, caps, lease.job_id, request.now);
         return 'accepted';
       });
     },
@@ -339,7 +337,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           return lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale';
         }
         if (lease.state !== 'active') return 'stale';
-        await endCountedAttempt(trx, lease, 'failed', request.kind, request.message, request.now);
+        await endCountedAttempt(trx, caps, lease, 'failed', request.kind, request.message, request.now);
         return 'recorded';
       });
     },
@@ -368,7 +366,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .execute();
         for (const lease of overdue) {
           const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
-          await endCountedAttempt(trx, lease, 'expired', 'timeout', message, now);
+          await endCountedAttempt(trx, caps, lease, 'expired', 'timeout', message, now);
         }
         return overdue.map(toEndedLease);
       });
@@ -384,113 +382,6 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
   };
 }
 
-type LeaseRow = Database['leases'];
-
-async function findLease(trx: Db, leaseId: string): Promise<LeaseRow | undefined> {
-  return trx.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
-}
-
-/**
- * Ends a live lease as a counted attempt (a reported failure or an expiry): the reason joins the
- * task's history and the task goes back to pending, or fails once its attempts are used up.
- */
-async function endCountedAttempt(
-  trx: Db,
-  lease: LeaseRow,
-  leaseState: 'failed' | 'expired',
-  kind: FailureKind,
-  message: string,
-  now: number,
-): Promise<void> {
-  await trx
-    .updateTable('leases')
-    .set({ state: leaseState, ended_at: now, error_kind: kind, error_message: message })
-    .where('id', '=', lease.id)
-    .execute();
-  const task = await trx
-    .selectFrom('tasks')
-    .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
-    .select(['tasks.attempts', 'tasks.errors', 'tasks.state', 'jobs.max_attempts'])
-    .where('tasks.job_id', '=', lease.job_id)
-    .where('tasks.idx', '=', lease.task_idx)
-    .executeTakeFirstOrThrow();
-  if (task.state !== 'running') return;
-  const attempts = Number(task.attempts);
-  const next = afterFailedAttempt(attempts, Number(task.max_attempts));
-  await trx
-    .updateTable('tasks')
-    .set({ state: next, errors: appendTaskError(task.errors, { attempt: attempts, kind, message, at: now }), updated_at: now })
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .execute();
-  if (next === 'failed') await settleJob(trx, lease.job_id, now);
-}
-
-/** Takes a lease back from a volunteer that disconnected: the attempt is not counted. */
-async function releaseLease(trx: Db, lease: LeaseRow, now: number): Promise<void> {
-  const message = 'the volunteer disconnected before answering; not counted as an attempt';
-  await trx
-    .updateTable('leases')
-    .set({ state: 'released', ended_at: now, error_kind: 'released', error_message: message })
-    .where('id', '=', lease.id)
-    .execute();
-  const task = await trx
-    .selectFrom('tasks')
-    .select(['attempts', 'errors', 'state'])
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .executeTakeFirstOrThrow();
-  if (task.state !== 'running') return;
-  const attempts = Number(task.attempts);
-  await trx
-    .updateTable('tasks')
-    .set({
-      state: 'pending',
-      attempts: Math.max(0, attempts - 1),
-      errors: appendTaskError(task.errors, { attempt: attempts, kind: 'released', message, at: now }),
-      updated_at: now,
-    })
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .execute();
-}
-
-/** Marks an active job completed once none of its tasks is pending or running. */
-async function settleJob(trx: Db, jobId: string, now: number): Promise<void> {
-  const open = await trx
-    .selectFrom('tasks')
-    .select('idx')
-    .where('job_id', '=', jobId)
-    .where('state', 'in', OPEN_TASK_STATES)
-    .limit(1)
-    .executeTakeFirst();
-  if (open) return;
-  await trx
-    .updateTable('jobs')
-    .set({ state: 'completed', finished_at: now })
-    .where('id', '=', jobId)
-    .where('state', '=', 'active')
-    .execute();
-}
-
-function toEndedLease(row: { id: string; volunteer_id: string; session_id: string }): EndedLease {
-  return { leaseId: row.id, volunteerId: row.volunteer_id, sessionId: row.session_id };
-}
-
 function toModuleMeta(row: { hash: string; abi: string; size: number; created_at: number }): ModuleMeta {
   return { hash: row.hash, abi: row.abi as ModuleMeta['abi'], size: Number(row.size), createdAt: Number(row.created_at) };
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Drivers take Buffers for binary parameters (pg only recognises Buffer); no copy is made. */
-function toDbBytes(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Drivers return Buffers; callers get plain Uint8Arrays over the same memory. */
-function fromDbBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
