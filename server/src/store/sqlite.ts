@@ -5,6 +5,9 @@
  * so a claim's read-then-write can never fail half way with SQLITE_BUSY when a second process
  * (a CLI, a backup) touches the same file; `busy_timeout` makes such a process wait its turn.
  * Within this process Kysely's SQLite driver already serialises everything on one connection.
+ * Open one store per file per process: better-sqlite3 waits for a lock synchronously, so a second
+ * store on the same file in the same process would block the event loop that the first one needs
+ * to finish its transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
