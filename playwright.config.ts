@@ -1,8 +1,7 @@
 import { defineConfig } from '@playwright/test';
+import { chromiumArgs, chromiumPath } from './e2e/support/chromium.ts';
 import { E2E } from './e2e/support/ports.ts';
 
-/** Debian's Chromium by default; CHROMIUM_PATH points elsewhere on other machines. */
-const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const reportDir = process.env['SPARECYCLES_REPORT_DIR'];
 
 export default defineConfig({
@@ -18,18 +17,7 @@ export default defineConfig({
     : [['list']],
   use: {
     browserName: 'chromium',
-    launchOptions: {
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: { executablePath: chromiumPath, args: [...chromiumArgs] },
   },
   webServer: [
     {

@@ -17,15 +17,11 @@ import { startNodeVolunteer } from '../client/src/agent/index.ts';
 import { apiClient } from '../e2e/support/api.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
 import { serveHostPages } from '../e2e/support/host-pages.ts';
+import { chromiumArgs, chromiumPath } from '../e2e/support/chromium.ts';
 import { describeMachine, processCpuMs } from './machine.ts';
 import { runNative } from './native.ts';
 import { renderReport, type Figure } from './report.ts';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
@@ -78,7 +74,7 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
 
   const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: ADMIN_KEY });
   const host = await serveHostPages(18182, coordinator.url);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs] });
   try {
     const api = apiClient(coordinator.url, ADMIN_KEY);
     const siteKey = await api.createSite(['http://localhost:18182']);
@@ -169,7 +165,7 @@ async function throughput(primes: Uint8Array, volunteers: number, tasks: number)
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-const machine = describeMachine(CHROMIUM);
+const machine = describeMachine(chromiumPath);
 const primes = new Uint8Array(await readFile('dist/wasm/primes.wasm'));
 const workers = os.availableParallelism();
 await gridVersusNative(primes, workers);

@@ -39,10 +39,11 @@ async function submit(body: Parameters<typeof createJob>[0]): Promise<string> {
   return id;
 }
 
-test('accept: a job of 64 tiles completes and every tile equals the reference', async ({ page }) => {
+test('accept: a job of 64 tiles completes and every tile equals the reference', async ({ page, context }) => {
   const tiles = mandelbrotTiles();
   expect(tiles.length).toBeGreaterThanOrEqual(50);
   const jobId = await submit({ module: mandelbrot, inputs: mandelbrotInputs(tiles) });
+  const log = watchCoordinatorTraffic(context);
 
   await page.goto(hostPageUrl(siteKey));
   const frame = embedFrame(page);
@@ -54,6 +55,9 @@ test('accept: a job of 64 tiles completes and every tile equals the reference', 
   await expectMandelbrotResults(jobId, tiles);
   // The visitor's control shows the work it did.
   await expect(frame.locator('[data-completed]')).not.toHaveAttribute('data-completed', '0');
+  // The traffic the decline tests must never see is visible to this log once consent is given.
+  expect(log.urls.filter(isRuntimeTraffic)).toContain(`/modules/${mandelbrot}.wasm`);
+  expect(log.sockets.some((url) => url.includes('/socket.io/'))).toBe(true);
 });
 
 test('decline: no runtime, module, socket or worker is ever requested', async ({ page, context }) => {
