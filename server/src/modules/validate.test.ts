@@ -64,6 +64,15 @@ describe('validateModule', () => {
     expect(error.message).toMatch(/run/);
   });
 
+  it('names an ABI export of the wrong type', async () => {
+    const bytes = await watToWasm(`(module (memory (export "memory") 1)
+      (func (export "alloc") (param i32) (result i32) i32.const 0)
+      (func (export "run") (param i32 i32)))`);
+    const error = await refusal(bytes);
+    expect(error.code).toBe('invalid_module');
+    expect(error.message).toMatch(/run/);
+  });
+
   it('names a forbidden import', async () => {
     const bytes = await watToWasm(bytesModule('1', '(import "env" "fetch" (func (param i32)))'));
     const error = await refusal(bytes);

@@ -45,7 +45,8 @@ export async function validateModule(bytes: Uint8Array, limits: ModuleLimits): P
   } catch (error) {
     throw new CodedError('invalid_module', `not a valid WebAssembly binary: ${(error as Error).message}`);
   }
-  const shape = classifyModule(module);
+  // With the bytes, the ABI functions' types are checked too (a `run` returning nothing is refused).
+  const shape = classifyModule(module, bytes);
   if ('problem' in shape) throw new CodedError('invalid_module', shape.problem);
 
   const memory = readMemoryLimits(bytes);
