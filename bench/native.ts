@@ -1,28 +1,27 @@
 /**
  * The native baseline: the same wasm tasks run directly in Node `worker_threads`, one per core,
- * through the same ABI host the browser worker uses. This is the machine's limit.
+ * through the same runner and ABI host the browser worker uses, with no coordinator in between.
+ * This is the machine's limit.
  */
-import { Worker } from 'node:worker_threads';
+import { threadWorkers } from '../client/src/agent/workers.ts';
+import { compileTask, type TaskLimits } from '../wasm/host/index.ts';
 
 export interface NativeRun {
   wallMs: number;
   outputs: Uint8Array[];
 }
 
-function startWorker(moduleBytes: Uint8Array): Promise<Worker> {
-  const worker = new Worker(new URL('./native-worker.ts', import.meta.url), {
-    workerData: { moduleBytes },
-    execArgv: ['--import', 'tsx'],
-  });
-  return new Promise((resolve, reject) => {
-    worker.once('message', () => resolve(worker));
-    worker.once('error', reject);
-  });
-}
-
 /** Runs every input on `workers` threads (a shared queue), timing only the work, not start-up. */
-export async function runNative(moduleBytes: Uint8Array, inputs: Uint8Array[], workers: number): Promise<NativeRun> {
-  const pool = await Promise.all(Array.from({ length: workers }, () => startWorker(moduleBytes)));
+export async function runNative(
+  moduleBytes: Uint8Array,
+  inputs: Uint8Array[],
+  workers: number,
+  limits: TaskLimits,
+): Promise<NativeRun> {
+  const module = await compileTask(moduleBytes, limits.maxMemoryBytes);
+  const pool = Array.from({ length: workers }, () => threadWorkers());
+  // Warm each thread up (start-up and first instantiation are not part of the figure).
+  await Promise.all(pool.map((worker) => worker.runner.run(module, inputs[0] ?? new Uint8Array(8), limits)));
   const outputs: Uint8Array[] = new Array(inputs.length);
   let next = 0;
   const started = performance.now();
@@ -30,15 +29,13 @@ export async function runNative(moduleBytes: Uint8Array, inputs: Uint8Array[], w
     pool.map(async (worker) => {
       while (next < inputs.length) {
         const index = next++;
-        const input = inputs[index] as Uint8Array;
-        outputs[index] = await new Promise<Uint8Array>((resolve) => {
-          worker.once('message', (output: Uint8Array) => resolve(output));
-          worker.postMessage(input);
-        });
+        const { outcome } = await worker.runner.run(module, inputs[index] as Uint8Array, limits);
+        if (!outcome.ok) throw new Error(`native task ${index} failed: ${outcome.message}`);
+        outputs[index] = outcome.output;
       }
     }),
   );
   const wallMs = performance.now() - started;
-  await Promise.all(pool.map((worker) => worker.terminate()));
+  pool.forEach((worker) => worker.terminate());
   return { wallMs, outputs };
 }

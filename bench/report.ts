@@ -20,7 +20,10 @@ function explain(figures: Figure[]): string[] {
     lines.push(
       `- **Grid versus native.** With ${grid.detail['workers']} workers the grid took ${grid.value}× the native time ` +
         `(${grid.detail['gridWallMs']} ms against ${grid.detail['nativeWallMs']} ms for ${grid.detail['tasks']} tasks of ` +
-        `~${grid.detail['taskMsNative']} ms). That is ${grid.detail['overheadPerTaskMs']} ms per task per worker. ` +
+        `~${grid.detail['taskMsNative']} ms). Of that, ${grid.detail['startLatencyMs']} ms passed before the first ` +
+        'lease: an idle volunteer asks for work again after a backoff of 0.5–2 s, so a job that arrives while it ' +
+        `waits starts late. After that the grid ran at ${grid.detail['steadyStateRatio']}× native, ` +
+        `${grid.detail['overheadPerTaskMs']} ms per task per worker. ` +
         'Each task costs one lease round trip (the worker idles while the runtime asks for the next lease), a ' +
         'fresh wasm instance, a structured-clone hop to the worker and back, one SQLite transaction for the claim and ' +
         'one for the result; on a 2-core machine the coordinator, the frame\'s main thread and the browser ' +
