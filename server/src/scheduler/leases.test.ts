@@ -17,8 +17,8 @@ describe('grantCount', () => {
     expect(grantCount(slots, cap)).toBe(expected);
   });
 
-  it('caps at 16 by default', () => {
-    expect(grantCount(64)).toBe(16);
+  it('caps at 8 by default: one ack packet stays within socket.io-client\'s 10 attachments', () => {
+    expect(grantCount(64)).toBe(8);
   });
 });
 

@@ -10,8 +10,12 @@ import type { ClaimedLease, EndedLease } from '../store/index.ts';
 export const DEFAULT_GRACE_MS = 2000;
 /** How often overdue leases are swept, in ms. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 250;
-/** Most leases one `lease` request can get, whatever `slots` it announces. */
-export const MAX_LEASES_PER_REQUEST = 16;
+/**
+ * Most leases one `lease` request can get, whatever `slots` it announces. Each lease's input is one
+ * binary attachment of the ack packet, and socket.io-client refuses (and disconnects on) a packet
+ * of more than 10 attachments; a volunteer with more slots simply asks again.
+ */
+export const MAX_LEASES_PER_REQUEST = 8;
 
 /**
  * Leases to grant for `slots` free worker slots: a whole number from 0 to `maxPerRequest`.

@@ -86,6 +86,20 @@ async function jobStatus(id: string) {
 }
 
 describe('/volunteer', () => {
+  it('a volunteer with many free slots gets at most one packet-safe batch, and keeps its connection', async () => {
+    await createJob(Array.from({ length: 20 }, (_, i): [number, number] => [i * 10, i * 10 + 10]));
+    const client = volunteer();
+    await connected(client);
+    // socket.io-client refuses a packet of more than 10 binary attachments (each lease input is one).
+    const first = leasesOf(await lease(client, { slots: 64 }));
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThanOrEqual(10);
+    expect(client.connected).toBe(true);
+    const second = leasesOf(await lease(client, { slots: 64 }));
+    expect(second.length).toBeGreaterThan(0);
+    expect(new Set([...first, ...second].map((l) => l.taskId)).size).toBe(first.length + second.length);
+  });
+
   it('leases, runs the real module, reports the result: the job completes with the right output', async () => {
     const ranges: [number, number][] = [[0, 1000], [1000, 5000]];
     const id = await createJob(ranges);
