@@ -152,6 +152,11 @@ describe('sites', () => {
     [{ name: 'x', origins: [] }, /origins/],
     [{ name: 'x', origins: ['example.com'] }, /origins\/0/],
     [{ name: 'x', origins: ['https://example.com/path'] }, /origins\/0/],
+    // Origins go into the frame's CSP header: nothing that could start a directive or a policy.
+    [{ name: 'x', origins: ['https://a;b.example'] }, /origins\/0/],
+    [{ name: 'x', origins: ['https://a.example,https://b.example'] }, /origins\/0/],
+    [{ name: 'x', origins: ["https://a.example'"] }, /origins\/0/],
+    [{ name: 'x', origins: ['data:text/html,hi'] }, /origins\/0/],
     [{ name: '', origins: ['https://example.com'] }, /name/],
     [{ name: 'x', origins: ['https://example.com'], owner: 'me' }, /unknown field at \/owner/],
     [{ origins: ['https://example.com'] }, /name/],

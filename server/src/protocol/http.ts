@@ -16,8 +16,14 @@ export const ModuleInfo = Type.Object({
 export type ModuleInfo = Static<typeof ModuleInfo>;
 export type ModuleAbi = ModuleInfo['abi'];
 
-/** An origin such as `https://example.com` or `http://localhost:8081` (scheme, host, optional port). */
-export const Origin = Type.String({ pattern: '^https?://[^/\\s?#]+$', maxLength: 255 });
+/**
+ * An origin such as `https://example.com` or `http://localhost:8081`: http(s), a plain host name or
+ * IP address, an optional port. Strict because origins go into the frame's CSP header verbatim.
+ */
+export const Origin = Type.String({
+  pattern: '^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$',
+  maxLength: 255,
+});
 
 export const CreateSiteBody = Type.Object(
   {

@@ -68,16 +68,13 @@ type VolunteerIoSocket = Socket<VolunteerClientEvents, VolunteerServerEvents, Re
 const silent: SocketLogger = { info() {}, warn() {}, error() {} };
 
 /**
- * The origins a browser connection may come from: our public origin and the origin the request was
- * addressed to (its Host header), i.e. the coordinator's own pages. `undefined` Origin (Node agent) passes.
+ * A browser connection may come only from the coordinator's own public origin (its frame); a Node
+ * agent sends no Origin. The Host header is not trusted: with DNS rebinding an attacker's page can
+ * make Origin and Host agree on a name of its own.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, publicUrl: string): boolean {
+export function originAllowed(origin: string | undefined, publicUrl: string): boolean {
   if (origin === undefined) return true;
-  const own = new URL(publicUrl);
-  if (origin === own.origin) return true;
-  if (!host) return false;
-  const normalised = origin.toLowerCase();
-  return normalised === `http://${host.toLowerCase()}` || normalised === `https://${host.toLowerCase()}`;
+  return origin.toLowerCase() === new URL(publicUrl).origin;
 }
 
 const STALE_MESSAGE =
@@ -92,7 +89,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
     serveClient: false,
     allowRequest: (req: IncomingMessage, callback) => {
-      const ok = originAllowed(req.headers.origin, req.headers.host, deps.publicUrl);
+      const ok = originAllowed(req.headers.origin, deps.publicUrl);
       if (!ok) log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
       callback(ok ? null : 'origin not allowed: volunteers connect from the coordinator\'s frame', ok);
     },
