@@ -176,13 +176,13 @@ describe('scheduler', () => {
     ]);
   });
 
-  it('refuses an output over the limit as bad_request and records why', async () => {
+  it('refuses an output over the limit as payload_too_large and records why', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 1);
     const [lease] = await h.scheduler.lease(alice, { slots: 1 });
     const error = await h.scheduler.result(alice, { leaseId: lease!.leaseId, output: new Uint8Array(9), cpuMs: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CodedError);
-    expect((error as CodedError).code).toBe('bad_request');
+    expect((error as CodedError).code).toBe('payload_too_large');
     const [line] = await h.store.listResults('j1', 0, 1);
     expect(line).toMatchObject({ state: 'pending', errors: [{ attempt: 1, kind: 'invalid' }] });
     expect(line?.errors?.[0]?.message).toMatch(/9 bytes exceeds the limit of 8/);

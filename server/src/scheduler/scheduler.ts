@@ -39,7 +39,7 @@ export interface VolunteerRef {
 export interface Scheduler {
   /** Leases work for the volunteer's free slots (possibly none). */
   lease(v: VolunteerRef, req: LeaseRequest): Promise<Lease[]>;
-  /** Records a result; throws `bad_request` when the output exceeds `limits.maxOutputBytes`. */
+  /** Records a result; throws `payload_too_large` when the output exceeds `limits.maxOutputBytes`. */
   result(v: VolunteerRef, req: ResultRequest): Promise<CompleteOutcome>;
   /** Records a failed attempt reported by the volunteer. */
   fail(v: VolunteerRef, req: FailRequest): Promise<FailOutcome>;
@@ -169,7 +169,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         const message = `output of ${size} bytes exceeds the limit of ${limits.maxOutputBytes} bytes`;
         const outcome = await store.failLease({ leaseId: req.leaseId, volunteerId: v.volunteerId, kind: 'invalid', message, now: now() });
         if (outcome === 'recorded') changed(forget([req.leaseId]));
-        throw new CodedError('bad_request', message);
+        throw new CodedError('payload_too_large', message);
       }
       const outcome = await store.completeLease({
         leaseId: req.leaseId,

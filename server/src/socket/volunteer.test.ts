@@ -170,14 +170,16 @@ describe('/volunteer', () => {
     });
   });
 
-  it('refuses an output over the limit', async () => {
-    await createJob([[0, 10]]);
+  it('refuses an output over the limit and records why on the task', async () => {
+    const id = await createJob([[0, 10]]);
     const client = volunteer();
     await connected(client);
     const [l] = leasesOf(await lease(client));
     const reply = await send(client, 'result', { leaseId: l!.leaseId, output: Buffer.alloc(64 * 1024 + 1), cpuMs: 1 });
     expect(reply).toMatchObject({ error: { code: 'payload_too_large' } });
     expect(client.connected).toBe(true);
+    const [line] = (await c.api('GET', `/jobs/${id}/results`)).body.trimEnd().split('\n').map((text) => JSON.parse(text));
+    expect(line.errors).toEqual([expect.objectContaining({ kind: 'invalid', message: expect.stringMatching(/exceeds the limit/) })]);
   });
 
   it('releases a disconnected volunteer\'s task at once to another volunteer', async () => {

@@ -128,9 +128,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     const ref = (): VolunteerRef => socket.data;
     handle(socket, 'lease', LeaseRequest, log, async (payload) => ({ leases: await scheduler.lease(ref(), payload) }));
     handle(socket, 'result', ResultRequest, log, async (payload) => {
-      if (payload.output.byteLength > deps.maxOutputBytes) {
-        throw new CodedError('payload_too_large', `output is ${payload.output.byteLength} bytes; the limit is ${deps.maxOutputBytes}`);
-      }
+      // The scheduler refuses an oversized output and records it on the task (not a later timeout).
       const outcome = await scheduler.result(ref(), payload);
       if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
       return { ok: true } as const;
