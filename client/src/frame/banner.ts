@@ -4,6 +4,13 @@
  */
 import type { ConsentEvent } from './consent.ts';
 
+/**
+ * How long "Allow" stays disabled after the banner appears. The host page positions the frame and
+ * could slide it under the visitor's pointer just before a click meant for the page; a click that
+ * lands this soon after the banner appeared is not a decision about it.
+ */
+export const ALLOW_ARMING_MS = 400;
+
 /** Builds the banner; `dispatch` receives `accept` or `decline`. */
 export function createBanner(dispatch: (event: ConsentEvent) => void): HTMLElement {
   const banner = document.createElement('section');
@@ -24,10 +31,10 @@ export function createBanner(dispatch: (event: ConsentEvent) => void): HTMLEleme
 
   const actions = document.createElement('div');
   actions.className = 'actions';
-  actions.append(
-    button('No thanks', '', () => dispatch('decline')),
-    button('Allow', 'primary', () => dispatch('accept')),
-  );
+  const allow = button('Allow', 'primary', () => dispatch('accept'));
+  allow.disabled = true;
+  setTimeout(() => (allow.disabled = false), ALLOW_ARMING_MS);
+  actions.append(button('No thanks', '', () => dispatch('decline')), allow);
 
   banner.append(title, text, actions);
   return banner;
