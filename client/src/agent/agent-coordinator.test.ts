@@ -4,7 +4,7 @@
  * reference; one that leaves mid-job has its tasks finished by the other.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../../server/src/http/testing.ts';
+import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../../../server/src/http/testing.ts';
 import { decodePrimesOutput, encodePrimesInput } from '../../../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
 import { startNodeVolunteer, type NodeVolunteer } from './index.ts';
@@ -17,14 +17,7 @@ const agents: NodeVolunteer[] = [];
 beforeEach(async () => {
   coordinator = await startTestCoordinator();
   await coordinator.listen();
-  siteKey = (await coordinator.api('POST', '/sites', { name: 'agents', origins: ['http://localhost:9999'] })).json().siteKey;
-  const upload = await coordinator.app.inject({
-    method: 'POST',
-    url: '/api/v1/modules',
-    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/wasm' },
-    payload: Buffer.from(await builtModule('primes')),
-  });
-  moduleHash = upload.json().hash;
+  ({ siteKey, moduleHash } = await prepareVolunteering(coordinator, 'primes'));
 });
 
 afterEach(async () => {

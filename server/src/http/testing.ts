@@ -33,6 +33,21 @@ export async function builtModule(name: 'primes' | 'mandelbrot'): Promise<Uint8A
   return new Uint8Array(await readFile(join(ROOT, 'dist/wasm', `${name}.wasm`)));
 }
 
+/** Registers a site and uploads a built example module: what every volunteer test starts from. */
+export async function prepareVolunteering(
+  coordinator: TestCoordinator,
+  module: 'primes' | 'mandelbrot',
+): Promise<{ siteKey: string; moduleHash: string }> {
+  const site = await coordinator.api('POST', '/sites', { name: 'test', origins: ['http://localhost:9999'] });
+  const upload = await coordinator.app.inject({
+    method: 'POST',
+    url: '/api/v1/modules',
+    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/wasm' },
+    payload: Buffer.from(await builtModule(module)),
+  });
+  return { siteKey: site.json().siteKey, moduleHash: upload.json().hash };
+}
+
 export interface TestCoordinator {
   app: FastifyInstance;
   store: Store;

@@ -3,7 +3,7 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { compileTask, runTask } from '../../../wasm/host/index.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
 import type { Lease, LeaseReply, AckReply } from '../protocol/events.ts';
-import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../http/testing.ts';
+import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../http/testing.ts';
 import { originAllowed } from './volunteer.ts';
 
 let c: TestCoordinator;
@@ -21,14 +21,7 @@ const u32pair = (lo: number, hi: number): string => {
 beforeEach(async () => {
   c = await startTestCoordinator();
   await c.listen();
-  siteKey = (await c.api('POST', '/sites', { name: 'test', origins: ['http://localhost:9999'] })).json().siteKey;
-  const upload = await c.app.inject({
-    method: 'POST',
-    url: '/api/v1/modules',
-    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/wasm' },
-    payload: Buffer.from(await builtModule('primes')),
-  });
-  moduleHash = upload.json().hash;
+  ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
 });
 
 afterEach(async () => {
