@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeTile } from '../../../wasm/tasks/mandelbrot/codec.ts';
 import { tileReference } from '../../../wasm/tasks/mandelbrot/reference.ts';
 import { compileTask, runTask } from '../../../wasm/host/index.ts';
-import { startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../http/testing.ts';
+import { freePort, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../http/testing.ts';
 import { startDemo, type RunningDemo } from './index.ts';
 import { sceneTiles } from './scene.ts';
 
@@ -20,14 +19,6 @@ afterEach(async () => {
   for (const demo of demos.splice(0)) await demo.close();
   await c.close();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function demo(port = 0): Promise<RunningDemo> {
   const running = await startDemo({

@@ -3,6 +3,7 @@
  * the `/volunteer` namespace) for the HTTP and socket tests. Not used in production.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,15 @@ export const TEST_LIMITS: Limits = {
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** A compiled example module (`npm run build:wasm` makes them). */
 export async function builtModule(name: 'primes' | 'mandelbrot'): Promise<Uint8Array> {
