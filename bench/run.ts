@@ -14,7 +14,10 @@ import { compileTask, runTask } from '../wasm/host/index.ts';
 import { decodePrimesOutput, encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../wasm/tasks/primes/reference.ts';
 import { startNodeVolunteer } from '../client/src/agent/index.ts';
-import { apiClient } from '../e2e/support/api.ts';
+import { apiClient, hostPageUrl } from '../e2e/support/api.ts';
+import { embedFrame } from '../e2e/support/frame.ts';
+import { primeInputs, primeRanges } from '../e2e/support/jobs.ts';
+import { taskWasmPath } from '../wasm/testing/task-modules.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
 import { serveHostPages } from '../e2e/support/host-pages.ts';
 import { chromiumArgs, chromiumPath } from '../e2e/support/chromium.ts';
@@ -67,8 +70,8 @@ async function waitDone(api: Api, jobId: string, pollMs: number): Promise<{ firs
 async function gridVersusNative(primes: Uint8Array, workers: number): Promise<void> {
   const width = await calibrate(primes, 100);
   const tasks = workers * 15;
-  const ranges = Array.from({ length: tasks }, (_, i) => ({ lo: PRIMES_FROM + i * width, hi: PRIMES_FROM + (i + 1) * width }));
-  const inputs = ranges.map(({ lo, hi }) => encodePrimesInput(lo, hi));
+  const ranges = primeRanges(tasks, width, PRIMES_FROM);
+  const inputs = primeInputs(ranges);
 
   const native = await runNative(primes, inputs, workers, LIMITS);
   native.outputs.forEach((output, i) => {
@@ -87,8 +90,8 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     // The frame's pool defaults to cores - 1; the comparison needs the same worker count as native.
     await context.addInitScript(`Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => ${workers + 1} })`);
     const page = await context.newPage();
-    await page.goto(`http://localhost:18182/?site=${siteKey}`);
-    await page.frameLocator('iframe[src*="/frame?site="]').getByRole('button', { name: 'Allow' }).click();
+    await page.goto(hostPageUrl(siteKey, 'http://localhost:18182'));
+    await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
     // Warm up: the volunteer is connected, the module fetched, verified and compiled.
     const warm = await api.createJob({ module: hash, inputs: [encodePrimesInput(0, 1000)] });
     await waitDone(api, warm, 50);
@@ -175,7 +178,7 @@ async function throughput(primes: Uint8Array, volunteers: number, tasks: number)
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 const machine = describeMachine(chromiumPath);
-const primes = new Uint8Array(await readFile('dist/wasm/primes.wasm'));
+const primes = new Uint8Array(await readFile(taskWasmPath('primes')));
 const workers = os.availableParallelism();
 await gridVersusNative(primes, workers);
 await throughput(primes, 50, 3000);

@@ -1,5 +1,6 @@
 /** A tiny REST client for the coordinator under test, speaking only the public API. */
 import { readFile } from 'node:fs/promises';
+import { taskWasmPath, type TaskName } from '../../wasm/testing/task-modules.ts';
 import { E2E } from './ports.ts';
 
 export interface JobCounts {
@@ -49,8 +50,8 @@ export function apiClient(base: string, key: string) {
 
   return {
     uploadModule,
-    uploadBuiltModule: async (name: 'primes' | 'mandelbrot'): Promise<string> =>
-      uploadModule(new Uint8Array(await readFile(`dist/wasm/${name}.wasm`))),
+    uploadBuiltModule: async (name: TaskName): Promise<string> =>
+      uploadModule(new Uint8Array(await readFile(taskWasmPath(name)))),
     createSite: async (origins: string[]): Promise<string> =>
       (await call<{ siteKey: string }>('/sites', json({ name: 'test site', origins }))).siteKey,
     createJob: async (body: NewJob): Promise<string> => {
