@@ -17,13 +17,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { WASM_PAGE_BYTES as WASM_PAGE } from '../../wasm/host/index.ts';
 
 /** The repository root (built assets live under `dist/` there, whatever the working directory). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const WASM_PAGE = 64 * KiB;
 
 export interface Limits {
   /** Largest module upload, in bytes. */

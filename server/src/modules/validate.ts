@@ -3,12 +3,10 @@
  * allow-list, decided by the shared wasm host) and memory against the operator's cap. A module that
  * passes is content-addressed by the SHA-256 of its bytes.
  */
-import { createHash } from 'node:crypto';
 import { CodedError } from '../protocol/errors.ts';
 import type { ModuleInfo } from '../protocol/http.ts';
-import { classifyModule, readMemoryLimits } from '../../../wasm/host/index.ts';
-
-const WASM_PAGE = 65_536;
+import { classifyModule, readMemoryLimits, WASM_PAGE_BYTES as WASM_PAGE } from '../../../wasm/host/index.ts';
+import { sha256Hex } from '../store/bytes.ts';
 
 export interface ModuleLimits {
   maxModuleBytes: number;
@@ -16,9 +14,7 @@ export interface ModuleLimits {
 }
 
 /** Lowercase hex SHA-256 of `bytes`: a module's content address. */
-export function moduleHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export const moduleHash: (bytes: Uint8Array) => string = sha256Hex;
 
 const mib = (bytes: number): string => `${Math.round((bytes / (1024 * 1024)) * 100) / 100} MiB`;
 

@@ -2,7 +2,6 @@
 export {
   attachVolunteerSocket,
   originAllowed,
-  type VolunteerRef,
   type VolunteerScheduler,
   type VolunteerSocket,
   type VolunteerSocketDeps,

@@ -15,27 +15,15 @@ import {
   ResultRequest,
   VOLUNTEER_NAMESPACE,
   VolunteerAuth,
-  type Lease,
   type VolunteerClientEvents,
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
+import type { Scheduler, VolunteerRef } from '../scheduler/index.ts';
 import type { Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
 
-/** Who is asking: the volunteer, this connection, and the site it volunteers through. */
-export interface VolunteerRef {
-  volunteerId: string;
-  sessionId: string;
-  siteKey: string;
-}
-
 /** The part of the scheduler the namespace drives. */
-export interface VolunteerScheduler {
-  lease(v: VolunteerRef, req: LeaseRequest): Promise<Lease[]>;
-  result(v: VolunteerRef, req: ResultRequest): Promise<'accepted' | 'duplicate' | 'stale'>;
-  fail(v: VolunteerRef, req: FailRequest): Promise<'recorded' | 'duplicate' | 'stale'>;
-  disconnect(sessionId: string): Promise<void>;
-}
+export type VolunteerScheduler = Pick<Scheduler, 'lease' | 'result' | 'fail' | 'disconnect'>;
 
 /** Minimal logger (pino's shape). */
 export interface SocketLogger {

@@ -100,8 +100,8 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
   });
 
   api.post<IdRequest>('/jobs/:id/cancel', byId, async (request) => {
-    await jobOr404(store, request.params.id);
-    await scheduler.cancel(request.params.id);
+    // `cancel` answers false exactly when there is no such job.
+    if (!(await scheduler.cancel(request.params.id))) throw new CodedError('job_not_found', `no job ${request.params.id}`);
     return jobOr404(store, request.params.id);
   });
 }
