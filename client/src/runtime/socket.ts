@@ -60,7 +60,7 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
       const reply: LeaseReply = await socket.timeout(ackTimeoutMs).emitWithAck('lease', request);
       return 'leases' in reply ? { leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) } : reply;
     },
-    result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', request),
+    result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', { ...request, output: exact(request.output) }),
     fail: (request) => socket.timeout(ackTimeoutMs).emitWithAck('fail', request),
     onConnect(listener) {
       socket.on('connect', listener);
@@ -73,6 +73,11 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   };
 
   return { socket, link, connected, close: () => void socket.disconnect() };
+}
+
+/** Socket.IO sends a view's whole underlying buffer on some paths: send exactly the output. */
+function exact(output: Uint8Array): Uint8Array {
+  return output.byteOffset === 0 && output.byteLength === output.buffer.byteLength ? output : output.slice();
 }
 
 /**

@@ -179,7 +179,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     if (!active.delete(lease.leaseId)) return;
     pump();
     if (outcome.ok) {
-      report({ kind: 'result', payload: { leaseId: lease.leaseId, output: exact(outcome.output), cpuMs: cpuMs(outcome.ms) } });
+      report({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
     } else if (outcome.kind === 'cancelled') {
       emit();
     } else {
@@ -314,11 +314,6 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       return () => listeners.delete(listener);
     },
   };
-}
-
-/** Socket.IO sends a view's whole underlying buffer on some paths: send exactly the output. */
-function exact(output: Uint8Array): Uint8Array {
-  return output.byteOffset === 0 && output.byteLength === output.buffer.byteLength ? output : output.slice();
 }
 
 function cpuMs(ms: number): number {
