@@ -84,7 +84,7 @@ async function build(name, ascVersion, force) {
   const stamp = await readStamp(stampPath);
   if (!force && stamp?.inputs === inputs && (await exists(wasmPath))) {
     const bytes = await readFile(wasmPath);
-    if (sha256(bytes) === stamp.sha256) return { name, built: false, entry: entryFor(name, bytes) };
+    if (sha256(bytes) === stamp.sha256) return { name, built: false, entry: entryFor(name, bytes, stamp.sha256) };
   }
   // A private temporary name, then rename: concurrent builds (parallel test files) never see half a file.
   const tmpPath = `${wasmPath}.${process.pid}.${Date.now()}.tmp`;
@@ -96,8 +96,9 @@ async function build(name, ascVersion, force) {
   }
   const bytes = await readFile(tmpPath);
   await rename(tmpPath, wasmPath);
-  await writeAtomic(stampPath, `${JSON.stringify({ inputs, sha256: sha256(bytes) })}\n`);
-  return { name, built: true, entry: entryFor(name, bytes) };
+  const hash = sha256(bytes);
+  await writeAtomic(stampPath, `${JSON.stringify({ inputs, sha256: hash })}\n`);
+  return { name, built: true, entry: entryFor(name, bytes, hash) };
 }
 
 async function writeAtomic(path, text) {
@@ -106,8 +107,8 @@ async function writeAtomic(path, text) {
   await rename(tmp, path);
 }
 
-function entryFor(name, bytes) {
-  return { file: `${name}.wasm`, sha256: sha256(bytes), size: bytes.length };
+function entryFor(name, bytes, hash) {
+  return { file: `${name}.wasm`, sha256: hash, size: bytes.length };
 }
 
 async function main(argv) {

@@ -187,11 +187,16 @@ function applyEdits(bytes: Uint8Array, edits: { span: LimitsSpan; encoded: numbe
     pos = section.end;
   }
   parts.push(bytes.subarray(pos));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  return concat(parts);
+}
+
+/** Joins byte chunks into one array. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
   let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * sees no file system; no arguments but the program name, no environment.
  */
 import { ConsoleStdout, File, OpenFile, WASI } from '@bjorn3/browser_wasi_shim';
-import { formatBytes } from './binary.ts';
+import { concat, formatBytes } from './binary.ts';
 import { HostStop, failure, failureFromError, overCap } from './outcome.ts';
 import type { TaskLimits, TaskOutcome } from './outcome.ts';
 
@@ -28,16 +28,6 @@ function deterministicRandom(getMemory: () => WebAssembly.Memory): (ptr: number,
   };
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 function withStderr(message: string, tail: Uint8Array): string {
   const text = new TextDecoder().decode(tail).trim();
   return text ? `${message.slice(0, 300)}; stderr: ${text}` : message;
@@ -56,7 +46,7 @@ export async function runWasiTask(module: WebAssembly.Module, input: Uint8Array,
     stdoutChunks.push(data.slice());
   });
   const stderr = new ConsoleStdout((data) => {
-    const joined = concat([stderrTail, data], stderrTail.length + data.length);
+    const joined = concat([stderrTail, data]);
     stderrTail = joined.slice(Math.max(0, joined.length - STDERR_TAIL_BYTES));
   });
   const stdin = new OpenFile(new File(input.slice(), { readonly: true }));
@@ -73,7 +63,7 @@ export async function runWasiTask(module: WebAssembly.Module, input: Uint8Array,
     const tooBig = overCap(mem, limits.maxMemoryBytes);
     if (tooBig) return tooBig;
     if (code !== 0) return failure('trap', withStderr(`exit code ${code}`, stderrTail));
-    return { ok: true, output: concat(stdoutChunks, stdoutBytes) };
+    return { ok: true, output: concat(stdoutChunks) };
   } catch (error) {
     const outcome = failureFromError(error, memory, limits);
     // A Rust panic or a C assert says why on stderr before it traps.
