@@ -7,6 +7,7 @@
 import { ConfigError, readConfig, USAGE } from './config.ts';
 import { loadVolunteerIdFile } from './volunteer-id.ts';
 import { startNodeVolunteer } from './volunteer.ts';
+import { errorMessage } from '../runtime/error-message.ts';
 
 const FORCED_EXIT_MS = 5_000;
 
@@ -38,9 +39,9 @@ async function main(): Promise<number> {
       }
       last = key;
     },
-    onError: (error) => console.warn(`warning: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error) => console.warn(`warning: ${errorMessage(error)}`),
   }).catch((error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`error: ${errorMessage(error)}`);
     return undefined;
   });
   if (!volunteer) return 1;

@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../runtime/error-message.ts';
 
 export interface AgentConfig {
   url: string;
@@ -45,7 +46,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Age
       },
     }));
   } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
+    throw new ConfigError(errorMessage(error));
   }
   if (values.help) throw new ConfigError('');
 

@@ -5,6 +5,7 @@
  */
 import type { Lease } from '../../../server/src/protocol/events.ts';
 import { sha256Hex } from './sha256.ts';
+import { errorMessage } from './error-message.ts';
 
 /** Module bytes by content hash. */
 export interface ByteCache {
@@ -73,7 +74,7 @@ export function createModuleSource(options: ModuleSourceOptions): ModuleSource &
       try {
         bytes = await fetchBytes(url);
       } catch (error) {
-        throw new ModuleError(`cannot fetch module ${hash}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ModuleError(`cannot fetch module ${hash}: ${errorMessage(error)}`);
       }
       const actual = await sha256Hex(bytes);
       if (actual !== hash) throw new ModuleError(`module bytes hash to ${actual}, not the expected ${hash}`);
@@ -83,7 +84,7 @@ export function createModuleSource(options: ModuleSourceOptions): ModuleSource &
     try {
       return await compile(bytes, lease.limits.maxMemoryBytes);
     } catch (error) {
-      throw new ModuleError(`module ${hash} does not compile: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ModuleError(`module ${hash} does not compile: ${errorMessage(error)}`);
     }
   };
 

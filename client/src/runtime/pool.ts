@@ -9,6 +9,7 @@
 import type { TaskLimits } from '../../../wasm/host/index.ts';
 import type { RunReport, TaskRunner } from '../worker/runner.ts';
 import { systemTimers, type Timers } from './timers.ts';
+import { errorMessage } from './error-message.ts';
 
 /** One worker as the pool sees it. */
 export interface WorkerHandle {
@@ -121,7 +122,7 @@ export function createPool(options: PoolOptions): Pool {
           (error: unknown) => {
             // The runner never throws for a module's fault: this is the worker itself failing.
             discard(slot);
-            finish({ ok: false, kind: 'trap', message: `the worker failed: ${describe(error)}`, ms: now() - started });
+            finish({ ok: false, kind: 'trap', message: `the worker failed: ${errorMessage(error)}`, ms: now() - started });
           },
         );
       });
@@ -154,8 +155,4 @@ function fromReport(report: RunReport, timeoutMs: number): PoolOutcome {
 
 function timedOut(timeoutMs: number, ms: number): PoolOutcome {
   return { ok: false, kind: 'timeout', message: `the task ran past its time limit of ${Math.round(timeoutMs)} ms`, ms };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,7 @@ import { createPool, type WorkerFactory } from './pool.ts';
 import { connectVolunteer } from './socket.ts';
 import { systemTimers, type Disposer } from './timers.ts';
 import { createVolunteerLoop, type VolunteerStats } from './volunteer-loop.ts';
+import { errorMessage } from './error-message.ts';
 
 export type { VolunteerStats } from './volunteer-loop.ts';
 
@@ -84,7 +85,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   connection.connected.catch((error: unknown) => {
     onError(error);
-    options.onRefused?.(error instanceof Error ? error.message : String(error));
+    options.onRefused?.(errorMessage(error));
   });
   loop.start();
 

@@ -18,6 +18,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
 import type { Pool, PoolOutcome } from './pool.ts';
 import type { Disposer, Timers } from './timers.ts';
+import { errorMessage } from './error-message.ts';
 
 /** The coordinator as the loop sees it (a Socket.IO socket in practice). */
 export interface CoordinatorLink {
@@ -159,7 +160,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     try {
       module = await modules.get(lease);
     } catch (error) {
-      return { ok: false, kind: 'invalid', message: error instanceof Error ? error.message : String(error), ms: 0 };
+      return { ok: false, kind: 'invalid', message: errorMessage(error), ms: 0 };
     }
     if (!active.has(lease.leaseId)) return { ok: false, kind: 'cancelled', message: 'revoked', ms: 0 };
     // The deadline comes from the coordinator's clock; when ours disagrees so far that it seems
@@ -170,7 +171,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     try {
       return await pool.run({ id: lease.leaseId, module, input: lease.input, limits: { maxMemoryBytes, maxOutputBytes }, timeoutMs });
     } catch (error) {
-      return { ok: false, kind: 'cancelled', message: error instanceof Error ? error.message : String(error), ms: 0 };
+      return { ok: false, kind: 'cancelled', message: errorMessage(error), ms: 0 };
     }
   }
 
