@@ -59,6 +59,11 @@ function checkTile(tile: Tile): void {
 /** Encodes a tile as a task input. Throws a RangeError on a tile the module would refuse. */
 export function encodeTile(tile: Tile): Uint8Array<ArrayBuffer> {
   checkTile(tile);
+  return encodeTileUnchecked(tile);
+}
+
+/** Encodes a tile as it is, without the checks: for feeding the module what `encodeTile` refuses. */
+export function encodeTileUnchecked(tile: Tile): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(TILE_INPUT_BYTES);
   const view = new DataView(bytes.buffer);
   view.setFloat64(0, tile.x0, true);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileTask, runTask } from '../../host/index.ts';
 import { loadTaskWasm } from '../../testing/task-modules.ts';
-import { decodeTile, decodeTileInput, encodeTile, placeTile, tilesFor } from './codec.ts';
+import { decodeTile, decodeTileInput, encodeTile, encodeTileUnchecked, placeTile, tilesFor } from './codec.ts';
 import type { Tile } from './codec.ts';
 import { escapeCountReference, tileReference } from './reference.ts';
 
@@ -74,16 +74,7 @@ describe('mandelbrot module', () => {
 
 /** Encodes a tile without the codec's checks, to feed the module what the codec would refuse. */
 function encodeRaw(overrides: Partial<Tile>): Uint8Array {
-  const t = { x0: 0, y0: 0, step: 0.1, width: 2, height: 2, maxIter: 10, ...overrides };
-  const bytes = new Uint8Array(36);
-  const view = new DataView(bytes.buffer);
-  view.setFloat64(0, t.x0, true);
-  view.setFloat64(8, t.y0, true);
-  view.setFloat64(16, t.step, true);
-  view.setUint32(24, t.width, true);
-  view.setUint32(28, t.height, true);
-  view.setUint32(32, t.maxIter, true);
-  return bytes;
+  return encodeTileUnchecked({ x0: 0, y0: 0, step: 0.1, width: 2, height: 2, maxIter: 10, ...overrides });
 }
 
 describe('mandelbrot codec', () => {
