@@ -106,7 +106,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       const batch = Math.max(1, Math.min(1000, Math.floor(caps.maxParameters / TASK_COLUMNS_PER_ROW)));
       await db.transaction().execute(async (trx) => {
         const module = await trx.selectFrom('modules').select('hash').where('hash', '=', job.moduleHash).executeTakeFirst();
-        if (!module) throw new CodedError('module_not_found', `module ${job.moduleHash} is not uploaded`);
+        if (!module) throw new CodedError('module_not_found', `no module ${job.moduleHash}: upload it first (POST /api/v1/modules)`);
         const inserted = await trx
           .insertInto('jobs')
           .values({
