@@ -1,14 +1,16 @@
 /**
  * Finished work waiting for the coordinator's acknowledgement. An entry leaves the outbox only
  * when the coordinator answered for it (accepted, or told us the lease is stale), so a result
- * survives a dropped connection and is sent again on reconnect.
+ * survives a dropped connection and is sent again on reconnect. The IndexedDB outbox also
+ * survives a reload or a coordinator crash: the next page sends what this one could not.
  */
 import type { FailRequest, ResultRequest } from '../../../server/src/protocol/events.ts';
+import type { RuntimeDb } from './db.ts';
 
 /** One unacknowledged report. */
 export type OutboxEntry = { kind: 'result'; payload: ResultRequest } | { kind: 'fail'; payload: FailRequest };
 
-/** Where unacknowledged reports wait (in memory now; IndexedDB can back the same interface). */
+/** Where unacknowledged reports wait, keyed by lease id (a second `put` for one lease replaces the first). */
 export interface Outbox {
   put(entry: OutboxEntry): Promise<void>;
   delete(leaseId: string): Promise<void>;
@@ -23,4 +25,34 @@ export function createMemoryOutbox(): Outbox {
     delete: async (leaseId) => void entries.delete(leaseId),
     list: async () => [...entries.values()],
   };
+}
+
+/**
+ * An outbox in the runtime database's `outbox` store. Outputs are stored as `Uint8Array`s (the
+ * structured clone keeps the type and the bytes) and come back as the exact bytes, copied out of
+ * any larger buffer on the way in, so a view into a worker's memory stores only its own bytes.
+ */
+export function createIdbOutbox(db: RuntimeDb): Outbox {
+  return {
+    put: async (entry) => void (await db.put('outbox', stored(entry))),
+    delete: (leaseId) => db.delete('outbox', leaseId),
+    list: async () => (await db.getAll('outbox')).map(loaded),
+  };
+}
+
+function stored(entry: OutboxEntry): OutboxEntry {
+  if (entry.kind === 'fail') return entry;
+  const { output } = entry.payload;
+  if (output.byteOffset === 0 && output.byteLength === output.buffer.byteLength && output.constructor === Uint8Array) return entry;
+  return { kind: 'result', payload: { ...entry.payload, output: Uint8Array.from(output) } };
+}
+
+/** A `Buffer` or other view written by an older or foreign writer still reads back as plain bytes. */
+function loaded(entry: OutboxEntry): OutboxEntry {
+  if (entry.kind === 'fail' || entry.payload.output.constructor === Uint8Array) return entry;
+  const output: unknown = entry.payload.output;
+  const bytes = ArrayBuffer.isView(output)
+    ? new Uint8Array(output.buffer, output.byteOffset, output.byteLength)
+    : new Uint8Array(output as ArrayBuffer);
+  return { kind: 'result', payload: { ...entry.payload, output: bytes } };
 }

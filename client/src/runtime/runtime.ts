@@ -1,7 +1,8 @@
 /**
  * The browser runtime, loaded by the frame only after the visitor consented: opens the database,
  * connects to the coordinator (same origin as the frame), starts the worker pool and runs the
- * lease loop. The frame drives it with pause/resume/stop and shows its stats.
+ * lease loop with its outbox in IndexedDB. The frame drives it with pause/resume/stop and shows
+ * its stats.
  */
 import { wrap } from 'comlink';
 import { compileTask } from '../../../wasm/host/index.ts';
@@ -11,7 +12,7 @@ import { openRuntimeDb } from './db.ts';
 import { loadVolunteerId } from './identity.ts';
 import { newVolunteerId } from './ids.ts';
 import { createModuleSource, httpBytes } from './modules.ts';
-import { createMemoryOutbox } from './outbox.ts';
+import { createIdbOutbox, createMemoryOutbox } from './outbox.ts';
 import { createPool, type WorkerFactory } from './pool.ts';
 import { connectVolunteer } from './socket.ts';
 import { systemTimers, type Disposer } from './timers.ts';
@@ -57,7 +58,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const origin = options.origin ?? location.origin;
   const onError = options.onError ?? ((error: unknown) => console.warn('sparecycles:', error));
   // IndexedDB may be refused in a third-party frame (browser settings): work on without a cache,
-  // as a volunteer whose id lasts for this page view.
+  // as a volunteer whose id and unsent results last for this page view.
   const db = await openRuntimeDb().catch((error: unknown) => {
     onError(error);
     return undefined;
@@ -77,7 +78,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     link: connection.link,
     modules,
     pool: createPool({ size, create: browserWorkers }),
-    outbox: createMemoryOutbox(),
+    // Durable when it can be: results finished before a reload or a coordinator crash are sent
+    // by the next page.
+    outbox: db ? createIdbOutbox(db) : createMemoryOutbox(),
     now: Date.now,
     random: Math.random,
     timers: systemTimers,

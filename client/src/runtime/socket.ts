@@ -70,6 +70,12 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
       socket.on('revoke', listener);
       return () => void socket.off('revoke', listener);
     },
+    onWork(listener) {
+      // The payload is empty by contract; nothing of it reaches the loop.
+      const handler = (): void => listener();
+      socket.on('work', handler);
+      return () => void socket.off('work', handler);
+    },
   };
 
   return { socket, link, connected, close: () => void socket.disconnect() };

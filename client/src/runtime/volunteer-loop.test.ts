@@ -1,14 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AckReply, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import { compileTask } from '../../../wasm/host/index.ts';
 import { inlineWorkers } from '../agent/workers.ts';
 import { behavingModule } from '../testing/modules.ts';
 import { eventually, startScriptedCoordinator, type ScriptedCoordinator } from '../testing/scripted-coordinator.ts';
 import { createModuleSource, httpBytes } from './modules.ts';
 import { createMemoryOutbox, type Outbox } from './outbox.ts';
-import { createPool } from './pool.ts';
+import { createPool, type Pool, type PoolOutcome } from './pool.ts';
 import { connectVolunteer, type VolunteerConnection } from './socket.ts';
-import { systemTimers } from './timers.ts';
-import { createVolunteerLoop, type VolunteerLoop } from './volunteer-loop.ts';
+import { systemTimers, type Timers } from './timers.ts';
+import { createVolunteerLoop, leaseRequestFor, type CoordinatorLink, type VolunteerLoop } from './volunteer-loop.ts';
 
 let coordinator: ScriptedCoordinator;
 let connection: VolunteerConnection | undefined;
@@ -25,7 +26,7 @@ afterEach(async () => {
 });
 
 /** The loop over a real socket, an inline pool and fast backoff (50–100 ms). */
-function startLoop(outbox: Outbox = createMemoryOutbox()): VolunteerLoop {
+function startLoop(outbox: Outbox = createMemoryOutbox(), backoff = { minMs: 50, maxMs: 100 }): VolunteerLoop {
   connection = connectVolunteer({ url: coordinator.url, auth: { siteKey: 's', volunteerId: 'volunteer-1', agent: 'node' } });
   loop = createVolunteerLoop({
     link: connection.link,
@@ -35,7 +36,7 @@ function startLoop(outbox: Outbox = createMemoryOutbox()): VolunteerLoop {
     now: Date.now,
     random: Math.random,
     timers: systemTimers,
-    backoff: { minMs: 50, maxMs: 100 },
+    backoff,
   });
   loop.start();
   return loop;
@@ -95,5 +96,300 @@ describe('volunteer loop', () => {
     expect(coordinator.fails[0]).toEqual({ leaseId: 'failed-before', kind: 'trap', message: 'unreachable' });
     await eventually(() => l.stats().unsent === 0);
     expect(await outbox.list()).toEqual([]);
+  });
+
+  it('announces its workers and asks for one running plus one queued lease per worker', async () => {
+    startLoop();
+    await eventually(() => coordinator.leaseRequests.length >= 1);
+    expect(coordinator.leaseRequests[0]).toEqual({ slots: 2, workers: 1 });
+  });
+
+  it('asks again at once on the coordinator\'s `work` hint instead of waiting out its back-off', async () => {
+    // A back-off far longer than the test waits: only the hint can explain a second request.
+    const l = startLoop(createMemoryOutbox(), { minMs: 30_000, maxMs: 30_000 });
+    await eventually(() => coordinator.leaseRequests.length === 1, 5_000, 'the first request');
+    await sleep(100);
+    expect(coordinator.leaseRequests).toHaveLength(1);
+    for (const socket of coordinator.sockets()) socket.emit('work', {});
+    await eventually(() => coordinator.leaseRequests.length === 2, 1_000, 'a request right after `work`');
+    expect(l.stats().state).toBe('running');
+  });
+});
+
+/** A link whose lease answers the test gives by hand; results and failures are acknowledged `ok`. */
+function fakeLink() {
+  const requests: LeaseRequest[] = [];
+  const answers: ((reply: LeaseReply) => void)[] = [];
+  const reports: (ResultRequest | FailRequest)[] = [];
+  const listeners = { connect: new Set<() => void>(), revoke: new Set<(notice: RevokeNotice) => void>(), work: new Set<() => void>() };
+  const subscribe = <T>(set: Set<T>, listener: T) => {
+    set.add(listener);
+    return () => void set.delete(listener);
+  };
+  const ack = async (request: ResultRequest | FailRequest): Promise<AckReply> => {
+    reports.push(request);
+    return { ok: true };
+  };
+  const link: CoordinatorLink = {
+    connected: () => true,
+    lease: (request) =>
+      new Promise((resolve) => {
+        requests.push(request);
+        answers.push(resolve);
+      }),
+    result: ack,
+    fail: ack,
+    onConnect: (listener) => subscribe(listeners.connect, listener),
+    onRevoke: (listener) => subscribe(listeners.revoke, listener),
+    onWork: (listener) => subscribe(listeners.work, listener),
+  };
+  return {
+    link,
+    requests,
+    reports,
+    /** Answers the oldest unanswered lease request. */
+    answer(...leases: Lease[]) {
+      const resolve = answers.shift();
+      if (!resolve) throw new Error('no lease request is waiting');
+      resolve({ leases });
+    },
+    inFlight: () => answers.length,
+    work: () => listeners.work.forEach((listener) => listener()),
+    connect: () => listeners.connect.forEach((listener) => listener()),
+    revoke: (leaseIds: string[]) => listeners.revoke.forEach((listener) => listener({ leaseIds })),
+  };
+}
+
+/** A pool whose tasks end when the test says so. */
+function fakePool(size: number) {
+  const running = new Map<string, (outcome: PoolOutcome) => void>();
+  const started: string[] = [];
+  const pool: Pool = {
+    size,
+    free: () => size - running.size,
+    run: (task) =>
+      new Promise((resolve) => {
+        started.push(task.id);
+        running.set(task.id, resolve);
+      }),
+    cancel(id) {
+      const resolve = running.get(id);
+      running.delete(id);
+      resolve?.({ ok: false, kind: 'cancelled', message: 'cancelled', ms: 0 });
+      return resolve !== undefined;
+    },
+    close: () => [...running.keys()].forEach((id) => pool.cancel(id)),
+  };
+  return {
+    pool,
+    started,
+    finish(id: string) {
+      const resolve = running.get(id);
+      if (!resolve) throw new Error(`${id} is not running`);
+      running.delete(id);
+      resolve({ ok: true, output: Uint8Array.of(7), ms: 5 });
+    },
+  };
+}
+
+/** Timers that fire only when the test advances them. */
+function manualTimers() {
+  let next = 0;
+  const pending = new Map<number, () => void>();
+  const timers: Timers = {
+    setTimeout(callback) {
+      next += 1;
+      pending.set(next, callback);
+      return next;
+    },
+    clearTimeout: (handle) => void pending.delete(handle as number),
+  };
+  return {
+    timers,
+    pending: () => pending.size,
+    fireAll() {
+      const due = [...pending.values()];
+      pending.clear();
+      due.forEach((callback) => callback());
+    },
+  };
+}
+
+/** Lets every settled promise's callbacks run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('volunteer loop with a fake link and pool', () => {
+  let clock = 1_000_000;
+  const lease = (leaseId: string, deadline = clock + 60_000): Lease => ({
+    leaseId,
+    taskId: `task-${leaseId}`,
+    module: { hash: 'a'.repeat(64), url: '/modules/a.wasm' },
+    input: Uint8Array.of(1),
+    deadline,
+    limits: { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 64 },
+  });
+
+  function harness(workers: number, outbox: Outbox = createMemoryOutbox()) {
+    clock = 1_000_000;
+    const fake = fakeLink();
+    const fakeWorkers = fakePool(workers);
+    const time = manualTimers();
+    const l = createVolunteerLoop({
+      link: fake.link,
+      modules: { get: async () => ({}) as WebAssembly.Module, cached: () => [] },
+      pool: fakeWorkers.pool,
+      outbox,
+      now: () => clock,
+      random: () => 0,
+      timers: time.timers,
+    });
+    loop = l;
+    l.start();
+    return { link: fake, workers: fakeWorkers, time, loop: l };
+  }
+
+  it.each([
+    { workers: 1, active: 0, queued: 0, slots: 2 },
+    { workers: 4, active: 0, queued: 0, slots: 8 },
+    { workers: 4, active: 4, queued: 3, slots: 1 },
+    { workers: 4, active: 4, queued: 4, slots: 0 },
+    { workers: 3, active: 2, queued: 0, slots: 4 },
+    { workers: 64, active: 0, queued: 0, slots: 128 },
+    { workers: 100, active: 0, queued: 0, slots: 128 },
+  ])('$workers workers, $active running, $queued queued: asks for $slots', ({ workers, active, queued, slots }) => {
+    const request = leaseRequestFor({ workers, active, queued, cached: [] });
+    expect(request?.slots ?? 0).toBe(slots);
+    if (request) expect(request.workers).toBe(Math.min(64, workers));
+  });
+
+  it('keeps one queued lease per worker, and asks for one more as each worker frees', async () => {
+    const { link, workers } = harness(2);
+    await settle();
+    expect(link.requests).toEqual([{ slots: 4, workers: 2 }]);
+    link.answer(lease('a'), lease('b'), lease('c'));
+    await settle();
+    expect(workers.started).toEqual(['a', 'b']);
+    // Three in hand of four: it asks for the missing queued one at once.
+    expect(link.requests[1]).toEqual({ slots: 1, workers: 2 });
+    link.answer(lease('d'));
+    await settle();
+    expect(loop?.stats()).toMatchObject({ running: 2, queued: 2 });
+    expect(link.inFlight()).toBe(0);
+    expect(link.requests).toHaveLength(2);
+
+    // A finishing worker takes a queued lease without a round trip, then the loop refills the queue.
+    workers.finish('a');
+    await settle();
+    expect(workers.started).toEqual(['a', 'b', 'c']);
+    expect(link.requests[2]).toEqual({ slots: 1, workers: 2 });
+    expect(link.reports).toEqual([{ leaseId: 'a', output: Uint8Array.of(7), cpuMs: 5 }]);
+  });
+
+  it('drops a queued lease whose deadline passed before a worker took it, without running or reporting it', async () => {
+    const { link, workers } = harness(1);
+    await settle();
+    link.answer(lease('long'), lease('short', clock + 1_000));
+    await settle();
+    expect(workers.started).toEqual(['long']);
+    clock += 5_000;
+    workers.finish('long');
+    await settle();
+    expect(workers.started).toEqual(['long']);
+    expect(loop?.stats()).toMatchObject({ expired: 1, queued: 0, running: 0, failed: 0 });
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['long']);
+  });
+
+  it('runs a lease whose deadline seemed past on arrival (our clock is off): the coordinator decides', async () => {
+    const { link, workers } = harness(1);
+    await settle();
+    link.answer(lease('now'), lease('skewed', clock - 10_000));
+    await settle();
+    workers.finish('now');
+    await settle();
+    expect(workers.started).toEqual(['now', 'skewed']);
+    expect(loop?.stats().expired).toBe(0);
+  });
+
+  it('drops a revoked queued lease', async () => {
+    const { link, workers } = harness(1);
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    link.revoke(['b']);
+    workers.finish('a');
+    await settle();
+    expect(workers.started).toEqual(['a']);
+    expect(loop?.stats()).toMatchObject({ revoked: 1, queued: 0 });
+  });
+
+  it('on `work`, cancels its back-off and asks at once, never with two requests in flight', async () => {
+    const { link, time } = harness(1);
+    await settle();
+    link.answer();
+    await settle();
+    expect(time.pending()).toBe(1);
+    link.work();
+    await settle();
+    expect(time.pending()).toBe(0);
+    expect(link.requests).toHaveLength(2);
+    // A hint while that request is out sends nothing more now...
+    link.work();
+    link.work();
+    await settle();
+    expect(link.requests).toHaveLength(2);
+    expect(link.inFlight()).toBe(1);
+    // ...but its empty answer, older than the hint, is followed by a new request, not a back-off.
+    link.answer();
+    await settle();
+    expect(link.requests).toHaveLength(3);
+    expect(time.pending()).toBe(0);
+    // Without a hint, an empty answer backs off again.
+    link.answer();
+    await settle();
+    expect(link.requests).toHaveLength(3);
+    expect(time.pending()).toBe(1);
+    time.fireAll();
+    await settle();
+    expect(link.requests).toHaveLength(4);
+  });
+
+  it('ignores `work` while paused', async () => {
+    const { link, loop: l } = harness(1);
+    await settle();
+    link.answer();
+    await settle();
+    l.pause();
+    link.work();
+    await settle();
+    expect(link.requests).toHaveLength(1);
+  });
+
+  it('sends a report once, though two outbox listings overlapped its acknowledgement', async () => {
+    // An outbox whose listings answer when the test says, with what it held when asked (as an
+    // IndexedDB transaction would).
+    const memory = createMemoryOutbox();
+    await memory.put({ kind: 'result', payload: { leaseId: 'left-behind', output: Uint8Array.of(9), cpuMs: 1 } });
+    const listings: (() => void)[] = [];
+    const gated: Outbox = {
+      put: memory.put,
+      delete: memory.delete,
+      list: async () => {
+        const held = await memory.list();
+        await new Promise<void>((resolve) => listings.push(resolve));
+        return held;
+      },
+    };
+    const { link } = harness(1, gated);
+    link.connect();
+    await settle();
+    expect(listings).toHaveLength(2);
+    listings[0]?.();
+    await settle();
+    expect(link.reports).toHaveLength(1);
+    listings[1]?.();
+    await settle();
+    expect(link.reports).toHaveLength(1);
+    expect(loop?.stats()).toMatchObject({ completed: 1, unsent: 0 });
+    expect(await memory.list()).toEqual([]);
   });
 });

@@ -6,11 +6,24 @@
  *   idle ──start──▶ running ──pause──▶ paused ──resume──▶ running
  *   running | paused ──stop──▶ stopped   (workers terminated; nothing more is sent)
  *
- * While running and connected, whenever worker slots are free it asks for that many leases; an
- * empty answer (or a refused or lost request) backs off 0.5–2 s with jitter. Each lease is run,
- * and its result or failure goes to the outbox first and leaves it only once the coordinator has
- * answered for it; on every (re)connect the outbox is sent again. Paused, it asks for nothing but
- * finishes and reports what it already holds. A `revoke` drops the named leases wherever they are.
+ * Asking: while running and connected, it keeps `workers × (1 + PREFETCH)` leases in hand: one
+ * running and one queued per worker, so a worker that finishes starts its next task without
+ * waiting for a round trip. It asks for `pool.size × (1 + PREFETCH) − active − queued` slots and
+ * announces `workers: pool.size` (the coordinator holds its grant to that same bound). At most one
+ * request is in flight. An empty answer (or a refused or lost request) backs off 0.5–2 s with
+ * jitter; the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives
+ * while a request is in flight makes an empty answer ask again instead of backing off).
+ *
+ * Queued leases: a queued lease whose deadline passes before a worker takes it is dropped quietly
+ * (the coordinator has taken it back already), but only when our clock agreed that its deadline
+ * was still ahead when it arrived; with a clock too far off to tell, the lease runs under its
+ * time limit and the coordinator decides, as for a running lease.
+ *
+ * Reporting: each result or failure goes to the outbox first and leaves it only once the
+ * coordinator has answered for it (accepted, stale or refused for good); a lost connection keeps
+ * it. On start and on every (re)connect the whole outbox is sent, including entries a previous
+ * page or process left in a durable outbox. Paused, it asks for nothing but finishes and reports
+ * what it already holds. A `revoke` drops the named leases wherever they are.
  */
 import type { AckReply, Lease, LeaseReply, LeaseRequest, ResultRequest, FailRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import type { ErrorCode } from '../../../server/src/protocol/errors.ts';
@@ -28,6 +41,8 @@ export interface CoordinatorLink {
   fail(request: FailRequest): Promise<AckReply>;
   onConnect(listener: () => void): Disposer;
   onRevoke(listener: (notice: RevokeNotice) => void): Disposer;
+  /** The coordinator's hint that work became available since it last had none for us. */
+  onWork(listener: () => void): Disposer;
 }
 
 export type LoopState = 'idle' | 'running' | 'paused' | 'stopped';
@@ -43,6 +58,8 @@ export interface VolunteerStats {
   dropped: number;
   /** Leases dropped on the coordinator's `revoke`. */
   revoked: number;
+  /** Queued leases dropped because their deadline passed before a worker took them. */
+  expired: number;
   /** Leases being prepared or run. */
   running: number;
   /** Leases received, waiting for a worker. */
@@ -75,6 +92,31 @@ export interface VolunteerLoop {
   onStats(listener: (stats: VolunteerStats) => void): Disposer;
 }
 
+/** Queued leases per worker, beyond the one it runs (matches the coordinator's bound). */
+export const PREFETCH = 1;
+
+/** The protocol's bounds on one lease request. */
+const MAX_SLOTS = 128;
+const MAX_WORKERS = 64;
+
+/**
+ * The lease request for the loop's current holdings, or `undefined` when it holds enough: pure,
+ * so the numbers can be checked without a socket.
+ */
+export function leaseRequestFor(holding: { workers: number; active: number; queued: number; cached: string[] }): LeaseRequest | undefined {
+  const workers = Math.min(MAX_WORKERS, holding.workers);
+  const slots = Math.min(MAX_SLOTS, holding.workers * (1 + PREFETCH) - holding.active - holding.queued);
+  if (slots < 1) return undefined;
+  return holding.cached.length > 0 ? { slots, workers, cached: holding.cached } : { slots, workers };
+}
+
+/** A lease waiting for a worker. */
+interface Queued {
+  lease: Lease;
+  /** Our clock put the deadline ahead on arrival, so a passed deadline here means it expired. */
+  expires: boolean;
+}
+
 /** Acknowledgement errors worth sending the same report again for. */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['internal', 'rate_limited']);
 const MESSAGE_LIMIT = 2000;
@@ -88,12 +130,16 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   const disposers: Disposer[] = [];
 
   let state: LoopState = 'idle';
-  const counts = { completed: 0, failed: 0, dropped: 0, revoked: 0 };
+  const counts = { completed: 0, failed: 0, dropped: 0, revoked: 0, expired: 0 };
   const active = new Map<string, Lease>();
-  let queue: Lease[] = [];
+  let queue: Queued[] = [];
   const unsent = new Set<string>();
   const sending = new Set<string>();
+  // Reports settled while an outbox listing is in flight: that listing may still hold them.
+  const settledWhileListing = new Set<string>();
+  let listing = 0;
   let asking = false;
+  let woken = false;
   let backoffTimer: unknown;
   let retryTimer: unknown;
 
@@ -120,13 +166,14 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function pump(): void {
     if (state === 'stopped') return;
-    while (queue.length > 0 && active.size < pool.size) begin(queue.shift() as Lease);
+    dropExpired();
+    while (queue.length > 0 && active.size < pool.size) begin((queue.shift() as Queued).lease);
     if (state !== 'running' || asking || backoffTimer !== undefined || !link.connected()) return;
-    const slots = pool.size - active.size - queue.length;
-    if (slots < 1) return;
-    const cached = modules.cached();
+    const request = leaseRequestFor({ workers: pool.size, active: active.size, queued: queue.length, cached: modules.cached() });
+    if (!request) return;
     asking = true;
-    link.lease(cached.length > 0 ? { slots, cached } : { slots }).then(
+    woken = false;
+    link.lease(request).then(
       (reply) => {
         asking = false;
         // Stopping closes the connection, which hands these leases straight back.
@@ -135,9 +182,12 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           onError(new Error(`lease refused: ${reply.error.code}: ${reply.error.message}`));
           backOff();
         } else if (reply.leases.length === 0) {
-          backOff();
+          // A `work` hint that crossed this request announces work its answer did not see.
+          if (woken) pump();
+          else backOff();
         } else {
-          queue.push(...reply.leases);
+          const at = now();
+          queue.push(...reply.leases.map((lease) => ({ lease, expires: lease.deadline > at })));
           pump();
           emit();
         }
@@ -148,6 +198,26 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
         backOff();
       },
     );
+  }
+
+  function dropExpired(): void {
+    const at = now();
+    const before = queue.length;
+    queue = queue.filter(({ lease, expires }) => !expires || lease.deadline > at);
+    if (queue.length === before) return;
+    counts.expired += before - queue.length;
+    emit();
+  }
+
+  function wake(): void {
+    if (state !== 'running') return;
+    if (asking) {
+      woken = true;
+      return;
+    }
+    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
+    backoffTimer = undefined;
+    pump();
   }
 
   function begin(lease: Lease): void {
@@ -233,6 +303,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function settle(leaseId: string): void {
     unsent.delete(leaseId);
+    if (listing > 0) settledWhileListing.add(leaseId);
     outbox.delete(leaseId).catch(onError);
   }
 
@@ -244,20 +315,32 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     }, delay());
   }
 
+  /** Sends everything in the outbox: this run's reports and any a previous page or process left. */
   function flush(): void {
-    outbox.list().then((entries) => {
-      for (const entry of entries) {
-        unsent.add(entry.payload.leaseId);
-        send(entry);
-      }
-      emit();
-    }, onError);
+    listing += 1;
+    outbox
+      .list()
+      .then((entries) => {
+        if (state === 'stopped') return;
+        for (const entry of entries) {
+          const { leaseId } = entry.payload;
+          if (settledWhileListing.has(leaseId)) continue;
+          // Entries from before this run are unsent too, though this loop never ran them.
+          unsent.add(leaseId);
+          send(entry);
+        }
+      }, onError)
+      .finally(() => {
+        listing -= 1;
+        if (listing === 0) settledWhileListing.clear();
+        emit();
+      });
   }
 
   function revoke(notice: RevokeNotice): void {
     const ids = new Set(notice.leaseIds);
     const before = queue.length;
-    queue = queue.filter((lease) => !ids.has(lease.leaseId));
+    queue = queue.filter(({ lease }) => !ids.has(lease.leaseId));
     counts.revoked += before - queue.length;
     for (const id of ids) {
       if (active.delete(id)) {
@@ -282,6 +365,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           pump();
         }),
         link.onRevoke(revoke),
+        link.onWork(wake),
       );
       flush();
       pump();
