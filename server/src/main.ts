@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxOutputBytes: config.limits.maxOutputBytes },
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
+    wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
     // Called only once the app below exists (the sweep starts after listen).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
   });

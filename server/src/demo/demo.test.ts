@@ -80,13 +80,14 @@ describe('demo', () => {
       slots: 2,
       now: Date.now(),
       newLeaseId: () => `lease-${Math.random().toString(36).slice(2)}`,
+      random: Math.random,
     });
     expect(claimed).toHaveLength(2);
     const module = await compileTask(new Uint8Array(await readFile(join(process.cwd(), 'dist/wasm/mandelbrot.wasm'))), 64 * 1024 * 1024);
     for (const lease of claimed) {
       const outcome = await runTask(module, lease.input, { maxMemoryBytes: 64 * 1024 * 1024, maxOutputBytes: 1024 * 1024 });
       if (!outcome.ok) throw new Error(outcome.message);
-      expect(await c.store.completeLease({ leaseId: lease.leaseId, volunteerId: 'volunteer-demo-1234', output: outcome.output, cpuMs: 1, now: Date.now() })).toBe('accepted');
+      expect((await c.store.completeLease({ leaseId: lease.leaseId, volunteerId: 'volunteer-demo-1234', output: outcome.output, cpuMs: 1, now: Date.now() })).outcome).toBe('accepted');
     }
 
     const progress = await (await fetch(`${base}api/progress?job=${jobId}&after=0`)).json();

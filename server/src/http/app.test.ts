@@ -214,7 +214,6 @@ describe('jobs', () => {
     expectError(await job({ module, inputs: ['YW Jj'] }), 400, 'bad_request', /inputs\/0/);
     expectError(await job({ module, inputs: [] }), 400, 'bad_request', /inputs/);
     expectError(await job({ module, inputs: [input], quorum: 2, redundancy: 1 }), 400, 'bad_request', /quorum/);
-    expectError(await job({ module, inputs: [input], redundancy: 3, quorum: 2 }), 400, 'bad_request', /not supported yet/);
     expectError(await job({ module, inputs: [input], deadlineMs: 5 }), 400, 'bad_request', /deadlineMs/);
     expectError(await job({ module, inputs: [input], colour: 'red' }), 400, 'bad_request', /unknown field at \/colour/);
     expectError(await job({ module, inputs: [42] }), 400, 'bad_request', /inputs\/0/);

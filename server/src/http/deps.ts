@@ -2,14 +2,15 @@
 import type { Limits } from '../config.ts';
 import type { Store } from '../store/index.ts';
 
-/** The part of the scheduler the REST API drives (cancelling revokes live leases). */
-export interface JobCanceller {
+/** The part of the scheduler the REST API drives (new work wakes idle volunteers; cancelling revokes live leases). */
+export interface JobScheduler {
   cancel(jobId: string): Promise<boolean>;
+  workAdded(jobId: string): void;
 }
 
 export interface AppDeps {
   store: Store;
-  scheduler: JobCanceller;
+  scheduler: JobScheduler;
   now: () => number;
   /** New job ids. */
   newId: () => string;

@@ -92,6 +92,7 @@ export async function startTestCoordinator(options: { limits?: Partial<Limits>; 
     limits,
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
+    wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
   });
   let publicUrl = options.publicUrl ?? 'http://127.0.0.1:1';
   const app = buildApp({

@@ -35,8 +35,10 @@ export type VolunteerAuth = Static<typeof VolunteerAuth>;
 
 export const LeaseRequest = Type.Object(
   {
-    /** Free worker slots on the volunteer. */
-    slots: Type.Integer({ minimum: 1, maximum: 64 }),
+    /** Leases wanted now: free worker slots, plus room to queue one more per worker (prefetch). */
+    slots: Type.Integer({ minimum: 1, maximum: 128 }),
+    /** Workers the volunteer runs: the coordinator holds its prefetch to one queued lease per worker. */
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     /** Hashes of modules the volunteer already holds (a locality hint). */
     cached: Type.Optional(Type.Array(ModuleHash, { maxItems: 256 })),
   },
@@ -99,8 +101,13 @@ export interface VolunteerClientEvents {
   fail(payload: FailRequest, ack: (reply: AckReply) => void): void;
 }
 
+/** A hint with no payload; clients that do not know it lose nothing but a little latency. */
+export type WorkNotice = Record<string, never>;
+
 /** Events the coordinator sends to a volunteer. */
 export interface VolunteerServerEvents {
   /** The job was cancelled or the lease reassigned: drop the work. */
   revoke(payload: RevokeNotice): void;
+  /** Work became available since this session was last told there was none: ask now. */
+  work(payload: WorkNotice): void;
 }

@@ -54,9 +54,9 @@ describe('wire leases', () => {
 
   it('groups revocations per session', () => {
     const grouped = revocationsBySession([
-      { leaseId: 'a', volunteerId: 'v1', sessionId: 's1' },
-      { leaseId: 'b', volunteerId: 'v2', sessionId: 's2' },
-      { leaseId: 'c', volunteerId: 'v1', sessionId: 's1' },
+      { leaseId: 'a', volunteerId: 'v1', sessionId: 's1', jobId: 'j' },
+      { leaseId: 'b', volunteerId: 'v2', sessionId: 's2', jobId: 'j' },
+      { leaseId: 'c', volunteerId: 'v1', sessionId: 's1', jobId: 'j' },
     ]);
     expect([...grouped]).toEqual([
       ['s1', ['a', 'c']],

@@ -6,8 +6,20 @@
 import type { Lease, LeaseLimits } from '../protocol/events.ts';
 import type { ClaimedLease, EndedLease } from '../store/index.ts';
 
+/**
+ * Leases a session may hold per worker it announced, beyond the one each worker runs: one queued
+ * lease per worker hides the round trip between tasks without hoarding.
+ */
+export const PREFETCH_PER_WORKER = 1;
+
 /** Extra time after a lease's deadline before the coordinator takes it back, in ms. */
 export const DEFAULT_GRACE_MS = 2000;
+/**
+ * After a restart, how long a volunteer whose connection died with the previous process has to
+ * reconnect and adopt its leases before they are released, in ms. Covers socket.io-client's
+ * reconnection back-off (0.5 s doubling to 5 s, with jitter) over a restart of a few seconds.
+ */
+export const DEFAULT_RESUME_GRACE_MS = 10_000;
 /** How often overdue leases are swept, in ms. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 250;
 /**
@@ -24,6 +36,31 @@ export const MAX_LEASES_PER_REQUEST = 8;
 export function grantCount(slots: number, maxPerRequest: number = MAX_LEASES_PER_REQUEST): number {
   if (!Number.isFinite(slots) || slots < 1) return 0;
   return Math.max(0, Math.min(Math.floor(slots), Math.floor(maxPerRequest)));
+}
+
+/** What bounds one lease request, besides the work available. */
+export interface LeaseBudget {
+  /** Leases asked for (already capped per request by `grantCount`). */
+  asked: number;
+  /** Workers the session announced, when it did: bounds its prefetch. */
+  workers?: number | undefined;
+  /** The volunteer's concurrent-lease quota (its reputation's). */
+  quota: number;
+  /** Live leases the volunteer holds, over all its sessions. */
+  heldByVolunteer: number;
+  /** Live leases this session holds. */
+  heldBySession: number;
+}
+
+/**
+ * Leases to grant: what was asked, within the volunteer's quota (shared by its sessions) and, when
+ * the session announced its workers, within one running plus `PREFETCH_PER_WORKER` queued lease
+ * per worker. Never negative.
+ */
+export function leaseBudget(budget: LeaseBudget): number {
+  let grant = Math.min(budget.asked, budget.quota - budget.heldByVolunteer);
+  if (budget.workers !== undefined) grant = Math.min(grant, budget.workers * (1 + PREFETCH_PER_WORKER) - budget.heldBySession);
+  return Math.max(0, Math.floor(grant));
 }
 
 /**

@@ -1,25 +1,32 @@
 /**
  * The scheduling service the socket layer calls: it turns volunteer events into store verbs,
- * store leases into wire leases, and taken-back leases into `revoke` notices.
+ * store leases into wire leases, and leases taken back into `revoke` notices; it wakes idle
+ * volunteers when work appears, and after a restart it gives the connections that died with the
+ * previous process a grace period to come back for their leases.
  *
  * Lease lifecycle, as a volunteer sees it:
  *
- *   lease { slots }  ──▶ up to min(slots, maxLeasesPerRequest) leases, each with a deadline
- *                        (issued + job.deadlineMs) and limits.timeMs = job.deadlineMs
+ *   connect          ──▶ the volunteer's live leases from a dead connection move to this one
+ *   lease { slots }  ──▶ up to min(slots, maxLeasesPerRequest) leases within its quota and
+ *                        prefetch bound, shared fairly among jobs; none → the session is idle
  *   result           ──▶ accepted | duplicate (a repeat, counted once) | stale (fenced: the lease
- *                        was expired, released, revoked or is another volunteer's)
+ *                        was expired, released, revoked or is another volunteer's); a settled
+ *                        task's other replicas are revoked
  *   fail             ──▶ recorded | duplicate | stale; the task is retried until maxAttempts
  *   disconnect       ──▶ the session's leases are released at once (not counted as attempts)
  *   deadline + grace ──▶ the sweep expires the lease (a counted `timeout`) and sends `revoke`
  *   cancel(job)      ──▶ every live lease of the job is revoked and `revoke` sent
+ *   work appears     ──▶ idle sessions get `work` and ask again at once
  *
- * Decisions (how many, when overdue, which limits) are the pure functions of `leases.ts`.
+ * Decisions are the pure functions of `leases.ts`, `fair-share.ts`, `quorum.ts` and
+ * `reputation.ts`, applied by the store inside its transactions.
  */
 import { CodedError } from '../protocol/errors.ts';
 import type { FailRequest, Lease, LeaseRequest, ResultRequest } from '../protocol/events.ts';
-import type { CompleteOutcome, EndedLease, FailOutcome, Store } from '../store/index.ts';
+import type { AnswerEffects, CompleteOutcome, EndedLease, FailOutcome, Store } from '../store/index.ts';
 import {
   DEFAULT_GRACE_MS,
+  DEFAULT_RESUME_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
   MAX_LEASES_PER_REQUEST,
   expiryCutoff,
@@ -37,6 +44,8 @@ export interface VolunteerRef {
 
 /** The service behind the `/volunteer` namespace. */
 export interface Scheduler {
+  /** A connection was admitted: it adopts its volunteer's leases left by a dead connection. */
+  connect(v: VolunteerRef): Promise<void>;
   /** Leases work for the volunteer's free slots (possibly none). */
   lease(v: VolunteerRef, req: LeaseRequest): Promise<Lease[]>;
   /** Records a result; throws `payload_too_large` when the output exceeds `limits.maxOutputBytes`. */
@@ -47,7 +56,9 @@ export interface Scheduler {
   disconnect(sessionId: string): Promise<void>;
   /** Cancels a job and revokes its live leases; false when there is no such job. */
   cancel(jobId: string): Promise<boolean>;
-  /** Expires overdue leases now (the timer calls this every `sweepIntervalMs`). */
+  /** New work exists (a job was created): idle volunteers are told to ask. */
+  workAdded(jobId: string): void;
+  /** Expires overdue leases now, and releases leases of connections that never came back. */
   sweep(): Promise<void>;
   /** Starts the periodic sweep (idempotent; the timer does not keep the process alive). */
   start(): void;
@@ -61,19 +72,28 @@ export interface SchedulerDeps {
   now: () => number;
   /** Makes fresh, unguessable lease ids. */
   newId: () => string;
+  /** Uniform draws in [0, 1) for adaptive replication's spot checks. */
+  random?: () => number;
   limits: { maxMemoryBytes: number; maxOutputBytes: number };
   /** Where volunteers fetch a module, e.g. `/modules/${hash}.wasm`. */
   moduleUrl: (hash: string) => string;
   /** Tells one connection to drop leases (the socket layer emits `revoke`). */
   revoke: (sessionId: string, leaseIds: string[]) => void;
+  /** Tells idle connections that work appeared (the socket layer emits `work`). */
+  wake?: (sessionIds: string[]) => void;
   /** A lease expires at deadline + grace (default 2000 ms). */
   graceMs?: number;
+  /**
+   * After `start()`, how long leases held by connections of a previous process wait for their
+   * volunteer to reconnect and adopt them before they are released (default 10 s).
+   */
+  resumeGraceMs?: number;
   /** Default 250 ms. */
   sweepIntervalMs?: number;
-  /** Most leases per request (default 16). */
+  /** Most leases per request (default 8). */
   maxLeasesPerRequest?: number;
-  /** Something changed for a job (progress pushes); `jobId` is absent when it is not known here. */
-  onChange?: (event: { jobId?: string }) => void;
+  /** Something changed for a job (progress pushes). */
+  onChange?: (event: { jobId: string }) => void;
   /** Errors of the background sweep and of callbacks, which have no caller to throw to. */
   onError?: (error: unknown) => void;
 }
@@ -81,62 +101,84 @@ export interface SchedulerDeps {
 /** Builds the scheduler; call `start()` to begin sweeping. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, now, limits } = deps;
+  const random = deps.random ?? Math.random;
   const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+  const resumeGraceMs = deps.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS;
   const sweepIntervalMs = deps.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
   const maxPerRequest = deps.maxLeasesPerRequest ?? MAX_LEASES_PER_REQUEST;
   const onError = deps.onError ?? ((error: unknown) => console.error('sparecycles scheduler:', error));
 
-  // The job of each lease issued by this process, so change events can name the job. Leases
-  // issued before a restart are not here; their events carry no jobId.
-  const jobOfLease = new Map<string, string>();
+  /** Connections of this process, by volunteer (one volunteer may have several tabs). */
+  const sessionsOf = new Map<string, Set<string>>();
+  const connected = new Set<string>();
+  /** Sessions whose last lease request found nothing: they wait for `work`. */
+  const idle = new Set<string>();
+  /** Connections of a previous process that held leases, and when their grace ends. */
+  let orphans: { sessions: string[]; releaseAt: number } | undefined;
+  let orphansLoaded: Promise<void> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let sweepChain: Promise<void> = Promise.resolve();
   let sweepsQueued = 0;
 
-  function changed(jobIds: Iterable<string | undefined>): void {
-    if (!deps.onChange) return;
-    const seen = new Set<string | undefined>(jobIds);
-    for (const jobId of seen) {
-      try {
-        deps.onChange(jobId === undefined ? {} : { jobId });
-      } catch (error) {
-        onError(error);
-      }
+  function guarded(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      onError(error);
     }
   }
 
-  /** Forgets ended leases and reports which jobs they belonged to. */
-  function forget(leaseIds: Iterable<string>): (string | undefined)[] {
-    const jobs: (string | undefined)[] = [];
-    for (const leaseId of leaseIds) {
-      jobs.push(jobOfLease.get(leaseId));
-      jobOfLease.delete(leaseId);
-    }
-    return jobs;
+  function changed(jobIds: Iterable<string | undefined>): void {
+    if (!deps.onChange) return;
+    for (const jobId of new Set(jobIds)) if (jobId !== undefined) guarded(() => deps.onChange!({ jobId }));
   }
 
   function sendRevocations(ended: readonly EndedLease[]): void {
-    for (const [sessionId, leaseIds] of revocationsBySession(ended)) {
-      try {
-        deps.revoke(sessionId, leaseIds);
-      } catch (error) {
-        onError(error);
-      }
+    for (const [sessionId, leaseIds] of revocationsBySession(ended)) guarded(() => deps.revoke(sessionId, leaseIds));
+  }
+
+  function wakeIdle(): void {
+    if (idle.size === 0 || !deps.wake) return;
+    const sessions = [...idle];
+    idle.clear();
+    guarded(() => deps.wake!(sessions));
+  }
+
+  /** Reports what answering a lease did: revocations, progress, and reopened work. */
+  function applyEffects<O>(effects: AnswerEffects<O>, tookEffect: boolean): O {
+    sendRevocations(effects.revoked);
+    if (tookEffect) changed([effects.jobId]);
+    if (effects.reopened) wakeIdle();
+    return effects.outcome;
+  }
+
+  /** Leases taken back without an answer (released or expired): their tasks are open again. */
+  function tookBack(ended: readonly EndedLease[], notify: boolean): void {
+    if (ended.length === 0) return;
+    if (notify) sendRevocations(ended);
+    changed(ended.map((l) => l.jobId));
+    wakeIdle();
+  }
+
+  async function releaseOrphans(): Promise<void> {
+    if (!orphans || now() < orphans.releaseAt) return;
+    const { sessions } = orphans;
+    orphans = undefined;
+    for (const sessionId of sessions) {
+      if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now()), false);
     }
   }
 
-  async function expireOverdue(): Promise<void> {
+  async function sweepOnce(): Promise<void> {
     const at = now();
-    const expired = await store.expireLeases(expiryCutoff(at, graceMs), at);
-    if (expired.length === 0) return;
-    sendRevocations(expired);
-    changed(forget(expired.map((l) => l.leaseId)));
+    tookBack(await store.expireLeases(expiryCutoff(at, graceMs), at), true);
+    await releaseOrphans();
   }
 
   /** Sweeps run one at a time, in call order, each with the clock as it is when it starts. */
   function queueSweep(): Promise<void> {
     sweepsQueued++;
-    const run = sweepChain.then(expireOverdue).finally(() => {
+    const run = sweepChain.then(sweepOnce).finally(() => {
       sweepsQueued--;
     });
     sweepChain = run.catch(() => undefined);
@@ -144,6 +186,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   return {
+    async connect(v) {
+      const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
+      const keep = [...others];
+      others.add(v.sessionId);
+      sessionsOf.set(v.volunteerId, others);
+      connected.add(v.sessionId);
+      await store.adoptLeases(v.volunteerId, v.sessionId, keep);
+    },
+
     async lease(v, req) {
       const slots = grantCount(req.slots, maxPerRequest);
       if (slots === 0) return [];
@@ -152,11 +203,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         sessionId: v.sessionId,
         siteKey: v.siteKey,
         slots,
+        workers: req.workers,
         now: now(),
         ...(req.cached ? { cached: req.cached } : {}),
         newLeaseId: deps.newId,
+        random,
       });
-      for (const lease of claimed) jobOfLease.set(lease.leaseId, lease.jobId);
+      if (claimed.length === 0) {
+        if (connected.has(v.sessionId)) idle.add(v.sessionId);
+      } else {
+        idle.delete(v.sessionId);
+      }
       changed(claimed.map((l) => l.jobId));
       return claimed.map((lease) => toWireLease(lease, deps.moduleUrl, limits));
     },
@@ -167,59 +224,67 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         // The same module would produce the same output again: record why, so the author sees
         // it in the task's errors instead of a later timeout.
         const message = `output of ${size} bytes exceeds the limit of ${limits.maxOutputBytes} bytes`;
-        const outcome = await store.failLease({ leaseId: req.leaseId, volunteerId: v.volunteerId, kind: 'invalid', message, now: now() });
-        if (outcome === 'recorded') changed(forget([req.leaseId]));
+        const effects = await store.failLease({ leaseId: req.leaseId, volunteerId: v.volunteerId, kind: 'invalid', message, now: now() });
+        applyEffects(effects, effects.outcome === 'recorded');
         throw new CodedError('payload_too_large', message);
       }
-      const outcome = await store.completeLease({
+      const effects = await store.completeLease({
         leaseId: req.leaseId,
         volunteerId: v.volunteerId,
         output: req.output,
         cpuMs: req.cpuMs,
         now: now(),
       });
-      // A stale call may name another volunteer's live lease: only an answer that took effect
-      // (or repeats one that did) ends the lease here.
-      if (outcome !== 'stale') {
-        const jobs = forget([req.leaseId]);
-        if (outcome === 'accepted') changed(jobs);
-      }
-      return outcome;
+      return applyEffects(effects, effects.outcome === 'accepted');
     },
 
     async fail(v, req) {
-      const outcome = await store.failLease({
+      const effects = await store.failLease({
         leaseId: req.leaseId,
         volunteerId: v.volunteerId,
         kind: req.kind,
         message: req.message,
         now: now(),
       });
-      if (outcome !== 'stale') {
-        const jobs = forget([req.leaseId]);
-        if (outcome === 'recorded') changed(jobs);
-      }
-      return outcome;
+      return applyEffects(effects, effects.outcome === 'recorded');
     },
 
     async disconnect(sessionId) {
-      const released = await store.releaseSession(sessionId, now());
-      if (released.length > 0) changed(forget(released.map((l) => l.leaseId)));
+      connected.delete(sessionId);
+      idle.delete(sessionId);
+      for (const [volunteerId, sessions] of sessionsOf) {
+        if (sessions.delete(sessionId) && sessions.size === 0) sessionsOf.delete(volunteerId);
+      }
+      tookBack(await store.releaseSession(sessionId, now()), false);
     },
 
     async cancel(jobId) {
       const outcome = await store.cancelJob(jobId, now());
       if (!outcome) return false;
       sendRevocations(outcome.revoked);
-      forget(outcome.revoked.map((l) => l.leaseId));
       changed([jobId]);
       return true;
     },
 
-    sweep: queueSweep,
+    workAdded(jobId) {
+      changed([jobId]);
+      wakeIdle();
+    },
+
+    async sweep() {
+      await orphansLoaded;
+      return queueSweep();
+    },
 
     start() {
       if (timer) return;
+      // Every connection that held leases when this process started belongs to a previous one.
+      orphansLoaded ??= store.sessionsWithLeases().then(
+        (sessions) => {
+          if (sessions.length > 0) orphans = { sessions, releaseAt: now() + resumeGraceMs };
+        },
+        (error: unknown) => onError(error),
+      );
       timer = setInterval(() => {
         // A slow sweep is not stacked on: the next tick after it finishes catches up.
         if (sweepsQueued > 0) return;
@@ -231,6 +296,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await orphansLoaded;
       await sweepChain;
     },
   };

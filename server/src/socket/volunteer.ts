@@ -23,7 +23,7 @@ import type { Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
 
 /** The part of the scheduler the namespace drives. */
-export type VolunteerScheduler = Pick<Scheduler, 'lease' | 'result' | 'fail' | 'disconnect'>;
+export type VolunteerScheduler = Pick<Scheduler, 'connect' | 'lease' | 'result' | 'fail' | 'disconnect'>;
 
 /** Minimal logger (pino's shape). */
 export interface SocketLogger {
@@ -46,6 +46,8 @@ export interface VolunteerSocket {
   io: Server;
   /** Tells the session's connection to drop these leases (no-op when it is gone). */
   revoke(sessionId: string, leaseIds: string[]): void;
+  /** Tells these sessions' connections that work appeared (no-op for those gone). */
+  wake(sessionIds: string[]): void;
   /** Disconnects every volunteer and detaches from the HTTP server (which it leaves open). */
   close(): Promise<void>;
 }
@@ -95,21 +97,23 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       next(Object.assign(new Error(auth.message), { data: errorBody('bad_request', auth.message) }));
       return;
     }
-    deps.store.getSite(auth.value.siteKey).then(
-      (site) => {
-        if (!site) {
-          const message = `unknown site key ${auth.value.siteKey}`;
-          next(Object.assign(new Error(message), { data: errorBody('site_not_found', message) }));
-          return;
-        }
-        socket.data = { volunteerId: auth.value.volunteerId, sessionId: socket.id, siteKey: site.siteKey };
-        next();
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'site lookup failed');
-        next(Object.assign(new Error('internal error'), { data: errorBody('internal', 'internal error') }));
-      },
-    );
+    const admit = async (): Promise<void> => {
+      const site = await deps.store.getSite(auth.value.siteKey);
+      if (!site) {
+        const message = `unknown site key ${auth.value.siteKey}`;
+        next(Object.assign(new Error(message), { data: errorBody('site_not_found', message) }));
+        return;
+      }
+      socket.data = { volunteerId: auth.value.volunteerId, sessionId: socket.id, siteKey: site.siteKey };
+      // The volunteer adopts its leases left by a dead connection before any event of this one is
+      // handled, so the sweep never releases work that is about to be answered.
+      await scheduler.connect(socket.data);
+      next();
+    };
+    admit().catch((error: unknown) => {
+      log.error({ err: error }, 'admitting a volunteer failed');
+      next(Object.assign(new Error('internal error'), { data: errorBody('internal', 'internal error') }));
+    });
   });
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
@@ -135,6 +139,9 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     io,
     revoke(sessionId, leaseIds) {
       if (leaseIds.length > 0) nsp.to(sessionId).emit('revoke', { leaseIds });
+    },
+    wake(sessionIds) {
+      if (sessionIds.length > 0) nsp.to(sessionIds).emit('work', {});
     },
     async close() {
       nsp.disconnectSockets(true);

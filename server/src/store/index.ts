@@ -7,6 +7,5 @@ export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
 export { createKyselyStore, taskIdOf, type KyselyStoreOptions } from './kysely-store.ts';
 export { SQLITE_CAPABILITIES, POSTGRES_CAPABILITIES, type DialectCapabilities } from './capabilities.ts';
 export { migrateToLatest, migrations } from './migrations/index.ts';
-export { orderClaimCandidates, type ClaimCandidate } from './claim-order.ts';
-export { afterFailedAttempt, appendTaskError, parseTaskErrors } from './task-history.ts';
+export { RELEASES_PER_ATTEMPT, afterFailedAttempt, afterRelease, appendTaskError, parseTaskErrors } from './task-history.ts';
 export type { Database as StoreSchema } from './schema.ts';

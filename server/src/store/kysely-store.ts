@@ -9,22 +9,22 @@
  * Job states:  active ──last task terminal──▶ completed;  active ──cancel──▶ cancelled.
  * (Lease states: see the lifecycle in `store.ts`.)
  *
- * Every job behaves as redundancy 1 / quorum 1 for now. Replicas fit without a rewrite: one lease
- * row per replica already carries its own `output_hash`, so a quorum check compares those rows
- * before the task completes.
+ * `pending` means the task wants another replica (a volunteer may claim it); `running` that all
+ * the replicas it wants are live or answered. Claims are in `claims.ts`, lease endings (results,
+ * quorum, failures, releases) in `lease-endings.ts`.
  */
 import type { Kysely } from 'kysely';
 import { CodedError } from '../protocol/errors.ts';
 import type { JobState, JobStatus, TaskCounts, TaskState } from '../protocol/http.ts';
 import type { DialectCapabilities } from './capabilities.ts';
-import { orderClaimCandidates } from './claim-order.ts';
+import { claimReplicas, taskIdOf } from './claims.ts';
+import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { Database } from './schema.ts';
 import type {
   ClaimRequest,
   ClaimedLease,
   CompleteOutcome,
   CompleteRequest,
-  EndedLease,
   FailLeaseRequest,
   FailOutcome,
   ModuleMeta,
@@ -36,23 +36,32 @@ import type {
 } from './store.ts';
 import { parseTaskErrors } from './task-history.ts';
 import { fromDbBytes, sha256Hex, toDbBytes } from './bytes.ts';
-import { OPEN_TASK_STATES, endCountedAttempt, findLease, releaseLease, settleJob, toEndedLease } from './lease-endings.ts';
-const TASK_COLUMNS_PER_ROW = 6;
+import {
+  OPEN_TASK_STATES,
+  endCountedAttempt,
+  findLease,
+  recordResult,
+  releaseLease,
+  toEndedLease,
+  type StoreContext,
+} from './lease-endings.ts';
+import { findVolunteer } from './volunteer-records.ts';
 
-/** The wire task id of a task: tasks are keyed by (job, input index). */
-export function taskIdOf(jobId: string, index: number): string {
-  return `${jobId}:${index}`;
-}
+export { taskIdOf };
+const TASK_COLUMNS_PER_ROW = 12;
 
 /** Options of `createKyselyStore`. */
 export interface KyselyStoreOptions {
   /** Called by `close()` after the Kysely instance is destroyed (e.g. to remove temp files). */
   onClose?: () => Promise<void> | void;
+  /** Bounds of volunteers' concurrent-lease quotas (default `DEFAULT_QUOTA`). */
+  quota?: QuotaLimits;
 }
 
 /** Builds the store over a migrated database. `close()` destroys the Kysely instance. */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
   let closed: Promise<void> | undefined;
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA };
 
   return {
     async saveModule(module: ModuleRecord) {
@@ -135,6 +144,12 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
             state: 'pending',
             attempts: 0,
             updated_at: job.createdAt,
+            live: 0,
+            results: 0,
+            wanted: job.redundancy,
+            needed: job.quorum,
+            failures: 0,
+            releases: 0,
           }));
           await trx.insertInto('tasks').values(rows).execute();
         }
@@ -200,7 +215,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         if (job.state !== 'active') return { revoked: [] };
         const live = await trx
           .selectFrom('leases')
-          .select(['id', 'volunteer_id', 'session_id'])
+          .select(['id', 'volunteer_id', 'session_id', 'job_id'])
           .where('job_id', '=', id)
           .where('state', '=', 'active')
           .execute();
@@ -212,7 +227,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .execute();
         await trx
           .updateTable('tasks')
-          .set({ state: 'cancelled', updated_at: now })
+          .set({ state: 'cancelled', live: 0, updated_at: now })
           .where('job_id', '=', id)
           .where('state', 'in', OPEN_TASK_STATES)
           .execute();
@@ -224,121 +239,33 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     async claimTasks(request: ClaimRequest) {
       const slots = Math.floor(request.slots);
       if (!(slots > 0)) return [];
-      return db.transaction().execute(async (trx) => {
-        const candidates = await trx
-          .selectFrom('jobs')
-          .select(['id', 'module_hash', 'priority', 'created_at', 'deadline_ms'])
-          .where('state', '=', 'active')
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom('tasks')
-                .select('tasks.idx')
-                .whereRef('tasks.job_id', '=', 'jobs.id')
-                .where('tasks.state', '=', 'pending'),
-            ),
-          )
-          .execute();
-        const ordered = orderClaimCandidates(
-          candidates.map((j) => ({
-            id: j.id,
-            moduleHash: j.module_hash,
-            priority: Number(j.priority),
-            createdAt: Number(j.created_at),
-            deadlineMs: Number(j.deadline_ms),
-          })),
-          request.cached,
-        );
-
-        const claimed: ClaimedLease[] = [];
-        for (const job of ordered) {
-          const remaining = slots - claimed.length;
-          if (remaining <= 0) break;
-          let pick = trx
-            .selectFrom('tasks')
-            .select(['idx', 'input'])
-            .where('job_id', '=', job.id)
-            .where('state', '=', 'pending')
-            .orderBy('idx')
-            .limit(remaining);
-          if (caps.skipLocked) pick = pick.forUpdate().skipLocked();
-          const tasks = await pick.execute();
-          if (tasks.length === 0) continue;
-          const indexes = tasks.map((t) => Number(t.idx));
-          await trx
-            .updateTable('tasks')
-            .set((eb) => ({ state: 'running', attempts: eb('attempts', '+', 1), updated_at: request.now }))
-            .where('job_id', '=', job.id)
-            .where('idx', 'in', indexes)
-            .execute();
-          const deadline = request.now + job.deadlineMs;
-          const leases = tasks.map((task) => ({
-            id: request.newLeaseId(),
-            job_id: job.id,
-            task_idx: Number(task.idx),
-            volunteer_id: request.volunteerId,
-            session_id: request.sessionId,
-            site_key: request.siteKey,
-            state: 'active',
-            issued_at: request.now,
-            deadline,
-            ended_at: null,
-            cpu_ms: null,
-            output_hash: null,
-            error_kind: null,
-            error_message: null,
-          }));
-          await trx.insertInto('leases').values(leases).execute();
-          tasks.forEach((task, i) => {
-            claimed.push({
-              leaseId: leases[i]!.id,
-              taskId: taskIdOf(job.id, Number(task.idx)),
-              jobId: job.id,
-              index: Number(task.idx),
-              moduleHash: job.moduleHash,
-              input: fromDbBytes(task.input),
-              deadline,
-              deadlineMs: job.deadlineMs,
-            });
-          });
-        }
-        return claimed;
-      });
+      return db.transaction().execute((trx) => claimReplicas(trx, ctx, request, slots));
     },
 
-    async completeLease(request: CompleteRequest): Promise<CompleteOutcome> {
+    async completeLease(request: CompleteRequest) {
       const outputHash = sha256Hex(request.output);
       return db.transaction().execute(async (trx) => {
         const lease = await findLease(trx, request.leaseId);
-        if (!lease || lease.volunteer_id !== request.volunteerId) return 'stale';
-        if (lease.state === 'completed') return lease.output_hash === outputHash ? 'duplicate' : 'stale';
-        if (lease.state !== 'active') return 'stale';
-        await trx
-          .updateTable('leases')
-          .set({ state: 'completed', ended_at: request.now, cpu_ms: Math.round(request.cpuMs), output_hash: outputHash })
-          .where('id', '=', lease.id)
-          .execute();
-        await trx
-          .updateTable('tasks')
-          .set({ state: 'completed', output: toDbBytes(request.output), updated_at: request.now })
-          .where('job_id', '=', lease.job_id)
-          .where('idx', '=', lease.task_idx)
-          .where('state', '=', 'running')
-          .execute();
-        await settleJob(trx, caps, lease.job_id, request.now);
-        return 'accepted';
+        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as CompleteOutcome, revoked: [], reopened: false };
+        const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
+        if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
+        if (lease.state !== 'active') return answer('stale');
+        const effects = await recordResult(trx, ctx, lease, { output: request.output, outputHash, cpuMs: request.cpuMs, now: request.now });
+        return { outcome: 'accepted' as CompleteOutcome, jobId: lease.job_id, ...effects };
       });
     },
 
-    async failLease(request: FailLeaseRequest): Promise<FailOutcome> {
+    async failLease(request: FailLeaseRequest) {
       return db.transaction().execute(async (trx) => {
         const lease = await findLease(trx, request.leaseId);
-        if (!lease || lease.volunteer_id !== request.volunteerId) return 'stale';
+        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as FailOutcome, revoked: [], reopened: false };
+        const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
         if (lease.state === 'failed') {
-          return lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale';
+          return answer(lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale');
         }
-        if (lease.state !== 'active') return 'stale';
-        await endCountedAttempt(trx, caps, lease, 'failed', request.kind, request.message, request.now);
-        return 'recorded';
+        if (lease.state !== 'active') return answer('stale');
+        const effects = await endCountedAttempt(trx, ctx, lease, 'failed', request.kind, request.message, request.now);
+        return { outcome: 'recorded' as FailOutcome, jobId: lease.job_id, ...effects };
       });
     },
 
@@ -350,9 +277,30 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .where('session_id', '=', sessionId)
           .where('state', '=', 'active')
           .execute();
-        for (const lease of live) await releaseLease(trx, lease, now);
+        for (const lease of live) await releaseLease(trx, ctx, lease, now);
         return live.map(toEndedLease);
       });
+    },
+
+    async adoptLeases(volunteerId, sessionId, keepSessions) {
+      let adopt = db
+        .updateTable('leases')
+        .set({ session_id: sessionId })
+        .where('volunteer_id', '=', volunteerId)
+        .where('state', '=', 'active')
+        .where('session_id', '!=', sessionId);
+      if (keepSessions.length > 0) adopt = adopt.where('session_id', 'not in', [...keepSessions]);
+      const result = await adopt.executeTakeFirst();
+      return Number(result.numUpdatedRows ?? 0n);
+    },
+
+    async sessionsWithLeases() {
+      const rows = await db.selectFrom('leases').select('session_id').distinct().where('state', '=', 'active').execute();
+      return rows.map((row) => row.session_id);
+    },
+
+    async getVolunteer(id) {
+      return findVolunteer(db, id);
     },
 
     async expireLeases(cutoff, now) {
@@ -366,7 +314,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .execute();
         for (const lease of overdue) {
           const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
-          await endCountedAttempt(trx, caps, lease, 'expired', 'timeout', message, now);
+          await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);
         }
         return overdue.map(toEndedLease);
       });

@@ -1,17 +1,29 @@
 /**
- * How a live lease ends inside a store transaction: a counted attempt (failure or expiry), a
- * release (not counted), and the job settling once its last task is terminal. Shared by the
- * verbs of `kysely-store.ts`; each function runs inside the caller's transaction.
+ * How a live lease ends inside a store transaction: a result (judged by the quorum rule), a
+ * counted attempt (failure or expiry), a release (not counted), and what follows for its task and
+ * job: the task settles (its other replicas are revoked) or wants another replica, and the job
+ * completes once its last task is terminal. Each function runs inside the caller's transaction
+ * and applies the pure decisions of `scheduler/quorum.ts` and `scheduler/reputation.ts`.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { FailureKind } from '../protocol/events.ts';
+import { judge, openTaskState } from '../scheduler/quorum.ts';
+import { afterAgreed, afterDisagreed, afterError, afterUnchecked, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
+import { fromDbBytes, toDbBytes } from './bytes.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease } from './store.ts';
-import { afterFailedAttempt, appendTaskError } from './task-history.ts';
+import { afterFailedAttempt, afterRelease, appendTaskError } from './task-history.ts';
+import { updateReputation } from './volunteer-records.ts';
 
 /** A Kysely handle: the database or an open transaction. */
 export type Db = Kysely<Database> | Transaction<Database>;
+
+/** What the transitions need besides the transaction. */
+export interface StoreContext {
+  caps: DialectCapabilities;
+  quota: QuotaLimits;
+}
 
 /** The task states that still need a volunteer. */
 export const OPEN_TASK_STATES = ['pending', 'running'] as const;
@@ -19,75 +31,271 @@ export const OPEN_TASK_STATES = ['pending', 'running'] as const;
 /** A lease row as stored. */
 export type LeaseRow = Database['leases'];
 
+/** What a transition did that the caller reports: replicas to revoke, and whether work reopened. */
+export interface Transition {
+  revoked: EndedLease[];
+  reopened: boolean;
+}
+
+const NOTHING: Transition = Object.freeze({ revoked: [], reopened: false }) as Transition;
+
 /** Reads one lease by id. */
 export async function findLease(trx: Db, leaseId: string): Promise<LeaseRow | undefined> {
   return trx.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
 }
 
+/** A task with the settings of its job that its transitions depend on. */
+async function readTask(trx: Db, jobId: string, idx: number) {
+  const row = await trx
+    .selectFrom('tasks')
+    .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
+    .select([
+      'tasks.state',
+      'tasks.attempts',
+      'tasks.errors',
+      'tasks.live',
+      'tasks.results',
+      'tasks.wanted',
+      'tasks.needed',
+      'tasks.failures',
+      'tasks.releases',
+      'jobs.redundancy',
+      'jobs.quorum',
+      'jobs.max_attempts',
+    ])
+    .where('tasks.job_id', '=', jobId)
+    .where('tasks.idx', '=', idx)
+    .executeTakeFirstOrThrow();
+  return {
+    jobId,
+    idx,
+    state: row.state,
+    attempts: Number(row.attempts),
+    errors: row.errors,
+    live: Number(row.live),
+    results: Number(row.results),
+    wanted: Number(row.wanted),
+    needed: Number(row.needed),
+    failures: Number(row.failures),
+    releases: Number(row.releases),
+    redundancy: Number(row.redundancy),
+    quorum: Number(row.quorum),
+    maxAttempts: Number(row.max_attempts),
+  };
+}
+type TaskView = Awaited<ReturnType<typeof readTask>>;
+
+const isOpen = (state: string): boolean => (OPEN_TASK_STATES as readonly string[]).includes(state);
+
+/**
+ * The task is open again after losing a replica: a task with no replica left starts over from its
+ * job's redundancy and quorum, so the next claim decides its replication afresh.
+ */
+async function reopen(trx: Db, task: TaskView, changes: { live: number; errors: string; now: number; attempts?: number; failures?: number; releases?: number }): Promise<Transition> {
+  const fresh = changes.live === 0 && task.results === 0;
+  const wanted = fresh ? task.redundancy : task.wanted;
+  const needed = fresh ? task.quorum : task.needed;
+  const state = openTaskState({ live: changes.live, results: task.results, wanted });
+  await trx
+    .updateTable('tasks')
+    .set({
+      state,
+      live: changes.live,
+      wanted,
+      needed,
+      errors: changes.errors,
+      updated_at: changes.now,
+      ...(changes.attempts !== undefined ? { attempts: changes.attempts } : {}),
+      ...(changes.failures !== undefined ? { failures: changes.failures } : {}),
+      ...(changes.releases !== undefined ? { releases: changes.releases } : {}),
+    })
+    .where('job_id', '=', task.jobId)
+    .where('idx', '=', task.idx)
+    .execute();
+  return { revoked: [], reopened: state === 'pending' };
+}
+
+/**
+ * Ends a task for good (completed with `output`, or failed): its other live replicas are revoked,
+ * replica outputs waiting for a quorum are dropped, and the job settles.
+ */
+async function closeTask(
+  trx: Db,
+  ctx: StoreContext,
+  task: TaskView,
+  end: { state: 'completed' | 'failed'; output?: Uint8Array; errors?: string; failures?: number; releases?: number; now: number },
+): Promise<Transition> {
+  const live = await trx
+    .selectFrom('leases')
+    .select(['id', 'volunteer_id', 'session_id', 'job_id'])
+    .where('job_id', '=', task.jobId)
+    .where('task_idx', '=', task.idx)
+    .where('state', '=', 'active')
+    .execute();
+  if (live.length > 0) {
+    await trx
+      .updateTable('leases')
+      .set({ state: 'revoked', ended_at: end.now })
+      .where('job_id', '=', task.jobId)
+      .where('task_idx', '=', task.idx)
+      .where('state', '=', 'active')
+      .execute();
+  }
+  await trx
+    .updateTable('leases')
+    .set({ output: null })
+    .where('job_id', '=', task.jobId)
+    .where('task_idx', '=', task.idx)
+    .where('output', 'is not', null)
+    .execute();
+  await trx
+    .updateTable('tasks')
+    .set({
+      state: end.state,
+      live: 0,
+      updated_at: end.now,
+      ...(end.output ? { output: toDbBytes(end.output) } : {}),
+      ...(end.errors !== undefined ? { errors: end.errors } : {}),
+      ...(end.failures !== undefined ? { failures: end.failures } : {}),
+      ...(end.releases !== undefined ? { releases: end.releases } : {}),
+    })
+    .where('job_id', '=', task.jobId)
+    .where('idx', '=', task.idx)
+    .execute();
+  await settleJob(trx, ctx.caps, task.jobId, end.now);
+  return { revoked: live.map(toEndedLease), reopened: false };
+}
+
+/**
+ * Records a replica's result. A task that needs one agreeing result accepts it at once; otherwise
+ * the output waits on the lease until the task's results reach a quorum (accepted: agreeing and
+ * disagreeing volunteers' records change), need another replica, or can no longer agree.
+ */
+export async function recordResult(
+  trx: Db,
+  ctx: StoreContext,
+  lease: LeaseRow,
+  result: { output: Uint8Array; outputHash: string; cpuMs: number; now: number },
+): Promise<Transition> {
+  const { now } = result;
+  await trx
+    .updateTable('leases')
+    .set({ state: 'completed', ended_at: now, cpu_ms: Math.round(result.cpuMs), output_hash: result.outputHash })
+    .where('id', '=', lease.id)
+    .execute();
+  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
+  if (!isOpen(task.state)) return NOTHING;
+  const live = Math.max(0, task.live - 1);
+  const results = task.results + 1;
+
+  if (task.needed <= 1) {
+    await trx.updateTable('leases').set({ verdict: 'unchecked' }).where('id', '=', lease.id).execute();
+    await updateReputation(trx, lease.volunteer_id, now, ctx.quota, (rep) => afterUnchecked(rep, ctx.quota));
+    await trx.updateTable('tasks').set({ results }).where('job_id', '=', task.jobId).where('idx', '=', task.idx).execute();
+    return closeTask(trx, ctx, task, { state: 'completed', output: result.output, now });
+  }
+
+  await trx.updateTable('leases').set({ output: toDbBytes(result.output) }).where('id', '=', lease.id).execute();
+  const answered = await trx
+    .selectFrom('leases')
+    .select(['id', 'volunteer_id', 'output_hash'])
+    .where('job_id', '=', task.jobId)
+    .where('task_idx', '=', task.idx)
+    .where('state', '=', 'completed')
+    .orderBy('ended_at')
+    .orderBy('id')
+    .execute();
+  const verdict = judge(
+    answered.map((row) => ({ volunteerId: row.volunteer_id, outputHash: row.output_hash ?? '' })),
+    { replicas: task.redundancy, quorum: task.needed },
+  );
+  await trx.updateTable('tasks').set({ live, results }).where('job_id', '=', task.jobId).where('idx', '=', task.idx).execute();
+  const settled = { ...task, live, results };
+
+  if (verdict.kind === 'accepted') {
+    const winner = await trx
+      .selectFrom('leases')
+      .select('output')
+      .where('job_id', '=', task.jobId)
+      .where('task_idx', '=', task.idx)
+      .where('state', '=', 'completed')
+      .where('output_hash', '=', verdict.outputHash)
+      .where('output', 'is not', null)
+      .executeTakeFirstOrThrow();
+    const agreeing = new Set(verdict.agreeing);
+    for (const row of answered) {
+      const valid = agreeing.has(row.volunteer_id) && row.output_hash === verdict.outputHash;
+      await trx.updateTable('leases').set({ verdict: valid ? 'valid' : 'invalid' }).where('id', '=', row.id).execute();
+    }
+    for (const id of verdict.agreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterAgreed(rep, ctx.quota));
+    for (const id of verdict.disagreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterDisagreed(rep, ctx.quota));
+    return closeTask(trx, ctx, settled, { state: 'completed', output: fromDbBytes(winner.output as Uint8Array), now });
+  }
+  if (verdict.kind === 'no_quorum') {
+    const errors = appendTaskError(task.errors, { attempt: task.attempts, kind: 'no_quorum', message: verdict.message, at: now });
+    return closeTask(trx, ctx, settled, { state: 'failed', errors, now });
+  }
+  const state = openTaskState({ live, results, wanted: verdict.wanted });
+  await trx
+    .updateTable('tasks')
+    .set({ state, wanted: verdict.wanted, updated_at: now })
+    .where('job_id', '=', task.jobId)
+    .where('idx', '=', task.idx)
+    .execute();
+  return { revoked: [], reopened: state === 'pending' };
+}
+
 /**
  * Ends a live lease as a counted attempt (a reported failure or an expiry): the reason joins the
- * task's history and the task goes back to pending, or fails once its attempts are used up.
+ * task's history, the volunteer's record takes the error, and the task is open again or fails once
+ * its failures reach the job's `maxAttempts`.
  */
 export async function endCountedAttempt(
   trx: Db,
-  caps: DialectCapabilities,
+  ctx: StoreContext,
   lease: LeaseRow,
   leaseState: 'failed' | 'expired',
   kind: FailureKind,
   message: string,
   now: number,
-): Promise<void> {
+): Promise<Transition> {
   await trx
     .updateTable('leases')
     .set({ state: leaseState, ended_at: now, error_kind: kind, error_message: message })
     .where('id', '=', lease.id)
     .execute();
-  const task = await trx
-    .selectFrom('tasks')
-    .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
-    .select(['tasks.attempts', 'tasks.errors', 'tasks.state', 'jobs.max_attempts'])
-    .where('tasks.job_id', '=', lease.job_id)
-    .where('tasks.idx', '=', lease.task_idx)
-    .executeTakeFirstOrThrow();
-  if (task.state !== 'running') return;
-  const attempts = Number(task.attempts);
-  const next = afterFailedAttempt(attempts, Number(task.max_attempts));
-  await trx
-    .updateTable('tasks')
-    .set({ state: next, errors: appendTaskError(task.errors, { attempt: attempts, kind, message, at: now }), updated_at: now })
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .execute();
-  if (next === 'failed') await settleJob(trx, caps, lease.job_id, now);
+  await updateReputation(trx, lease.volunteer_id, now, ctx.quota, (rep) => afterError(rep, leaseState === 'expired' ? 'expired' : kind, ctx.quota));
+  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
+  if (!isOpen(task.state)) return NOTHING;
+  const failures = task.failures + 1;
+  const errors = appendTaskError(task.errors, { attempt: task.attempts, kind, message, at: now });
+  if (afterFailedAttempt(failures, task.maxAttempts) === 'failed') {
+    return closeTask(trx, ctx, task, { state: 'failed', errors, failures, now });
+  }
+  return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, failures, now });
 }
 
-/** Takes a lease back from a volunteer that disconnected: the attempt is not counted. */
-export async function releaseLease(trx: Db, lease: LeaseRow, now: number): Promise<void> {
+/**
+ * Takes a lease back from a volunteer that disconnected. The attempt is not counted (its number is
+ * reused), but the release is: a task released `RELEASES_PER_ATTEMPT × maxAttempts` times fails.
+ */
+export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, now: number): Promise<Transition> {
   const message = 'the volunteer disconnected before answering; not counted as an attempt';
   await trx
     .updateTable('leases')
     .set({ state: 'released', ended_at: now, error_kind: 'released', error_message: message })
     .where('id', '=', lease.id)
     .execute();
-  const task = await trx
-    .selectFrom('tasks')
-    .select(['attempts', 'errors', 'state'])
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .executeTakeFirstOrThrow();
-  if (task.state !== 'running') return;
-  const attempts = Number(task.attempts);
-  await trx
-    .updateTable('tasks')
-    .set({
-      state: 'pending',
-      attempts: Math.max(0, attempts - 1),
-      errors: appendTaskError(task.errors, { attempt: attempts, kind: 'released', message, at: now }),
-      updated_at: now,
-    })
-    .where('job_id', '=', lease.job_id)
-    .where('idx', '=', lease.task_idx)
-    .execute();
+  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
+  if (!isOpen(task.state)) return NOTHING;
+  const releases = task.releases + 1;
+  const errors = appendTaskError(task.errors, { attempt: task.attempts, kind: 'released', message, at: now });
+  if (afterRelease(releases, task.maxAttempts) === 'failed') {
+    const final = `released ${releases} times: every volunteer disconnected before answering (a task that crashes or outlasts its volunteers' visits)`;
+    const history = appendTaskError(errors, { attempt: task.attempts, kind: 'released', message: final, at: now });
+    return closeTask(trx, ctx, task, { state: 'failed', errors: history, releases, now });
+  }
+  return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, releases, attempts: Math.max(0, task.attempts - 1), now });
 }
 
 /**
@@ -114,7 +322,6 @@ export async function settleJob(trx: Db, caps: DialectCapabilities, jobId: strin
 }
 
 /** The part of a lease row a caller needs to tell its volunteer. */
-export function toEndedLease(row: { id: string; volunteer_id: string; session_id: string }): EndedLease {
-  return { leaseId: row.id, volunteerId: row.volunteer_id, sessionId: row.session_id };
+export function toEndedLease(row: { id: string; volunteer_id: string; session_id: string; job_id: string }): EndedLease {
+  return { leaseId: row.id, volunteerId: row.volunteer_id, sessionId: row.session_id, jobId: row.job_id };
 }
-

@@ -49,6 +49,18 @@ export interface TasksTable {
   output: Uint8Array | null;
   errors: string | null;
   updated_at: number;
+  /** Live leases (replicas being computed). */
+  live: number;
+  /** Replica results collected and not yet judged away (completed leases). */
+  results: number;
+  /** Replicas the task wants in all: results plus live leases plus ones still to issue. */
+  wanted: number;
+  /** Agreeing results from distinct volunteers needed to accept (1: the first result). */
+  needed: number;
+  /** Counted failed attempts (reported failures and expiries). */
+  failures: number;
+  /** Leases taken back because their volunteer disconnected (not counted as attempts). */
+  releases: number;
 }
 
 /**
@@ -71,6 +83,23 @@ export interface LeasesTable {
   output_hash: string | null;
   error_kind: string | null;
   error_message: string | null;
+  /** A replica's output while its task waits for a quorum (cleared once judged). */
+  output: Uint8Array | null;
+  /** `valid` | `invalid` (compared with the accepted output) | `unchecked` (accepted alone) | NULL. */
+  verdict: string | null;
+}
+
+/** One record per volunteer id: see `scheduler/reputation.ts`. */
+export interface VolunteersTable {
+  id: string;
+  consecutive_valid: number;
+  valid: number;
+  invalid: number;
+  unchecked: number;
+  errors: number;
+  quota: number;
+  first_seen: number;
+  last_seen: number;
 }
 
 /** Every table the store uses. */
@@ -80,4 +109,5 @@ export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
   leases: LeasesTable;
+  volunteers: VolunteersTable;
 }

@@ -6,7 +6,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
-import type { NewJob, Store } from './store.ts';
+import type { AnswerEffects, NewJob, Store } from './store.ts';
+
+/** The outcome of answering a lease, without its effects. */
+export async function outcome<O>(answer: Promise<AnswerEffects<O>>): Promise<O> {
+  return (await answer).outcome;
+}
 
 const MODULE_A = 'a'.repeat(64);
 const MODULE_B = 'b'.repeat(64);
@@ -54,6 +59,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         now: opts.now ?? 1000,
         ...(opts.cached ? { cached: opts.cached } : {}),
         newLeaseId,
+        random: () => 0.5,
       });
     }
 
@@ -151,15 +157,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await claim(store, 5)).toEqual([]);
       });
 
-      it('takes the highest priority first, then the oldest job, preferring cached modules among equals', async () => {
+      it('shares claims among jobs by priority weight, oldest first among equals', async () => {
         const store = await fresh();
-        await store.createJob(job('old-low', { priority: 1, createdAt: 1, inputs: [bytes(0)] }));
-        await store.createJob(job('new-high', { priority: 9, createdAt: 50, inputs: [bytes(0)] }));
-        await store.createJob(job('mid-a', { priority: 5, createdAt: 10, inputs: [bytes(0)] }));
-        await store.createJob(job('mid-b', { priority: 5, createdAt: 20, moduleHash: MODULE_B, inputs: [bytes(0)] }));
-        await store.createJob(job('mid-c', { priority: 5, createdAt: 30, inputs: [bytes(0)] }));
-        const leases = await claim(store, 10, { cached: [MODULE_B] });
-        expect(leases.map((l) => l.jobId)).toEqual(['new-high', 'mid-b', 'mid-a', 'mid-c', 'old-low']);
+        await store.createJob(job('heavy', { priority: 3, createdAt: 1, inputs: Array.from({ length: 10 }, (_, i) => bytes(i)) }));
+        await store.createJob(job('light', { priority: 1, createdAt: 2, inputs: Array.from({ length: 10 }, (_, i) => bytes(i)) }));
+        const leases = await claim(store, 8);
+        const count = (id: string) => leases.filter((l) => l.jobId === id).length;
+        expect([count('heavy'), count('light')]).toEqual([6, 2]);
+      });
+
+      it('gives a small job submitted behind a huge one the very next leases', async () => {
+        const store = await fresh();
+        await store.createJob(job('huge', { createdAt: 1, inputs: Array.from({ length: 50 }, (_, i) => bytes(i)) }));
+        expect((await claim(store, 4, { volunteerId: 'vol-1' })).map((l) => l.jobId)).toEqual(['huge', 'huge', 'huge', 'huge']);
+        await store.createJob(job('small', { createdAt: 2, inputs: [bytes(0), bytes(1)] }));
+        expect((await claim(store, 2, { volunteerId: 'vol-2' })).map((l) => l.jobId)).toEqual(['small', 'small']);
+      });
+
+      it('prefers a job whose module the volunteer holds when fairness allows', async () => {
+        const store = await fresh();
+        await store.createJob(job('a', { createdAt: 1, inputs: [bytes(0), bytes(1)] }));
+        await store.createJob(job('b', { createdAt: 2, moduleHash: MODULE_B, inputs: [bytes(0), bytes(1)] }));
+        expect((await claim(store, 1, { volunteerId: 'vol-1', cached: [MODULE_B] })).map((l) => l.jobId)).toEqual(['b']);
+        expect((await claim(store, 1, { volunteerId: 'vol-2' })).map((l) => l.jobId)).toEqual(['a']);
+        expect((await claim(store, 1, { volunteerId: 'vol-3' })).map((l) => l.jobId)).toEqual(['a']);
       });
 
       it('never leases from cancelled or completed jobs, and an empty request gets nothing', async () => {
@@ -168,7 +189,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         await store.cancelJob('gone', 10);
         await store.createJob(job('done', { inputs: [bytes(0)] }));
         const [lease] = await claim(store, 1);
-        await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 3, now: 1100 });
+        await outcome(store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 3, now: 1100 }));
         expect(await claim(store, 4)).toEqual([]);
         await store.createJob(job('live', { inputs: [bytes(0)] }));
         expect(await claim(store, 0)).toEqual([]);
@@ -196,12 +217,12 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         await store.createJob(job('j1', { inputs: [bytes(1), bytes(2)] }));
         const [a, b] = await claim(store, 2);
         const done = (leaseId: string, output: Uint8Array, volunteerId = 'vol-1') =>
-          store.completeLease({ leaseId, volunteerId, output, cpuMs: 12.5, now: 1200 });
+          outcome(store.completeLease({ leaseId, volunteerId, output, cpuMs: 12.5, now: 1200 }));
 
         expect(await done(a!.leaseId, bytes(42))).toBe('accepted');
         expect(await done(a!.leaseId, bytes(42))).toBe('duplicate');
         expect(await done(a!.leaseId, bytes(43))).toBe('stale');
-        expect(await store.failLease({ leaseId: a!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'x', now: 1300 })).toBe('stale');
+        expect(await outcome(store.failLease({ leaseId: a!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'x', now: 1300 }))).toBe('stale');
         expect((await store.getJob('j1'))?.state).toBe('active');
 
         expect(await done(b!.leaseId, bytes(44), 'vol-2')).toBe('stale');
@@ -225,11 +246,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         await store.createJob(job('j1', { inputs: [bytes(1)] }));
         const [lease] = await claim(store, 1);
         const fail = { leaseId: lease!.leaseId, volunteerId: 'vol-1', kind: 'trap' as const, message: 'unreachable', now: 1500 };
-        expect(await store.failLease({ ...fail, volunteerId: 'vol-2' })).toBe('stale');
-        expect(await store.failLease(fail)).toBe('recorded');
-        expect(await store.failLease(fail)).toBe('duplicate');
-        expect(await store.failLease({ ...fail, kind: 'memory' })).toBe('stale');
-        expect(await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 1600 })).toBe('stale');
+        expect(await outcome(store.failLease({ ...fail, volunteerId: 'vol-2' }))).toBe('stale');
+        expect(await outcome(store.failLease(fail))).toBe('recorded');
+        expect(await outcome(store.failLease(fail))).toBe('duplicate');
+        expect(await outcome(store.failLease({ ...fail, kind: 'memory' }))).toBe('stale');
+        expect(await outcome(store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 1600 }))).toBe('stale');
         expect(await store.listResults('j1', 0, 1)).toEqual([
           { index: 0, state: 'pending', errors: [{ attempt: 1, kind: 'trap', message: 'unreachable', at: 1500 }] },
         ]);
@@ -245,9 +266,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         for (const [i, kind] of kinds.entries()) {
           const leases = await claim(store, 2, { now: 2000 + i });
           const first = leases.find((l) => l.index === 0)!;
-          expect(await store.failLease({ leaseId: first.leaseId, volunteerId: 'vol-1', kind, message: `m${i}`, now: 3000 + i })).toBe('recorded');
+          expect(await outcome(store.failLease({ leaseId: first.leaseId, volunteerId: 'vol-1', kind, message: `m${i}`, now: 3000 + i }))).toBe('recorded');
           const second = leases.find((l) => l.index === 1);
-          if (second) await store.completeLease({ leaseId: second.leaseId, volunteerId: 'vol-1', output: bytes(7), cpuMs: 1, now: 3000 });
+          if (second) await outcome(store.completeLease({ leaseId: second.leaseId, volunteerId: 'vol-1', output: bytes(7), cpuMs: 1, now: 3000 }));
         }
         const [line] = await store.listResults('j1', 0, 1);
         expect(line).toEqual({
@@ -277,7 +298,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
         expect(await store.expireLeases(11_000, 11_500)).toEqual([]);
         const ended = await store.expireLeases(11_001, 12_000);
-        expect(ended).toEqual([{ leaseId: short.leaseId, volunteerId: 'vol-1', sessionId: 'sess-1' }]);
+        expect(ended).toEqual([{ leaseId: short.leaseId, volunteerId: 'vol-1', sessionId: 'sess-1', jobId: 'short' }]);
         expect(await store.expireLeases(11_001, 12_000)).toEqual([]);
 
         const [line] = await store.listResults('short', 0, 1);
@@ -286,8 +307,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(line?.errors?.[0]).toMatchObject({ attempt: 1, kind: 'timeout', at: 12_000 });
         expect(line?.errors?.[0]?.message).toMatch(/deadline/);
         expect((await store.getJob('short'))?.state).toBe('completed');
-        expect(await store.completeLease({ leaseId: short.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 12_001 })).toBe('stale');
-        expect(await store.completeLease({ leaseId: long.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 12_001 })).toBe('accepted');
+        expect(await outcome(store.completeLease({ leaseId: short.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 12_001 }))).toBe('stale');
+        expect(await outcome(store.completeLease({ leaseId: long.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 12_001 }))).toBe('accepted');
       });
 
       it('puts an expired task back for another volunteer while attempts remain', async () => {
@@ -321,14 +342,14 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect((await store.getJob('j1'))?.counts).toMatchObject({ pending: 2, running: 1 });
 
         for (const lease of gone) {
-          expect(await store.completeLease({ leaseId: lease.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 5100 })).toBe('stale');
+          expect(await outcome(store.completeLease({ leaseId: lease.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 5100 }))).toBe('stale');
         }
-        expect(await store.completeLease({ leaseId: stays!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 5100 })).toBe('accepted');
+        expect(await outcome(store.completeLease({ leaseId: stays!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 5100 }))).toBe('accepted');
 
         // maxAttempts is 1: the released attempt did not count, so one real attempt remains.
         const again = await claim(store, 2, { sessionId: 'tab-3', now: 6000 });
         expect(again.map((l) => l.index)).toEqual([0, 1]);
-        await store.failLease({ leaseId: again[0]!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'boom', now: 6100 });
+        await outcome(store.failLease({ leaseId: again[0]!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'boom', now: 6100 }));
         const [line] = await store.listResults('j1', 0, 1);
         expect(line?.state).toBe('failed');
         expect(line?.errors?.map((e) => [e.attempt, e.kind, e.at])).toEqual([
@@ -342,27 +363,27 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       it('cancels open tasks, revokes live leases and fences them', async () => {
         const store = await fresh();
         await store.createJob(job('j1', { inputs: [bytes(1), bytes(2), bytes(3), bytes(4)] }));
-        await store.createJob(job('other', { inputs: [bytes(1)], createdAt: 500 }));
         const leases = await claim(store, 2, { sessionId: 'tab-1' });
+        await store.createJob(job('other', { inputs: [bytes(1)], createdAt: 500 }));
         const otherLease = (await claim(store, 3, { sessionId: 'tab-2', volunteerId: 'vol-2' })).find((l) => l.jobId === 'other');
         const [done, live] = leases;
-        await store.completeLease({ leaseId: done!.leaseId, volunteerId: 'vol-1', output: bytes(5), cpuMs: 1, now: 1100 });
+        await outcome(store.completeLease({ leaseId: done!.leaseId, volunteerId: 'vol-1', output: bytes(5), cpuMs: 1, now: 1100 }));
 
-        const outcome = await store.cancelJob('j1', 1200);
-        expect(outcome?.revoked).toEqual(
-          expect.arrayContaining([{ leaseId: live!.leaseId, volunteerId: 'vol-1', sessionId: 'tab-1' }]),
+        const cancelled = await store.cancelJob('j1', 1200);
+        expect(cancelled?.revoked).toEqual(
+          expect.arrayContaining([{ leaseId: live!.leaseId, volunteerId: 'vol-1', sessionId: 'tab-1', jobId: 'j1' }]),
         );
-        expect(outcome?.revoked.every((l) => l.leaseId !== otherLease?.leaseId)).toBe(true);
+        expect(cancelled?.revoked.every((l) => l.leaseId !== otherLease?.leaseId)).toBe(true);
         const status = await store.getJob('j1');
         expect(status?.state).toBe('cancelled');
         expect(status?.counts).toEqual({ total: 4, pending: 0, running: 0, completed: 1, failed: 0, cancelled: 3 });
         expect((await store.listResults('j1', 0, 1))[0]).toEqual({ index: 0, state: 'completed', output: bytes(5) });
 
-        expect(await store.completeLease({ leaseId: live!.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 1300 })).toBe('stale');
-        expect(await store.failLease({ leaseId: live!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'x', now: 1300 })).toBe('stale');
+        expect(await outcome(store.completeLease({ leaseId: live!.leaseId, volunteerId: 'vol-1', output: bytes(1), cpuMs: 1, now: 1300 }))).toBe('stale');
+        expect(await outcome(store.failLease({ leaseId: live!.leaseId, volunteerId: 'vol-1', kind: 'trap', message: 'x', now: 1300 }))).toBe('stale');
         expect(await store.releaseSession('tab-1', 1300)).toEqual([]);
         expect(await store.expireLeases(Number.MAX_SAFE_INTEGER, 1300)).toEqual([
-          { leaseId: otherLease!.leaseId, volunteerId: 'vol-2', sessionId: 'tab-2' },
+          { leaseId: otherLease!.leaseId, volunteerId: 'vol-2', sessionId: 'tab-2', jobId: 'other' },
         ]);
 
         expect(await store.cancelJob('j1', 1400)).toEqual({ revoked: [] });
@@ -373,7 +394,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         const store = await fresh();
         await store.createJob(job('j1', { inputs: [bytes(1)] }));
         const [lease] = await claim(store, 1);
-        await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(2), cpuMs: 1, now: 1100 });
+        await outcome(store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'vol-1', output: bytes(2), cpuMs: 1, now: 1100 }));
         expect(await store.cancelJob('j1', 1200)).toEqual({ revoked: [] });
         expect((await store.getJob('j1'))?.state).toBe('completed');
       });
@@ -422,15 +443,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
                 if (entries.length === 0) continue;
                 const [leaseId, held] = entries[step.pick % entries.length]!;
                 if (step.op === 'wrong-volunteer') {
-                  const outcome = await store.completeLease({ leaseId, volunteerId: 'intruder', output: bytes(0), cpuMs: 1, now });
-                  expect(outcome).toBe('stale');
+                  const answered = await outcome(store.completeLease({ leaseId, volunteerId: 'intruder', output: bytes(0), cpuMs: 1, now }));
+                  expect(answered).toBe('stale');
                 } else if (step.op === 'complete') {
-                  const outcome = await store.completeLease({ leaseId, volunteerId: held.volunteerId, output: bytes(1), cpuMs: 1, now });
-                  expect(outcome).toBe('accepted');
+                  const answered = await outcome(store.completeLease({ leaseId, volunteerId: held.volunteerId, output: bytes(1), cpuMs: 1, now }));
+                  expect(answered).toBe('accepted');
                   end(leaseId);
                 } else {
-                  const outcome = await store.failLease({ leaseId, volunteerId: held.volunteerId, kind: 'trap', message: 't', now });
-                  expect(outcome).toBe('recorded');
+                  const answered = await outcome(store.failLease({ leaseId, volunteerId: held.volunteerId, kind: 'trap', message: 't', now }));
+                  expect(answered).toBe('recorded');
                   end(leaseId);
                 }
               }
@@ -440,7 +461,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
             // Drain: everything left ends completed or failed.
             for (let round = 0; round < 20; round++) {
               for (const leaseId of live.keys()) {
-                await store.completeLease({ leaseId, volunteerId: live.get(leaseId)!.volunteerId, output: bytes(1), cpuMs: 1, now });
+                await outcome(store.completeLease({ leaseId, volunteerId: live.get(leaseId)!.volunteerId, output: bytes(1), cpuMs: 1, now }));
               }
               live.clear();
               const more = await claim(store, 6, { volunteerId: 'drain', sessionId: 'drain', now });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
-import { describeStoreContract } from './store.contract.ts';
+import { describeStoreContract, outcome } from './store.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -30,16 +30,16 @@ describe('SQLite store', () => {
       inputs: [new Uint8Array([1]), new Uint8Array([2])],
     });
     let n = 0;
-    const leases = await first.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 2, now: 10, newLeaseId: () => `l${++n}` });
-    expect(await first.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 20 })).toBe('accepted');
+    const leases = await first.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 2, now: 10, newLeaseId: () => `l${++n}`, random: () => 0.5 });
+    expect(await outcome(first.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 20 }))).toBe('accepted');
     await first.close();
 
     const second = await openSqliteStore({ file });
     expect(await second.getModuleMeta(hash)).toMatchObject({ hash, size: 1 });
     expect((await second.getJob('j1'))?.counts).toMatchObject({ completed: 1, running: 1 });
     expect(await second.listResults('j1', 0, 1)).toEqual([{ index: 0, state: 'completed', output: new Uint8Array([9]) }]);
-    expect(await second.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 30 })).toBe('duplicate');
-    expect(await second.completeLease({ leaseId: leases[1]!.leaseId, volunteerId: 'v', output: new Uint8Array([8]), cpuMs: 4, now: 30 })).toBe('accepted');
+    expect(await outcome(second.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 30 }))).toBe('duplicate');
+    expect(await outcome(second.completeLease({ leaseId: leases[1]!.leaseId, volunteerId: 'v', output: new Uint8Array([8]), cpuMs: 4, now: 30 }))).toBe('accepted');
     expect((await second.getJob('j1'))?.state).toBe('completed');
     await second.close();
   });
@@ -51,10 +51,10 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
-      expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }]);
+      expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }, { name: 'volunteers' }]);
     } finally {
       raw.close();
     }

@@ -1,25 +1,32 @@
 /**
  * The coordinator's storage, in domain verbs. It never exposes connections or transactions:
  * each verb is atomic. One Kysely implementation backs it (SQLite by default, PostgreSQL later).
+ * The decisions inside the verbs (which jobs a claim serves, quorum, reputation, quotas) are the
+ * pure functions of `scheduler/`; the store applies them in the transaction that reads their input.
  *
- * Lease lifecycle (one row per attempt; a task has at most one live lease per replica):
+ * Lease lifecycle (one row per replica attempt):
  *
- *   task pending ──claimTasks──▶ lease active (task running, attempts + 1)
- *   lease active ──completeLease──▶ completed  (task completed, output kept; job may complete)
- *   lease active ──failLease──────▶ failed     (reason kept; task pending again, or failed
- *                                               once attempts reach maxAttempts)
- *   lease active ──expireLeases───▶ expired    (counts as a `timeout` attempt, same as failLease)
- *   lease active ──releaseSession──▶ released  (the volunteer's connection closed: task pending
- *                                               again, the attempt is not counted, the reason kept)
- *   lease active ──cancelJob──────▶ revoked    (tasks not yet terminal become cancelled)
+ *   task pending ──claimTasks──▶ lease active   (one replica; a task has at most `wanted` replicas
+ *                                                 live or answered, each on a different volunteer)
+ *   lease active ──completeLease──▶ completed   (a result; accepted at once when the task needs one
+ *                                                 agreeing result, else kept until a quorum agrees)
+ *   lease active ──failLease──────▶ failed      (a counted attempt: reason kept; the task is open
+ *                                                 again, or failed once failures reach maxAttempts)
+ *   lease active ──expireLeases───▶ expired     (a counted `timeout` attempt, same as failLease)
+ *   lease active ──releaseSession──▶ released   (the volunteer's connection closed: not counted,
+ *                                                 but a task released too often fails)
+ *   lease active ──task ended / cancelJob──▶ revoked (another replica settled the task, or the job
+ *                                                 was cancelled; the volunteer is told to drop it)
  *
  * A lease belongs to a volunteer (who may complete or fail it, even from a later connection) and
- * to the session (connection) that claimed it, which releases it on disconnect.
+ * to the session (connection) that claimed it, which releases it on disconnect; a reconnecting
+ * volunteer adopts its leases into its new session (`adoptLeases`).
  * A lease that is no longer active is fenced: completing or failing it changes nothing
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
  */
 import type { FailureKind } from '../protocol/events.ts';
 import type { JobStatus, ModuleAbi, ResultLine } from '../protocol/http.ts';
+import type { Reputation } from '../scheduler/reputation.ts';
 
 export interface ModuleRecord {
   hash: string;
@@ -63,10 +70,14 @@ export interface ClaimRequest {
   siteKey: string;
   slots: number;
   now: number;
-  /** Modules the volunteer already holds: preferred when choosing among equal candidates. */
+  /** Modules the volunteer already holds: preferred when fairness allows (locality). */
   cached?: readonly string[];
+  /** Workers the session runs, when it said: bounds its prefetch. */
+  workers?: number | undefined;
   /** Makes a fresh, unguessable lease id (injected so tests can replay). */
   newLeaseId: () => string;
+  /** A uniform draw in [0, 1) for adaptive replication's spot checks (injected so tests can replay). */
+  random: () => number;
 }
 
 /** A lease as the store records it; the scheduler turns it into a wire `Lease`. */
@@ -101,11 +112,30 @@ export interface FailLeaseRequest {
 export type CompleteOutcome = 'accepted' | 'duplicate' | 'stale';
 export type FailOutcome = 'recorded' | 'duplicate' | 'stale';
 
-/** A lease taken back from a volunteer, so the volunteer can be told to drop it. */
+/** A lease that ended without its volunteer's answer, so the volunteer can be told to drop it. */
 export interface EndedLease {
   leaseId: string;
   volunteerId: string;
   sessionId: string;
+  jobId: string;
+}
+
+/** What answering a lease did, beyond the outcome itself. */
+export interface AnswerEffects<Outcome> {
+  outcome: Outcome;
+  /** The lease's job (absent when the lease is unknown or another volunteer's). */
+  jobId?: string;
+  /** Other replicas of the task that are no longer needed (their task settled). */
+  revoked: EndedLease[];
+  /** The task now wants another replica: idle volunteers may be told there is work. */
+  reopened: boolean;
+}
+
+/** A volunteer's record (see `scheduler/reputation.ts`) and when it was first and last seen. */
+export interface VolunteerRecord extends Reputation {
+  id: string;
+  firstSeen: number;
+  lastSeen: number;
 }
 
 export interface Store {
@@ -124,12 +154,24 @@ export interface Store {
   /** Cancels every non-terminal task and revokes live leases. `undefined` when no such job. */
   cancelJob(id: string, now: number): Promise<{ revoked: EndedLease[] } | undefined>;
 
-  /** Atomically leases up to `slots` pending tasks of active jobs to one volunteer. */
+  /**
+   * Atomically leases up to `slots` replicas of open tasks of active jobs to one volunteer, shared
+   * fairly among the jobs, within the volunteer's quota and the session's prefetch bound.
+   */
   claimTasks(request: ClaimRequest): Promise<ClaimedLease[]>;
-  completeLease(request: CompleteRequest): Promise<CompleteOutcome>;
-  failLease(request: FailLeaseRequest): Promise<FailOutcome>;
+  completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
+  failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
   /** Releases every live lease claimed by one connection at once (it disconnected). */
   releaseSession(sessionId: string, now: number): Promise<EndedLease[]>;
+  /**
+   * Moves the volunteer's live leases to its new session, except those of `keepSessions` (its
+   * other connections that are still up). Returns how many moved.
+   */
+  adoptLeases(volunteerId: string, sessionId: string, keepSessions: readonly string[]): Promise<number>;
+  /** Sessions that hold live leases (after a restart: the connections that died with the process). */
+  sessionsWithLeases(): Promise<string[]>;
+  /** One volunteer's record; `undefined` when it never claimed anything. */
+  getVolunteer(id: string): Promise<VolunteerRecord | undefined>;
   /** Ends every live lease whose deadline is before `cutoff` as a `timeout` attempt. */
   expireLeases(cutoff: number, now: number): Promise<EndedLease[]>;
 

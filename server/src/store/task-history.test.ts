@@ -1,26 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { orderClaimCandidates, type ClaimCandidate } from './claim-order.ts';
-import { afterFailedAttempt, appendTaskError, parseTaskErrors } from './task-history.ts';
+import { RELEASES_PER_ATTEMPT, afterFailedAttempt, afterRelease, appendTaskError, parseTaskErrors } from './task-history.ts';
 
-const job = (id: string, priority: number, createdAt: number, moduleHash = 'm1'): ClaimCandidate => ({ id, moduleHash, priority, createdAt });
-
-describe('orderClaimCandidates', () => {
-  const cases: { name: string; jobs: ClaimCandidate[]; cached?: string[]; expected: string[] }[] = [
-    { name: 'higher priority first', jobs: [job('a', 1, 1), job('b', 5, 9)], expected: ['b', 'a'] },
-    { name: 'older first among equal priority', jobs: [job('a', 2, 9), job('b', 2, 1)], expected: ['b', 'a'] },
-    { name: 'job id breaks exact ties', jobs: [job('b', 2, 1), job('a', 2, 1)], expected: ['a', 'b'] },
-    { name: 'cached module wins among equal priority', jobs: [job('a', 2, 1), job('b', 2, 9, 'm2')], cached: ['m2'], expected: ['b', 'a'] },
-    { name: 'cached module never beats higher priority', jobs: [job('a', 3, 9), job('b', 2, 1, 'm2')], cached: ['m2'], expected: ['a', 'b'] },
-    { name: 'empty', jobs: [], expected: [] },
-  ];
-  for (const c of cases) {
-    it(c.name, () => {
-      const before = c.jobs.map((j) => j.id);
-      expect(orderClaimCandidates(c.jobs, c.cached).map((j) => j.id)).toEqual(c.expected);
-      expect(c.jobs.map((j) => j.id)).toEqual(before);
-    });
-  }
-});
 
 describe('task history', () => {
   it.each([
@@ -40,12 +20,19 @@ describe('task history', () => {
   });
 
   it.each([
-    [1, 3, 'pending'],
-    [2, 3, 'pending'],
+    [1, 3, 'open'],
+    [2, 3, 'open'],
     [3, 3, 'failed'],
     [4, 3, 'failed'],
     [1, 1, 'failed'],
-  ] as const)('after attempt %i of %i the task is %s', (attempts, max, expected) => {
-    expect(afterFailedAttempt(attempts, max)).toBe(expected);
+  ] as const)('after failure %i of %i allowed the task is %s', (failures, max, expected) => {
+    expect(afterFailedAttempt(failures, max)).toBe(expected);
+  });
+
+  it('a task survives releases up to its allowance, then fails', () => {
+    expect(RELEASES_PER_ATTEMPT).toBeGreaterThan(1);
+    expect(afterRelease(3 * RELEASES_PER_ATTEMPT - 1, 3)).toBe('open');
+    expect(afterRelease(3 * RELEASES_PER_ATTEMPT, 3)).toBe('failed');
+    expect(afterRelease(1, 1)).toBe('open');
   });
 });

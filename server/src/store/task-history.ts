@@ -26,9 +26,21 @@ export function appendTaskError(stored: string | null | undefined, entry: TaskEr
 }
 
 /**
- * Where a task goes after a counted attempt failed: back to `pending` for another volunteer, or
- * `failed` for good once it has used every attempt its job allows.
+ * Where a task goes after a counted attempt failed: open for another volunteer, or `failed` for
+ * good once it has used every attempt its job allows.
  */
-export function afterFailedAttempt(attempts: number, maxAttempts: number): 'pending' | 'failed' {
-  return attempts >= maxAttempts ? 'failed' : 'pending';
+export function afterFailedAttempt(failures: number, maxAttempts: number): 'open' | 'failed' {
+  return failures >= maxAttempts ? 'failed' : 'open';
+}
+
+/**
+ * Disconnects a task survives, per attempt its job allows. A release is not the task's fault (the
+ * visitor left), but a task that every volunteer's tab drops (it crashes the tab, or outlasts every
+ * visit) must still end: past this many releases per allowed attempt it fails.
+ */
+export const RELEASES_PER_ATTEMPT = 10;
+
+/** Where a task goes after its lease was released: open again, or failed after too many releases. */
+export function afterRelease(releases: number, maxAttempts: number): 'open' | 'failed' {
+  return releases >= maxAttempts * RELEASES_PER_ATTEMPT ? 'failed' : 'open';
 }

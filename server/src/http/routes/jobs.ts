@@ -65,9 +65,6 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       if (quorum > redundancy) {
         throw new CodedError('bad_request', `quorum (${quorum}) cannot exceed redundancy (${redundancy})`);
       }
-      if (redundancy > 1) {
-        throw new CodedError('bad_request', 'redundancy above 1 is not supported yet; omit redundancy and quorum');
-      }
       const inputs = decodeInputs(body.inputs);
       // The store refuses an unknown module inside the job's own transaction (404 module_not_found).
       const id = newId();
@@ -83,6 +80,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
         createdAt: now(),
         inputs,
       });
+      scheduler.workAdded(id);
       const status = await jobOr404(store, id);
       return reply.code(201).header('location', `${request.url}/${id}`).send(status);
     },

@@ -5,11 +5,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectCapabilities } from '../capabilities.ts';
 import { initialMigration } from './000001-initial.ts';
+import { replicasMigration } from './000002-replicas.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
   return {
     '000001-initial': initialMigration(caps),
+    '000002-replicas': replicasMigration(caps),
   };
 }
 

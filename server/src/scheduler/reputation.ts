@@ -1,0 +1,105 @@
+/**
+ * A volunteer's record, and what it earns: adaptive replication (BOINC's rule) and a quota of
+ * concurrent leases (BOINC's per-host quota, applied to leases held at once). Pure functions over
+ * plain data; the store keeps one record per volunteer id and updates it in the same transaction
+ * as the result that changes it.
+ *
+ * Adaptive replication: a volunteer is trusted once its last `TRUST_AFTER` (10) results that were
+ * compared with other volunteers' all agreed. A trusted volunteer that claims a fresh task of a
+ * replicated job gets it as a single replica with probability 1 − 1/record, where the record is its
+ * unbroken run of agreeing results; otherwise the task is replicated as usual, which spot-checks it.
+ * The first disagreement sets the run to zero: the volunteer is untrusted at once.
+ * A single replica's result is accepted unchecked and does not lengthen the run; only compared
+ * results do.
+ *
+ * Quota: a new volunteer may hold `initial` (16) leases at once. Each accepted or agreeing result
+ * doubles the quota up to `max` (64); a reported failure lowers it by one; a result that disagrees
+ * with the accepted one, or a lease left to expire unanswered (hoarding), halves it. It never goes
+ * below one, so a volunteer that recovers earns its way back.
+ */
+import type { FailureKind } from '../protocol/events.ts';
+
+/** Results in an unbroken agreeing run before a volunteer is trusted with single replicas. */
+export const TRUST_AFTER = 10;
+
+/** Bounds of the concurrent-lease quota. */
+export interface QuotaLimits {
+  initial: number;
+  max: number;
+}
+
+export const DEFAULT_QUOTA: QuotaLimits = { initial: 16, max: 64 };
+
+/** One volunteer's record. */
+export interface Reputation {
+  /** Compared results in a row that agreed with the accepted output. */
+  consecutiveValid: number;
+  /** Compared results that agreed, in all. */
+  valid: number;
+  /** Compared results that disagreed, in all. */
+  invalid: number;
+  /** Results accepted without comparison (redundancy 1, or a trusted single replica). */
+  unchecked: number;
+  /** Reported failures and expired leases, in all. */
+  errors: number;
+  /** Leases this volunteer may hold at once. */
+  quota: number;
+}
+
+/** The record of a volunteer never seen before. */
+export function newReputation(limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+  return { consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: limits.initial };
+}
+
+export function isTrusted(rep: Reputation): boolean {
+  return rep.consecutiveValid >= TRUST_AFTER;
+}
+
+/** The chance that a trusted volunteer's fresh task goes out as a single replica. */
+export function singleReplicaChance(rep: Reputation): number {
+  return isTrusted(rep) ? 1 - 1 / rep.consecutiveValid : 0;
+}
+
+/**
+ * How a fresh task (no live replica, no result) is replicated when `rep`'s volunteer claims it.
+ * `random` is a uniform draw in [0, 1), injected so decisions replay.
+ */
+export function replicationFor(
+  job: { redundancy: number; quorum: number },
+  rep: Reputation,
+  random: number,
+): { replicas: number; quorum: number; single: boolean } {
+  if (job.quorum > 1 && random < singleReplicaChance(rep)) return { replicas: 1, quorum: 1, single: true };
+  return { replicas: job.redundancy, quorum: job.quorum, single: false };
+}
+
+const clampQuota = (quota: number, limits: QuotaLimits): number => Math.max(1, Math.min(limits.max, Math.floor(quota)));
+
+/** A compared result agreed with the accepted output. */
+export function afterAgreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+  return {
+    ...rep,
+    consecutiveValid: rep.consecutiveValid + 1,
+    valid: rep.valid + 1,
+    quota: clampQuota(rep.quota * 2, limits),
+  };
+}
+
+/** A compared result disagreed with the accepted output: trust is lost at once. */
+export function afterDisagreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+  return { ...rep, consecutiveValid: 0, invalid: rep.invalid + 1, quota: clampQuota(rep.quota / 2, limits) };
+}
+
+/** A result was accepted without comparison (nothing to agree or disagree with). */
+export function afterUnchecked(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+  return { ...rep, unchecked: rep.unchecked + 1, quota: clampQuota(rep.quota * 2, limits) };
+}
+
+/**
+ * A lease ended without a result: a failure the volunteer reported (`trap`, `memory`, ...) or a
+ * lease the coordinator expired (`expired`: the volunteer held it and never answered).
+ */
+export function afterError(rep: Reputation, cause: FailureKind | 'expired', limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+  const quota = cause === 'expired' ? rep.quota / 2 : rep.quota - 1;
+  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits) };
+}

@@ -1,0 +1,56 @@
+/**
+ * Volunteers' records inside a store transaction: read one (or a new volunteer's defaults), apply
+ * a pure update from `scheduler/reputation.ts`, write it back.
+ */
+import { newReputation, type QuotaLimits, type Reputation } from '../scheduler/reputation.ts';
+import type { Db } from './lease-endings.ts';
+import type { VolunteerRecord } from './store.ts';
+
+/** Reads a volunteer's record; `undefined` when there is none yet. */
+export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecord | undefined> {
+  const row = await trx.selectFrom('volunteers').selectAll().where('id', '=', id).executeTakeFirst();
+  return (
+    row && {
+      id: row.id,
+      consecutiveValid: Number(row.consecutive_valid),
+      valid: Number(row.valid),
+      invalid: Number(row.invalid),
+      unchecked: Number(row.unchecked),
+      errors: Number(row.errors),
+      quota: Number(row.quota),
+      firstSeen: Number(row.first_seen),
+      lastSeen: Number(row.last_seen),
+    }
+  );
+}
+
+/** Reads a volunteer's reputation, a new volunteer's when it has no record. */
+export async function reputationOf(trx: Db, id: string, limits: QuotaLimits): Promise<Reputation> {
+  return (await findVolunteer(trx, id)) ?? newReputation(limits);
+}
+
+/** Applies `update` to the volunteer's record (creating it) and marks it seen at `now`. */
+export async function updateReputation(
+  trx: Db,
+  id: string,
+  now: number,
+  limits: QuotaLimits,
+  update: (rep: Reputation) => Reputation,
+): Promise<Reputation> {
+  const next = update(await reputationOf(trx, id, limits));
+  const values = {
+    consecutive_valid: next.consecutiveValid,
+    valid: next.valid,
+    invalid: next.invalid,
+    unchecked: next.unchecked,
+    errors: next.errors,
+    quota: next.quota,
+    last_seen: now,
+  };
+  await trx
+    .insertInto('volunteers')
+    .values({ id, first_seen: now, ...values })
+    .onConflict((oc) => oc.column('id').doUpdateSet(values))
+    .execute();
+  return next;
+}
