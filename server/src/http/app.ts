@@ -14,6 +14,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { moduleRoutes } from './routes/modules.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { staticRoutes } from './routes/static.ts';
+import { volunteerRoutes } from './routes/volunteers.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
 
 export type { AppDeps } from './deps.ts';
@@ -38,6 +39,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       moduleRoutes(api, deps);
       siteRoutes(api, deps);
       jobRoutes(api, deps);
+      volunteerRoutes(api, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   module_not_found: 404,
   job_not_found: 404,
   site_not_found: 404,
+  volunteer_not_found: 404,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -116,3 +116,23 @@ export type ResultLine = Static<typeof ResultLine>;
 export type TaskState = ResultLine['state'];
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
+
+/** A volunteer's record: what its results earned it (see docs/scheduling.md). */
+export const VolunteerInfo = Type.Object({
+  id: Type.String(),
+  /** Compared results in a row that agreed with the accepted output. */
+  consecutiveValid: Type.Integer(),
+  valid: Type.Integer(),
+  invalid: Type.Integer(),
+  unchecked: Type.Integer(),
+  errors: Type.Integer(),
+  /** Leases it may hold at once. */
+  quota: Type.Integer(),
+  /** Whether it may get single replicas (with spot checks). */
+  trusted: Type.Boolean(),
+  firstSeen: Type.Integer(),
+  lastSeen: Type.Integer(),
+});
+export type VolunteerInfo = Static<typeof VolunteerInfo>;
+
+export const VolunteerParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,128}$' }) }, strict);

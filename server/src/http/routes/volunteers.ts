@@ -1,0 +1,18 @@
+/**
+ * Volunteers: `GET /volunteers/:id` reads one volunteer's record (reputation and quota), for the
+ * operator and for tests that check what a lying or hoarding volunteer earned.
+ */
+import type { FastifyInstance } from 'fastify';
+import { CodedError } from '../../protocol/errors.ts';
+import { VolunteerParams, type VolunteerInfo } from '../../protocol/http.ts';
+import { isTrusted } from '../../scheduler/reputation.ts';
+import type { AppDeps } from '../deps.ts';
+
+export function volunteerRoutes(api: FastifyInstance, deps: AppDeps): void {
+  api.get<{ Params: { id: string } }>('/volunteers/:id', { schema: { params: VolunteerParams } }, async (request) => {
+    const record = await deps.store.getVolunteer(request.params.id);
+    if (!record) throw new CodedError('volunteer_not_found', `no volunteer ${request.params.id}: it has never asked for work`);
+    const info: VolunteerInfo = { ...record, trusted: isTrusted(record) };
+    return info;
+  });
+}
