@@ -17,6 +17,7 @@ interface Harness {
   clock: { t: number };
   revoked: { sessionId: string; leaseIds: string[] }[];
   changes: { jobId?: string }[];
+  woken: string[][];
   errors: unknown[];
 }
 
@@ -35,6 +36,7 @@ async function harness(overrides: Partial<SchedulerDeps> = {}): Promise<Harness>
   const revoked: Harness['revoked'] = [];
   const changes: Harness['changes'] = [];
   const errors: unknown[] = [];
+  const woken: string[][] = [];
   let ids = 0;
   const scheduler = createScheduler({
     store,
@@ -43,20 +45,26 @@ async function harness(overrides: Partial<SchedulerDeps> = {}): Promise<Harness>
     limits: LIMITS,
     moduleUrl: (hash) => `/modules/${hash}.wasm`,
     revoke: (sessionId, leaseIds) => revoked.push({ sessionId, leaseIds }),
+    wake: (sessionIds) => woken.push(sessionIds),
     onChange: (event) => changes.push(event),
     onError: (error) => errors.push(error),
     ...overrides,
   });
   cleanups.push(() => scheduler.stop());
-  return { store, scheduler, clock, revoked, changes, errors };
+  return { store, scheduler, clock, revoked, changes, woken, errors };
 }
 
-async function submit(store: Store, id: string, inputs: number, options: { deadlineMs?: number; maxAttempts?: number } = {}) {
+async function submit(
+  store: Store,
+  id: string,
+  inputs: number,
+  options: { deadlineMs?: number; maxAttempts?: number; redundancy?: number; quorum?: number } = {},
+) {
   await store.createJob({
     id,
     moduleHash: MODULE,
-    redundancy: 1,
-    quorum: 1,
+    redundancy: options.redundancy ?? 1,
+    quorum: options.quorum ?? 1,
     deadlineMs: options.deadlineMs ?? 1000,
     maxAttempts: options.maxAttempts ?? 3,
     priority: 1,
@@ -151,7 +159,8 @@ describe('scheduler', () => {
     await submit(h.store, 'j1', 2, { maxAttempts: 1 });
     const leases = await h.scheduler.lease(alice, { slots: 2 });
     await h.scheduler.disconnect('sock-a');
-    expect(h.revoked).toEqual([]);
+    // Addressed to the closed connection only, where the socket layer drops it.
+    expect(h.revoked).toEqual([{ sessionId: 'sock-a', leaseIds: leases.map((l) => l.leaseId) }]);
     const again = await h.scheduler.lease({ ...alice, sessionId: 'sock-a2' }, { slots: 2 });
     expect(again.map((l) => l.taskId)).toEqual(leases.map((l) => l.taskId));
     expect(await h.scheduler.result(alice, { leaseId: leases[0]!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
@@ -205,5 +214,78 @@ describe('scheduler', () => {
     await h.scheduler.sweep();
     expect(h.errors).toHaveLength(2);
     expect((await h.store.getJob('j1'))?.counts).toMatchObject({ pending: 2, running: 0 });
+  });
+
+  it('wakes idle sessions when work appears: a new job, a release, a failure to retry', async () => {
+    const h = await harness();
+    await h.scheduler.connect(alice);
+    await h.scheduler.connect(bob);
+    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+    await submit(h.store, 'j1', 1);
+    h.scheduler.workAdded('j1');
+    expect(h.woken).toEqual([['sock-b']]);
+
+    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
+    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+    await h.scheduler.disconnect(alice.sessionId);
+    expect(h.woken).toEqual([['sock-b'], ['sock-b']]);
+
+    const [again] = await h.scheduler.lease(bob, { slots: 1 });
+    expect(again?.taskId).toBe(lease?.taskId);
+    const carol: VolunteerRef = { volunteerId: 'carol-0001', sessionId: 'sock-c', siteKey: 'site-1' };
+    await h.scheduler.connect(carol);
+    expect(await h.scheduler.lease(carol, { slots: 1 })).toEqual([]);
+    expect(await h.scheduler.fail(bob, { leaseId: again!.leaseId, kind: 'trap', message: 'x' })).toBe('recorded');
+    expect(h.woken.at(-1)).toEqual(['sock-c']);
+  });
+
+  it('revokes the replicas a quorum no longer needs', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 1, { redundancy: 3, quorum: 2 });
+    const carol: VolunteerRef = { volunteerId: 'carol-0001', sessionId: 'sock-c', siteKey: 'site-1' };
+    const [a] = await h.scheduler.lease(alice, { slots: 1 });
+    const [b] = await h.scheduler.lease(bob, { slots: 1 });
+    const [c] = await h.scheduler.lease(carol, { slots: 1 });
+    expect(new Set([a?.taskId, b?.taskId, c?.taskId]).size).toBe(1);
+    expect(await h.scheduler.result(alice, { leaseId: a!.leaseId, output: new Uint8Array([7]), cpuMs: 1 })).toBe('accepted');
+    expect(h.revoked).toEqual([]);
+    expect(await h.scheduler.result(bob, { leaseId: b!.leaseId, output: new Uint8Array([7]), cpuMs: 1 })).toBe('accepted');
+    expect(h.revoked).toEqual([{ sessionId: 'sock-c', leaseIds: [c!.leaseId] }]);
+    expect((await h.store.getJob('j1'))?.state).toBe('completed');
+    expect(await h.scheduler.result(carol, { leaseId: c!.leaseId, output: new Uint8Array([7]), cpuMs: 1 })).toBe('stale');
+  });
+
+  it('after a restart, a volunteer that reconnects keeps its leases; the others are released after the grace', async () => {
+    const h = await harness({ resumeGraceMs: 5000 });
+    await submit(h.store, 'j1', 2, { deadlineMs: 600_000 });
+    const [kept] = await h.scheduler.lease(alice, { slots: 1 });
+    const [lost] = await h.scheduler.lease(bob, { slots: 1 });
+    await h.scheduler.stop();
+
+    // A new process over the same store: the old connections are gone without a disconnect.
+    const revoked: string[][] = [];
+    const restarted = createScheduler({
+      store: h.store,
+      now: () => h.clock.t,
+      newId: () => `lease-r${Math.random()}`,
+      limits: LIMITS,
+      moduleUrl: (hash) => `/modules/${hash}.wasm`,
+      revoke: (_sessionId, leaseIds) => revoked.push(leaseIds),
+      resumeGraceMs: 5000,
+    });
+    cleanups.push(() => restarted.stop());
+    restarted.start();
+    const aliceAgain: VolunteerRef = { ...alice, sessionId: 'sock-a2' };
+    await restarted.connect(aliceAgain);
+    h.clock.t += 4999;
+    await restarted.sweep();
+    expect((await h.store.getJob('j1'))?.counts).toMatchObject({ running: 2 });
+
+    h.clock.t += 1;
+    await restarted.sweep();
+    expect((await h.store.getJob('j1'))?.counts).toMatchObject({ running: 1, pending: 1 });
+    expect(await restarted.result(bob, { leaseId: lost!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
+    // Alice's lease moved to her new connection: it is hers to answer, and her new session's to release.
+    expect(await restarted.result(aliceAgain, { leaseId: kept!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
   });
 });

@@ -152,10 +152,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return effects.outcome;
   }
 
-  /** Leases taken back without an answer (released or expired): their tasks are open again. */
-  function tookBack(ended: readonly EndedLease[], notify: boolean): void {
+  /**
+   * Leases taken back without an answer (released or expired, and replicas revoked because that
+   * failed their task): their holders are told, and their tasks may be open again. Telling a
+   * connection that is gone is a no-op.
+   */
+  function tookBack(ended: readonly EndedLease[]): void {
     if (ended.length === 0) return;
-    if (notify) sendRevocations(ended);
+    sendRevocations(ended);
     changed(ended.map((l) => l.jobId));
     wakeIdle();
   }
@@ -165,13 +169,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const { sessions } = orphans;
     orphans = undefined;
     for (const sessionId of sessions) {
-      if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now()), false);
+      if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now()));
     }
   }
 
   async function sweepOnce(): Promise<void> {
     const at = now();
-    tookBack(await store.expireLeases(expiryCutoff(at, graceMs), at), true);
+    tookBack(await store.expireLeases(expiryCutoff(at, graceMs), at));
     await releaseOrphans();
   }
 
@@ -188,11 +192,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   return {
     async connect(v) {
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
-      const keep = [...others];
+      await store.adoptLeases(v.volunteerId, v.sessionId, [...others]);
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
       connected.add(v.sessionId);
-      await store.adoptLeases(v.volunteerId, v.sessionId, keep);
     },
 
     async lease(v, req) {
@@ -255,7 +258,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const [volunteerId, sessions] of sessionsOf) {
         if (sessions.delete(sessionId) && sessions.size === 0) sessionsOf.delete(volunteerId);
       }
-      tookBack(await store.releaseSession(sessionId, now()), false);
+      tookBack(await store.releaseSession(sessionId, now()));
     },
 
     async cancel(jobId) {

@@ -277,8 +277,13 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .where('session_id', '=', sessionId)
           .where('state', '=', 'active')
           .execute();
-        for (const lease of live) await releaseLease(trx, ctx, lease, now);
-        return live.map(toEndedLease);
+        const ended = live.map(toEndedLease);
+        for (const lease of live) {
+          // A release that fails its task revokes the task's other replicas: tell their holders too.
+          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
+          ended.push(...(await releaseLease(trx, ctx, lease, now)).revoked);
+        }
+        return ended;
       });
     },
 
@@ -312,11 +317,15 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
           .where('deadline', '<', cutoff)
           .orderBy('deadline')
           .execute();
+        const ended = [];
         for (const lease of overdue) {
+          // An earlier expiry in this sweep may have settled this lease's task and revoked it.
+          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
           const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
-          await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);
+          const { revoked } = await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);
+          ended.push(toEndedLease(lease), ...revoked);
         }
-        return overdue.map(toEndedLease);
+        return ended;
       });
     },
 

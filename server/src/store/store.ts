@@ -161,7 +161,10 @@ export interface Store {
   claimTasks(request: ClaimRequest): Promise<ClaimedLease[]>;
   completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
   failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
-  /** Releases every live lease claimed by one connection at once (it disconnected). */
+  /**
+   * Releases every live lease claimed by one connection at once (it disconnected). Returns them,
+   * plus other volunteers' replicas revoked because a release failed their task.
+   */
   releaseSession(sessionId: string, now: number): Promise<EndedLease[]>;
   /**
    * Moves the volunteer's live leases to its new session, except those of `keepSessions` (its
@@ -172,7 +175,10 @@ export interface Store {
   sessionsWithLeases(): Promise<string[]>;
   /** One volunteer's record; `undefined` when it never claimed anything. */
   getVolunteer(id: string): Promise<VolunteerRecord | undefined>;
-  /** Ends every live lease whose deadline is before `cutoff` as a `timeout` attempt. */
+  /**
+   * Ends every live lease whose deadline is before `cutoff` as a `timeout` attempt. Returns them,
+   * plus replicas revoked because an expiry failed their task.
+   */
   expireLeases(cutoff: number, now: number): Promise<EndedLease[]>;
 
   close(): Promise<void>;
