@@ -205,6 +205,41 @@ describe('/volunteer', () => {
     expect((await revoked).sort()).toEqual(leases.map((l) => l.leaseId).sort());
   });
 
+  it('tells an idle volunteer the moment work appears', async () => {
+    const idle = volunteer();
+    await connected(idle);
+    expect(leasesOf(await lease(idle))).toEqual([]);
+    const woken = new Promise<unknown>((resolve) => idle.once('work', resolve));
+    await createJob([[0, 100]]);
+    expect(await woken).toEqual({});
+    expect(leasesOf(await lease(idle))).toHaveLength(1);
+  });
+
+  it('a volunteer reconnecting after a restart adopts its leases: the new connection answers or releases them', async () => {
+    const auth = { siteKey, volunteerId: 'volunteer-restart-abcdef', agent: 'node' };
+    const first = volunteer({ auth });
+    await connected(first);
+    const jobId = await createJob([[0, 100], [100, 200]]);
+    const held = leasesOf(await lease(first, { slots: 2 }));
+    expect(held).toHaveLength(2);
+    // A restart loses connections without a disconnect the store hears of: model it by moving the
+    // leases to a session of a process that no longer exists, then closing the first socket.
+    await c.store.adoptLeases('volunteer-restart-abcdef', 'session-of-a-dead-process', []);
+    first.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await jobStatus(jobId)).counts).toMatchObject({ running: 2, pending: 0 });
+
+    const second = volunteer({ auth });
+    await connected(second);
+    const output = Buffer.alloc(4);
+    output.writeUInt32LE(countPrimesReference(0, 100), 0);
+    const answered = held.find((l) => l.taskId.endsWith(':0'))!;
+    expect(await send(second, 'result', { leaseId: answered.leaseId, output, cpuMs: 1 })).toEqual({ ok: true });
+    // The other lease now belongs to the second connection: closing it releases the task at once.
+    second.disconnect();
+    await expect.poll(async () => (await jobStatus(jobId)).counts, { timeout: 5000 }).toMatchObject({ completed: 1, pending: 1, running: 0 });
+  });
+
   it('refuses browsers from another origin, and accepts the coordinator\'s own', async () => {
     const foreign = await refusal(volunteer({ origin: 'http://evil.example' }));
     expect(foreign.message).toMatch(/websocket error|origin/i);
