@@ -6,7 +6,7 @@
 import { expect, test } from '@playwright/test';
 import { createSite, hostPageUrl } from './support/api.ts';
 import { embedFrame } from './support/frame.ts';
-import { frameOf, putOutboxEntries, readOutbox, recordSocketFrames, waitForRuntimeDb, type RawOutboxEntry } from './support/outbox.ts';
+import { createVersion1Db, describeRuntimeDb, frameOf, holdVersion1Db, putOutboxEntries, readOutbox, recordSocketFrames, waitForRuntimeDb, type RawOutboxEntry } from './support/outbox.ts';
 import { E2E } from './support/ports.ts';
 
 let siteKey = '';
@@ -94,4 +94,38 @@ test('a result and a failure left in IndexedDB by a previous page are sent after
   // Sent once, not once per flush.
   const sentResults = (socket?.sent ?? []).filter((text) => typeof text === 'string' && text.includes(resultId) && text.includes('"result"'));
   expect(sentResults).toHaveLength(1);
+});
+
+test('a version-1 database upgrades in place: the volunteer keeps its id and gains the outbox', async ({ page }) => {
+  const frames = recordSocketFrames(page);
+  await page.goto(hostPageUrl(siteKey));
+  const allow = embedFrame(page).getByRole('button', { name: 'Allow' });
+  await expect(allow).toBeVisible();
+  // Before consent nothing has opened the database: leave it as the previous release did.
+  const frame = await frameOf(page);
+  const volunteerId = `v1-volunteer-${Date.now()}`;
+  await createVersion1Db(frame, volunteerId);
+
+  await allow.click();
+  await waitForRuntimeDb(frame, 2);
+  expect(await describeRuntimeDb(frame)).toEqual({ version: 2, stores: ['meta', 'modules', 'outbox'], volunteerId });
+  // The runtime connected as the same volunteer.
+  await expect
+    .poll(() => frames.sockets.some((socket) => socket.sent.some((text) => typeof text === 'string' && text.startsWith('40/volunteer,') && text.includes(volunteerId))))
+    .toBe(true);
+});
+
+test('a version-1 page holding the database open in another tab does not stop the runtime', async ({ context }) => {
+  const old = await context.newPage();
+  await old.goto(hostPageUrl(siteKey));
+  await holdVersion1Db(await frameOf(old));
+
+  const page = await context.newPage();
+  const frames = recordSocketFrames(page);
+  await page.goto(hostPageUrl(siteKey));
+  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  // The upgrade is blocked; the runtime goes on without its database and asks for work.
+  await expect.poll(() => frames.sockets.some((socket) => eventFrame(socket.sent, 'lease'))).toBe(true);
+  await expect(embedFrame(page).locator('section.control')).toHaveAttribute('data-state', 'accepted');
+  await expect(embedFrame(page).getByRole('alert')).toBeHidden();
 });

@@ -38,6 +38,74 @@ export async function waitForRuntimeDb(frame: Frame, version: number): Promise<v
     .toBe(version);
 }
 
+/**
+ * Creates the runtime's database as version 1 of the runtime left it (`modules` and `meta`, with
+ * a volunteer id), for an upgrade test; the frame must not have opened it yet.
+ */
+export async function createVersion1Db(frame: Frame, volunteerId: string): Promise<void> {
+  await frame.evaluate(
+    async ({ name, volunteerId }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name, 1);
+        request.onupgradeneeded = () => {
+          request.result.createObjectStore('modules', { keyPath: 'hash' });
+          request.result.createObjectStore('meta').put(volunteerId, 'volunteerId');
+        };
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      db.close();
+    },
+    { name: DB_NAME, volunteerId },
+  );
+}
+
+/**
+ * Opens the runtime's database at version 1 and keeps the connection open, deaf to upgrade
+ * requests, as a version-1 page in another tab would.
+ */
+export async function holdVersion1Db(frame: Frame): Promise<void> {
+  await frame.evaluate(
+    async ({ name }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name, 1);
+        request.onupgradeneeded = () => {
+          request.result.createObjectStore('modules', { keyPath: 'hash' });
+          request.result.createObjectStore('meta');
+        };
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      (globalThis as { heldDb?: IDBDatabase }).heldDb = db;
+    },
+    { name: DB_NAME },
+  );
+}
+
+/** The database's store names and its stored volunteer id. */
+export function describeRuntimeDb(frame: Frame): Promise<{ version: number; stores: string[]; volunteerId: unknown }> {
+  return frame.evaluate(
+    async ({ name }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      try {
+        const request = db.transaction('meta').objectStore('meta').get('volunteerId');
+        const volunteerId = await new Promise<unknown>((resolve, reject) => {
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        return { version: db.version, stores: [...db.objectStoreNames].sort(), volunteerId };
+      } finally {
+        db.close();
+      }
+    },
+    { name: DB_NAME },
+  );
+}
+
 /** Puts entries into the `outbox` store, bytes as `Uint8Array`, as the runtime stores them. */
 export async function putOutboxEntries(frame: Frame, entries: RawOutboxEntry[]): Promise<void> {
   await frame.evaluate(
