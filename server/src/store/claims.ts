@@ -11,34 +11,42 @@ import { replicationFor } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './lease-endings.ts';
 import type { ClaimRequest, ClaimedLease } from './store.ts';
-import { findVolunteer, reputationOf, updateReputation } from './volunteer-records.ts';
+import { findVolunteer, updateReputation } from './volunteer-records.ts';
 
 /** The wire task id of a task: tasks are keyed by (job, input index). */
 export function taskIdOf(jobId: string, index: number): string {
   return `${jobId}:${index}`;
 }
 
-async function countLive(trx: Db, column: 'volunteer_id' | 'session_id', value: string): Promise<number> {
-  const row = await trx
+/** Live leases of the volunteer, and of the one session of it that asks (a session is one volunteer's). */
+async function liveHeld(trx: Db, volunteerId: string, sessionId: string): Promise<{ volunteer: number; session: number }> {
+  const rows = await trx
     .selectFrom('leases')
-    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-    .where(column, '=', value)
+    .select(['session_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+    .where('volunteer_id', '=', volunteerId)
     .where('state', '=', 'active')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .groupBy('session_id')
+    .execute();
+  let volunteer = 0;
+  let session = 0;
+  for (const row of rows) {
+    volunteer += Number(row.n);
+    if (row.session_id === sessionId) session = Number(row.n);
+  }
+  return { volunteer, session };
 }
 
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimedLease[]> {
   const { volunteerId, now } = request;
-  if (!(await findVolunteer(trx, volunteerId))) await updateReputation(trx, volunteerId, now, ctx.quota, (rep) => rep);
-  const rep = await reputationOf(trx, volunteerId, ctx.quota);
+  const rep = (await findVolunteer(trx, volunteerId)) ?? (await updateReputation(trx, volunteerId, now, ctx.quota, (fresh) => fresh));
+  const held = await liveHeld(trx, volunteerId, request.sessionId);
   const grant = leaseBudget({
     asked: slots,
     workers: request.workers,
     quota: rep.quota,
-    heldByVolunteer: await countLive(trx, 'volunteer_id', volunteerId),
-    heldBySession: await countLive(trx, 'session_id', request.sessionId),
+    heldByVolunteer: held.volunteer,
+    heldBySession: held.session,
   });
   if (grant === 0) return [];
 
@@ -51,17 +59,21 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     )
     .execute();
   if (jobs.length === 0) return [];
-  const liveRows = await trx
-    .selectFrom('leases')
-    .select(['job_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
-    .where('state', '=', 'active')
-    .where(
-      'job_id',
-      'in',
-      jobs.map((j) => j.id),
-    )
-    .groupBy('job_id')
-    .execute();
+  // Shares matter only between jobs: with one job there is nothing to weigh.
+  const liveRows =
+    jobs.length < 2
+      ? []
+      : await trx
+          .selectFrom('leases')
+          .select(['job_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+          .where('state', '=', 'active')
+          .where(
+            'job_id',
+            'in',
+            jobs.map((j) => j.id),
+          )
+          .groupBy('job_id')
+          .execute();
   const liveByJob = new Map(liveRows.map((row) => [row.job_id, Number(row.n)]));
 
   // Tasks this volunteer may take from each job: open for another replica, and none of their

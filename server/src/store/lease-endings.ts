@@ -123,15 +123,28 @@ async function closeTask(
   trx: Db,
   ctx: StoreContext,
   task: TaskView,
-  end: { state: 'completed' | 'failed'; output?: Uint8Array; errors?: string; failures?: number; releases?: number; now: number },
+  end: {
+    state: 'completed' | 'failed';
+    output?: Uint8Array;
+    errors?: string;
+    failures?: number;
+    releases?: number;
+    results?: number;
+    /** Live replicas left besides the lease being ended (none: nothing to revoke). */
+    otherLive: number;
+    now: number;
+  },
 ): Promise<Transition> {
-  const live = await trx
-    .selectFrom('leases')
-    .select(['id', 'volunteer_id', 'session_id', 'job_id'])
-    .where('job_id', '=', task.jobId)
-    .where('task_idx', '=', task.idx)
-    .where('state', '=', 'active')
-    .execute();
+  const live =
+    end.otherLive > 0
+      ? await trx
+          .selectFrom('leases')
+          .select(['id', 'volunteer_id', 'session_id', 'job_id'])
+          .where('job_id', '=', task.jobId)
+          .where('task_idx', '=', task.idx)
+          .where('state', '=', 'active')
+          .execute()
+      : [];
   if (live.length > 0) {
     await trx
       .updateTable('leases')
@@ -141,13 +154,16 @@ async function closeTask(
       .where('state', '=', 'active')
       .execute();
   }
-  await trx
-    .updateTable('leases')
-    .set({ output: null })
-    .where('job_id', '=', task.jobId)
-    .where('task_idx', '=', task.idx)
-    .where('output', 'is not', null)
-    .execute();
+  // Replica outputs wait on their leases only while a quorum is open.
+  if (task.needed > 1) {
+    await trx
+      .updateTable('leases')
+      .set({ output: null })
+      .where('job_id', '=', task.jobId)
+      .where('task_idx', '=', task.idx)
+      .where('output', 'is not', null)
+      .execute();
+  }
   await trx
     .updateTable('tasks')
     .set({
@@ -158,6 +174,7 @@ async function closeTask(
       ...(end.errors !== undefined ? { errors: end.errors } : {}),
       ...(end.failures !== undefined ? { failures: end.failures } : {}),
       ...(end.releases !== undefined ? { releases: end.releases } : {}),
+      ...(end.results !== undefined ? { results: end.results } : {}),
     })
     .where('job_id', '=', task.jobId)
     .where('idx', '=', task.idx)
@@ -178,24 +195,29 @@ export async function recordResult(
   result: { output: Uint8Array; outputHash: string; cpuMs: number; now: number },
 ): Promise<Transition> {
   const { now } = result;
+  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
+  const alone = task.needed <= 1;
   await trx
     .updateTable('leases')
-    .set({ state: 'completed', ended_at: now, cpu_ms: Math.round(result.cpuMs), output_hash: result.outputHash })
+    .set({
+      state: 'completed',
+      ended_at: now,
+      cpu_ms: Math.round(result.cpuMs),
+      output_hash: result.outputHash,
+      // Accepted alone, or kept on the lease until the task's replicas reach a quorum.
+      ...(alone ? { verdict: 'unchecked' } : { output: toDbBytes(result.output) }),
+    })
     .where('id', '=', lease.id)
     .execute();
-  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
   if (!isOpen(task.state)) return NOTHING;
   const live = Math.max(0, task.live - 1);
   const results = task.results + 1;
 
-  if (task.needed <= 1) {
-    await trx.updateTable('leases').set({ verdict: 'unchecked' }).where('id', '=', lease.id).execute();
+  if (alone) {
     await updateReputation(trx, lease.volunteer_id, now, ctx.quota, (rep) => afterUnchecked(rep, ctx.quota));
-    await trx.updateTable('tasks').set({ results }).where('job_id', '=', task.jobId).where('idx', '=', task.idx).execute();
-    return closeTask(trx, ctx, task, { state: 'completed', output: result.output, now });
+    return closeTask(trx, ctx, task, { state: 'completed', output: result.output, results, otherLive: live, now });
   }
 
-  await trx.updateTable('leases').set({ output: toDbBytes(result.output) }).where('id', '=', lease.id).execute();
   const answered = await trx
     .selectFrom('leases')
     .select(['id', 'volunteer_id', 'output_hash'])
@@ -229,11 +251,11 @@ export async function recordResult(
     }
     for (const id of verdict.agreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterAgreed(rep, ctx.quota));
     for (const id of verdict.disagreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterDisagreed(rep, ctx.quota));
-    return closeTask(trx, ctx, settled, { state: 'completed', output: fromDbBytes(winner.output as Uint8Array), now });
+    return closeTask(trx, ctx, settled, { state: 'completed', output: fromDbBytes(winner.output as Uint8Array), otherLive: live, now });
   }
   if (verdict.kind === 'no_quorum') {
     const errors = appendTaskError(task.errors, { attempt: task.attempts, kind: 'no_quorum', message: verdict.message, at: now });
-    return closeTask(trx, ctx, settled, { state: 'failed', errors, now });
+    return closeTask(trx, ctx, settled, { state: 'failed', errors, otherLive: live, now });
   }
   const state = openTaskState({ live, results, wanted: verdict.wanted });
   await trx
@@ -270,7 +292,7 @@ export async function endCountedAttempt(
   const failures = task.failures + 1;
   const errors = appendTaskError(task.errors, { attempt: task.attempts, kind, message, at: now });
   if (afterFailedAttempt(failures, task.maxAttempts) === 'failed') {
-    return closeTask(trx, ctx, task, { state: 'failed', errors, failures, now });
+    return closeTask(trx, ctx, task, { state: 'failed', errors, failures, otherLive: task.live - 1, now });
   }
   return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, failures, now });
 }
@@ -293,7 +315,7 @@ export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, 
   if (afterRelease(releases, task.maxAttempts) === 'failed') {
     const final = `released ${releases} times: every volunteer disconnected before answering (a task that crashes or outlasts its volunteers' visits)`;
     const history = appendTaskError(errors, { attempt: task.attempts, kind: 'released', message: final, at: now });
-    return closeTask(trx, ctx, task, { state: 'failed', errors: history, releases, now });
+    return closeTask(trx, ctx, task, { state: 'failed', errors: history, releases, otherLive: task.live - 1, now });
   }
   return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, releases, attempts: Math.max(0, task.attempts - 1), now });
 }
