@@ -227,6 +227,36 @@ describe('jobs', () => {
     expectError(huge, 413, 'payload_too_large');
   });
 
+  it('reads a volunteer\'s record once it has asked for work; names a bad or unknown id', async () => {
+    expectError(await c.api('GET', '/volunteers/short'), 400, 'bad_request');
+    expectError(await c.api('GET', '/volunteers/never-seen-volunteer'), 404, 'volunteer_not_found', /never-seen-volunteer/);
+    await c.store.claimTasks({
+      volunteerId: 'volunteer-record-1',
+      sessionId: 's',
+      siteKey: 'k',
+      slots: 1,
+      now: 5,
+      newLeaseId: () => 'lease-record-1',
+      random: () => 0.5,
+    });
+    const reply = await c.api('GET', '/volunteers/volunteer-record-1');
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json()).toEqual({
+      id: 'volunteer-record-1',
+      consecutiveValid: 0,
+      valid: 0,
+      invalid: 0,
+      unchecked: 0,
+      errors: 0,
+      quota: 16,
+      trusted: false,
+      firstSeen: 5,
+      lastSeen: 5,
+    });
+    const anonymous = await c.app.inject({ method: 'GET', url: '/api/v1/volunteers/volunteer-record-1' });
+    expect(anonymous.statusCode).toBe(401);
+  });
+
   it('streams results as NDJSON in input order, and cancels', async () => {
     const module = await primesModule();
     const inputs = Array.from({ length: 300 }, (_, i) => b64(u32pair(i * 10, i * 10 + 10)));
