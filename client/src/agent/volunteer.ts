@@ -1,6 +1,9 @@
 /**
  * A volunteer in Node: the same lease loop and pool as the browser, over a Socket.IO connection,
- * with module bytes fetched from the coordinator over HTTP and checked by hash.
+ * with module bytes fetched from the coordinator over HTTP and checked by hash. It prefetches one
+ * lease per worker and answers the coordinator's `work` hint as the browser does (both live in
+ * the shared loop). Its outbox is in memory by default: a crashed agent loses only its unsent
+ * reports, whose leases the coordinator takes back at the disconnect and leases again.
  */
 import { availableParallelism } from 'node:os';
 import { compileTask } from '../../../wasm/host/index.ts';
@@ -27,6 +30,7 @@ export interface NodeVolunteerOptions {
   connectTimeoutMs?: number;
   /** Acknowledgement timeout per event (default 10 s). */
   ackTimeoutMs?: number;
+  /** Where unacknowledged reports wait (default: in memory, for the life of the process). */
   outbox?: Outbox;
   onStats?(stats: VolunteerStats): void;
   onError?(error: unknown): void;

@@ -117,10 +117,11 @@ describe('volunteer loop', () => {
 });
 
 /** A link whose lease answers the test gives by hand; results and failures are acknowledged `ok`. */
-function fakeLink() {
+function fakeLink(options: { holdAcks?: boolean } = {}) {
   const requests: LeaseRequest[] = [];
   const answers: ((reply: LeaseReply) => void)[] = [];
   const reports: (ResultRequest | FailRequest)[] = [];
+  const heldAcks: (() => void)[] = [];
   const listeners = { connect: new Set<() => void>(), revoke: new Set<(notice: RevokeNotice) => void>(), work: new Set<() => void>() };
   const subscribe = <T>(set: Set<T>, listener: T) => {
     set.add(listener);
@@ -128,6 +129,7 @@ function fakeLink() {
   };
   const ack = async (request: ResultRequest | FailRequest): Promise<AckReply> => {
     reports.push(request);
+    if (options.holdAcks) await new Promise<void>((resolve) => heldAcks.push(resolve));
     return { ok: true };
   };
   const link: CoordinatorLink = {
@@ -154,6 +156,12 @@ function fakeLink() {
       resolve({ leases });
     },
     inFlight: () => answers.length,
+    /** With `holdAcks`: acknowledges the oldest report still waiting. */
+    ackReport() {
+      const resolve = heldAcks.shift();
+      if (!resolve) throw new Error('no report is waiting for its acknowledgement');
+      resolve();
+    },
     work: () => listeners.work.forEach((listener) => listener()),
     connect: () => listeners.connect.forEach((listener) => listener()),
     revoke: (leaseIds: string[]) => listeners.revoke.forEach((listener) => listener({ leaseIds })),
@@ -229,9 +237,9 @@ describe('volunteer loop with a fake link and pool', () => {
     limits: { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 64 },
   });
 
-  function harness(workers: number, outbox: Outbox = createMemoryOutbox()) {
+  function harness(workers: number, outbox: Outbox = createMemoryOutbox(), linkOptions: { holdAcks?: boolean } = {}) {
     clock = 1_000_000;
-    const fake = fakeLink();
+    const fake = fakeLink(linkOptions);
     const fakeWorkers = fakePool(workers);
     const time = manualTimers();
     const l = createVolunteerLoop({
@@ -249,15 +257,18 @@ describe('volunteer loop with a fake link and pool', () => {
   }
 
   it.each([
-    { workers: 1, active: 0, queued: 0, slots: 2 },
-    { workers: 4, active: 0, queued: 0, slots: 8 },
-    { workers: 4, active: 4, queued: 3, slots: 1 },
-    { workers: 4, active: 4, queued: 4, slots: 0 },
-    { workers: 3, active: 2, queued: 0, slots: 4 },
-    { workers: 64, active: 0, queued: 0, slots: 128 },
-    { workers: 100, active: 0, queued: 0, slots: 128 },
-  ])('$workers workers, $active running, $queued queued: asks for $slots', ({ workers, active, queued, slots }) => {
-    const request = leaseRequestFor({ workers, active, queued, cached: [] });
+    { workers: 1, active: 0, queued: 0, held: 0, slots: 2 },
+    { workers: 4, active: 0, queued: 0, held: 0, slots: 8 },
+    { workers: 4, active: 4, queued: 3, held: 7, slots: 1 },
+    { workers: 4, active: 4, queued: 4, held: 8, slots: 0 },
+    { workers: 3, active: 2, queued: 0, held: 2, slots: 4 },
+    { workers: 64, active: 0, queued: 0, held: 0, slots: 128 },
+    { workers: 100, active: 0, queued: 0, held: 0, slots: 128 },
+    // Two reports not yet answered still count on the coordinator's side.
+    { workers: 2, active: 1, queued: 0, held: 3, slots: 1 },
+    { workers: 2, active: 0, queued: 0, held: 4, slots: 0 },
+  ])('$workers workers, $active running, $queued queued, $held held: asks for $slots', ({ workers, active, queued, held, slots }) => {
+    const request = leaseRequestFor({ workers, active, queued, held, cached: [] });
     expect(request?.slots ?? 0).toBe(slots);
     if (request) expect(request.workers).toBe(Math.min(64, workers));
   });
@@ -283,6 +294,23 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(workers.started).toEqual(['a', 'b', 'c']);
     expect(link.requests[2]).toEqual({ slots: 1, workers: 2 });
     expect(link.reports).toEqual([{ leaseId: 'a', output: Uint8Array.of(7), cpuMs: 5 }]);
+  });
+
+  it('counts a report not yet answered as held, as the coordinator does, and asks for its successor once answered', async () => {
+    const { link, workers, time } = harness(1, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    workers.finish('a');
+    await settle();
+    // 'b' runs and 'a' awaits its answer: two held of the coordinator's two, so no request yet.
+    expect(workers.started).toEqual(['a', 'b']);
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(link.requests).toHaveLength(1);
+    expect(time.pending()).toBe(0);
+    link.ackReport();
+    await settle();
+    expect(link.requests[1]).toEqual({ slots: 1, workers: 1 });
   });
 
   it('drops a queued lease whose deadline passed before a worker took it, without running or reporting it', async () => {

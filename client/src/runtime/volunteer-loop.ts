@@ -99,13 +99,33 @@ export const PREFETCH = 1;
 const MAX_SLOTS = 128;
 const MAX_WORKERS = 64;
 
+/** What the loop holds when it considers asking. */
+export interface Holding {
+  /** Workers in the pool. */
+  workers: number;
+  /** Leases being prepared or run. */
+  active: number;
+  /** Leases waiting for a worker. */
+  queued: number;
+  /**
+   * Leases of the current connection the coordinator still counts as this session's: running,
+   * queued, or finished with the report not yet answered.
+   */
+  held: number;
+  cached: string[];
+}
+
 /**
- * The lease request for the loop's current holdings, or `undefined` when it holds enough: pure,
- * so the numbers can be checked without a socket.
+ * The lease request for the loop's holdings, or `undefined` when it holds enough: pure, so the
+ * numbers can be checked without a socket. Slots are what both sides have room for: free workers
+ * plus free queue places here, and the coordinator's `workers × (1 + PREFETCH) − held`. Asking
+ * past the coordinator's bound would only earn an empty answer and a back-off.
  */
-export function leaseRequestFor(holding: { workers: number; active: number; queued: number; cached: string[] }): LeaseRequest | undefined {
+export function leaseRequestFor(holding: Holding): LeaseRequest | undefined {
   const workers = Math.min(MAX_WORKERS, holding.workers);
-  const slots = Math.min(MAX_SLOTS, holding.workers * (1 + PREFETCH) - holding.active - holding.queued);
+  const room = holding.workers * (1 + PREFETCH) - holding.active - holding.queued;
+  const grantable = workers * (1 + PREFETCH) - holding.held;
+  const slots = Math.min(MAX_SLOTS, room, grantable);
   if (slots < 1) return undefined;
   return holding.cached.length > 0 ? { slots, workers, cached: holding.cached } : { slots, workers };
 }
@@ -133,6 +153,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   const counts = { completed: 0, failed: 0, dropped: 0, revoked: 0, expired: 0 };
   const active = new Map<string, Lease>();
   let queue: Queued[] = [];
+  // Leases granted on the current connection and not yet answered for: the coordinator's count.
+  const held = new Set<string>();
   const unsent = new Set<string>();
   const sending = new Set<string>();
   // Reports settled while an outbox listing is in flight: that listing may still hold them.
@@ -169,7 +191,13 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     dropExpired();
     while (queue.length > 0 && active.size < pool.size) begin((queue.shift() as Queued).lease);
     if (state !== 'running' || asking || backoffTimer !== undefined || !link.connected()) return;
-    const request = leaseRequestFor({ workers: pool.size, active: active.size, queued: queue.length, cached: modules.cached() });
+    const request = leaseRequestFor({
+      workers: pool.size,
+      active: active.size,
+      queued: queue.length,
+      held: held.size,
+      cached: modules.cached(),
+    });
     if (!request) return;
     asking = true;
     woken = false;
@@ -187,6 +215,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           else backOff();
         } else {
           const at = now();
+          for (const lease of reply.leases) held.add(lease.leaseId);
           queue.push(...reply.leases.map((lease) => ({ lease, expires: lease.deadline > at })));
           pump();
           emit();
@@ -203,7 +232,11 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   function dropExpired(): void {
     const at = now();
     const before = queue.length;
-    queue = queue.filter(({ lease, expires }) => !expires || lease.deadline > at);
+    queue = queue.filter(({ lease, expires }) => {
+      if (!expires || lease.deadline > at) return true;
+      held.delete(lease.leaseId);
+      return false;
+    });
     if (queue.length === before) return;
     counts.expired += before - queue.length;
     emit();
@@ -252,6 +285,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     if (outcome.ok) {
       report({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
     } else if (outcome.kind === 'cancelled') {
+      held.delete(lease.leaseId);
       emit();
     } else {
       report({ kind: 'fail', payload: { leaseId: lease.leaseId, kind: outcome.kind, message: outcome.message.slice(0, MESSAGE_LIMIT) } });
@@ -303,6 +337,13 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function settle(leaseId: string): void {
     unsent.delete(leaseId);
+    // An answered lease frees a place in the coordinator's count: ask for its successor now,
+    // since an empty answer (and its back-off) may have come from that count, not from a lack of work.
+    if (held.delete(leaseId) && state === 'running') {
+      if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
+      backoffTimer = undefined;
+      queueMicrotask(pump);
+    }
     if (listing > 0) settledWhileListing.add(leaseId);
     outbox.delete(leaseId).catch(onError);
   }
@@ -343,6 +384,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     queue = queue.filter(({ lease }) => !ids.has(lease.leaseId));
     counts.revoked += before - queue.length;
     for (const id of ids) {
+      held.delete(id);
       if (active.delete(id)) {
         counts.revoked += 1;
         pool.cancel(id);
@@ -359,6 +401,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       state = 'running';
       disposers.push(
         link.onConnect(() => {
+          // A new session: the coordinator released everything the last one held.
+          held.clear();
           if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
           backoffTimer = undefined;
           flush();
@@ -390,6 +434,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       backoffTimer = retryTimer = undefined;
       queue = [];
       active.clear();
+      held.clear();
       pool.close();
       emit();
     },
