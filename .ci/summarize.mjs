@@ -1,4 +1,4 @@
-// Sums the passed/failed counts of Vitest's and Playwright's JSON reports into one line.
+// Sums the passed/failed counts of Vitest's (unit, chaos) and Playwright's JSON reports into one line.
 // A runner whose report is missing (it never ran because an earlier step failed) counts as one failure
 // when the run as a whole failed, so a red run never prints "0 failed".
 import { readFileSync, existsSync } from 'node:fs';
@@ -7,8 +7,10 @@ const [dir, status] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-const vitestFile = `${dir}/vitest.json`;
-if (existsSync(vitestFile)) {
+// Vitest writes one report per configuration: the unit suite and the chaos suite.
+for (const name of ['vitest.json', 'vitest-chaos.json']) {
+  const vitestFile = `${dir}/${name}`;
+  if (!existsSync(vitestFile)) continue;
   const report = JSON.parse(readFileSync(vitestFile, 'utf8'));
   passed += report.numPassedTests ?? 0;
   failed += report.numFailedTests ?? 0;

@@ -1,0 +1,86 @@
+/**
+ * Chaos 4: a volunteer that never answers. It takes every lease it is granted and sits on them.
+ * Its leases expire at deadline + grace (a counted `timeout`), are leased again to an honest
+ * volunteer that finishes the job exactly, and its quota halves with each expiry until it is
+ * throttled to one lease at a time.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
+import { startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../server/src/http/testing.ts';
+import { DEFAULT_QUOTA } from '../../server/src/scheduler/reputation.ts';
+import { readJobLeases } from '../support/chaos-db.ts';
+import { chaosApi, primeInputs, primeRanges, primesProblems, waitForJobSettled, waitUntil, type ChaosApi } from '../support/chaos-jobs.ts';
+import { startHoarder, type Hoarder } from '../support/chaos-volunteers.ts';
+
+const DEADLINE_MS = 1_000;
+
+let coordinator: TestCoordinator;
+let api: ChaosApi;
+let siteKey: string;
+let primes: string;
+let hoarder: Hoarder | undefined;
+let honest: NodeVolunteer | undefined;
+
+beforeEach(async () => {
+  coordinator = await startTestCoordinator();
+  await coordinator.listen();
+  api = chaosApi(coordinator.url, TEST_ADMIN_KEY);
+  siteKey = await api.createSite(['http://localhost:9999']);
+  primes = await api.uploadBuiltModule('primes');
+});
+
+afterEach(async () => {
+  await hoarder?.stop();
+  await honest?.stop();
+  hoarder = honest = undefined;
+  await coordinator.close();
+});
+
+it('a volunteer that never answers: its leases expire and are re-leased, and its quota shrinks to one', async () => {
+  const dbFile = `${coordinator.dir}/sparecycles.db`;
+  const ranges = primeRanges(30, 20_000, 1_000_000_000);
+  // Attempts to spare: an expiry counts as one, and the hoarder keeps asking.
+  const jobId = await api.createJob({ module: primes, inputs: primeInputs(ranges), deadlineMs: DEADLINE_MS, maxAttempts: 10 });
+
+  // It announces 8 workers: the prefetch bound (16) and a new volunteer's quota (16) both let it
+  // take 16 leases, over two requests of at most 8.
+  hoarder = await startHoarder({ url: coordinator.url, siteKey, workers: 8, everyMs: 200 });
+  const firstWave = DEFAULT_QUOTA.initial;
+  await waitUntil(() => hoarder!.grants.length >= firstWave, 5_000, () => `the hoarder got ${hoarder?.grants.length} leases`);
+  const hoarded = new Set(hoarder.grants.slice(0, firstWave).map((grant) => grant.lease.leaseId));
+  const hoardedAt = Date.now();
+
+  honest = await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 });
+  const status = await waitForJobSettled(api, jobId, { timeoutMs: 45_000 });
+  expect(status.counts).toMatchObject({ total: ranges.length, completed: ranges.length, failed: 0 });
+  // Only expiry could give the hoarded tasks back: not before their deadline.
+  expect(Date.now() - hoardedAt).toBeGreaterThanOrEqual(DEADLINE_MS);
+  const results = await api.jobResults(jobId);
+  expect(primesProblems(results, ranges)).toEqual([]);
+
+  // Each hoarded lease expired (none completed), and its task was finished by the honest volunteer.
+  const leases = readJobLeases(dbFile, jobId);
+  const mine = leases.filter((lease) => lease.volunteerId === hoarder!.volunteerId);
+  expect(mine.filter((lease) => lease.state === 'completed')).toEqual([]);
+  for (const lease of mine.filter((lease) => hoarded.has(lease.id))) {
+    expect(lease.state, `lease ${lease.id}`).toBe('expired');
+    const history = results[lease.taskIdx]?.errors ?? [];
+    expect(history.map((error) => error.kind), `task ${lease.taskIdx}`).toContain('timeout');
+    const finisher = leases.find((other) => other.taskIdx === lease.taskIdx && other.state === 'completed');
+    expect(finisher?.volunteerId, `task ${lease.taskIdx}`).toBe(honest.volunteerId);
+  }
+  const record = await api.volunteer(hoarder.volunteerId);
+  expect(record).toMatchObject({ quota: 1, valid: 0, unchecked: 0 });
+  expect(record.errors).toBeGreaterThanOrEqual(firstWave);
+
+  // Throttled: offered a fresh job with nobody else asking, it now gets one lease, not sixteen.
+  await honest.stop();
+  honest = undefined;
+  const before = hoarder.grants.length;
+  const next = await api.createJob({ module: primes, inputs: primeInputs(primeRanges(8, 1_000)), deadlineMs: 60_000 });
+  await waitUntil(() => hoarder!.grants.length > before, 5_000, () => 'the hoarder got nothing of the fresh job');
+  // Five more requests while it holds that one lease: all answered with nothing.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(hoarder.grants.slice(before)).toHaveLength(1);
+  expect(readJobLeases(dbFile, next).filter((lease) => lease.state === 'active')).toHaveLength(1);
+});
