@@ -14,6 +14,9 @@ export interface LeaseRecord {
   state: string;
   verdict: string | null;
   errorKind: string | null;
+  issuedAt: number;
+  endedAt: number | null;
+  cpuMs: number | null;
 }
 
 /** Every lease of `jobId`, in the order they were issued. */
@@ -23,7 +26,7 @@ export function readJobLeases(dbFile: string, jobId: string): LeaseRecord[] {
     return db
       .prepare(
         `select id, task_idx as taskIdx, volunteer_id as volunteerId, session_id as sessionId, state, verdict,
-                error_kind as errorKind
+                error_kind as errorKind, issued_at as issuedAt, ended_at as endedAt, cpu_ms as cpuMs
            from leases where job_id = ? order by issued_at, id`,
       )
       .all(jobId) as LeaseRecord[];
