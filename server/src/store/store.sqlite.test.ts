@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
 import { describeStoreContract, outcome } from './store.contract.ts';
+import { describeReplicaContract } from './store.replicas.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -17,6 +18,7 @@ afterEach(() => {
 });
 
 describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);

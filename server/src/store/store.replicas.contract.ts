@@ -1,0 +1,355 @@
+/**
+ * The Store contract for replicated jobs (redundancy r, quorum q), reputation and quotas, as one
+ * vitest suite per dialect beside `store.contract.ts`: by example, and as properties over random
+ * schedules of claims, answers (honest and lying), failures, disconnects and expiries.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_QUOTA, TRUST_AFTER } from '../scheduler/reputation.ts';
+import type { ClaimedLease, NewJob, Store } from './store.ts';
+
+const MODULE = 'c'.repeat(64);
+/** What honest volunteers compute for every task of these jobs. */
+const HONEST = Uint8Array.of(1);
+/** Never a single replica: the property below checks every acceptance against the job's quorum. */
+const NEVER_SINGLE = (): number => 0.999_999_999;
+
+/** Registers the replica contract tests under `name`; `open` returns a fresh, migrated store. */
+export function describeReplicaContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store replica contract: ${name}`, () => {
+    const opened: Store[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    async function fresh(): Promise<Store> {
+      const store = await open();
+      opened.push(store);
+      await store.saveModule({ hash: MODULE, abi: 'bytes', size: 3, bytes: Uint8Array.of(0, 97, 115), createdAt: 1 });
+      return store;
+    }
+
+    let leaseCounter = 0;
+    const newLeaseId = (): string => `replica-lease-${++leaseCounter}`;
+
+    function job(id: string, overrides: Partial<NewJob> = {}): NewJob {
+      return {
+        id,
+        moduleHash: MODULE,
+        redundancy: 2,
+        quorum: 2,
+        deadlineMs: 1000,
+        maxAttempts: 3,
+        priority: 1,
+        createdAt: 100,
+        inputs: [Uint8Array.of(0)],
+        ...overrides,
+      };
+    }
+
+    const claim = (
+      store: Store,
+      volunteerId: string,
+      slots: number,
+      opts: { now?: number; random?: () => number; workers?: number; sessionId?: string } = {},
+    ): Promise<ClaimedLease[]> =>
+      store.claimTasks({
+        volunteerId,
+        sessionId: opts.sessionId ?? volunteerId,
+        siteKey: 'site-1',
+        slots,
+        now: opts.now ?? 1000,
+        newLeaseId,
+        random: opts.random ?? NEVER_SINGLE,
+        ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+      });
+
+    const complete = (store: Store, lease: ClaimedLease, volunteerId: string, output: Uint8Array, now = 1100) =>
+      store.completeLease({ leaseId: lease.leaseId, volunteerId, output, cpuMs: 5, now });
+
+    async function only(store: Store, volunteerId: string, opts: { random?: () => number } = {}): Promise<ClaimedLease> {
+      const leases = await claim(store, volunteerId, 4, opts);
+      expect(leases, `${volunteerId}'s claim`).toHaveLength(1);
+      return leases[0]!;
+    }
+
+    async function taskOf(store: Store, jobId: string, index = 0) {
+      return (await store.listResults(jobId, index, 1))[0]!;
+    }
+
+    describe('replicas', () => {
+      it('go to distinct volunteers: one volunteer never holds two replicas of a task, live or answered', async () => {
+        const store = await fresh();
+        await store.createJob(job('r1', { redundancy: 3, quorum: 2 }));
+        const first = await only(store, 'vol-1');
+        expect(await claim(store, 'vol-1', 4)).toEqual([]);
+        await complete(store, first, 'vol-1', HONEST);
+        expect(await claim(store, 'vol-1', 4)).toEqual([]);
+        // Another tab of the same volunteer is the same volunteer.
+        expect(await claim(store, 'vol-1', 4, { sessionId: 'vol-1-tab-2' })).toEqual([]);
+        const second = await only(store, 'vol-2');
+        const third = await only(store, 'vol-3');
+        expect(new Set([first, second, third].map((lease) => lease.taskId)).size).toBe(1);
+        // r = 3 replicas are out or answered: a fourth volunteer gets nothing.
+        expect(await claim(store, 'vol-4', 4)).toEqual([]);
+      });
+
+      it('are accepted once q agree: the output is kept, replicas still out are revoked, agreeing volunteers gain', async () => {
+        const store = await fresh();
+        await store.createJob(job('r2', { redundancy: 3, quorum: 2 }));
+        const a = await only(store, 'vol-1');
+        const b = await only(store, 'vol-2');
+        const c = await only(store, 'vol-3');
+        expect((await complete(store, a, 'vol-1', HONEST)).outcome).toBe('accepted');
+        expect((await taskOf(store, 'r2')).state).toBe('running');
+        const second = await complete(store, b, 'vol-2', HONEST);
+        expect(second.revoked.map((lease) => lease.leaseId)).toEqual([c.leaseId]);
+        const task = await taskOf(store, 'r2');
+        expect(task.state).toBe('completed');
+        expect([...(task.output ?? [])]).toEqual([...HONEST]);
+        // The revoked replica is fenced.
+        expect((await complete(store, c, 'vol-3', HONEST)).outcome).toBe('stale');
+        for (const id of ['vol-1', 'vol-2']) {
+          expect(await store.getVolunteer(id)).toMatchObject({ valid: 1, invalid: 0, consecutiveValid: 1, quota: DEFAULT_QUOTA.initial * 2 });
+        }
+        expect(await store.getVolunteer('vol-3')).toMatchObject({ valid: 0, invalid: 0 });
+        expect((await store.getJob('r2'))?.state).toBe('completed');
+      });
+
+      it('disagreeing: the task wants another replica, the majority wins, and the odd one out loses trust and quota', async () => {
+        const store = await fresh();
+        await store.createJob(job('r3'));
+        const honest = await only(store, 'vol-1');
+        const liar = await only(store, 'vol-2');
+        await complete(store, honest, 'vol-1', HONEST);
+        const answered = await complete(store, liar, 'vol-2', Uint8Array.of(99));
+        expect(answered.reopened).toBe(true);
+        expect((await taskOf(store, 'r3')).state).toBe('pending');
+        const tiebreak = await only(store, 'vol-3');
+        await complete(store, tiebreak, 'vol-3', HONEST);
+        const task = await taskOf(store, 'r3');
+        expect(task.state).toBe('completed');
+        expect([...(task.output ?? [])]).toEqual([...HONEST]);
+        expect(await store.getVolunteer('vol-2')).toMatchObject({ valid: 0, invalid: 1, consecutiveValid: 0, quota: DEFAULT_QUOTA.initial / 2 });
+        expect(await store.getVolunteer('vol-3')).toMatchObject({ valid: 1, invalid: 0 });
+      });
+
+      it('fail the task as no_quorum once no output can reach q within 2r + 1 results', async () => {
+        const store = await fresh();
+        await store.createJob(job('r4'));
+        let results = 0;
+        for (let v = 1; v <= 10 && (await taskOf(store, 'r4')).state !== 'failed'; v++) {
+          const leases = await claim(store, `vol-${v}`, 4);
+          for (const lease of leases) {
+            await complete(store, lease, `vol-${v}`, Uint8Array.of(v));
+            results += 1;
+          }
+        }
+        const task = await taskOf(store, 'r4');
+        expect(task.state).toBe('failed');
+        expect(results).toBe(5);
+        expect(task.errors?.map((error) => error.kind)).toEqual(['no_quorum']);
+        expect((await store.getJob('r4'))?.state).toBe('completed');
+      });
+    });
+
+    describe('adaptive replication', () => {
+      /** Gives vol-1 an unbroken run of `TRUST_AFTER` agreeing results (vol-2 agrees each time). */
+      async function earnTrust(store: Store): Promise<void> {
+        await store.createJob(job('warmup', { inputs: Array.from({ length: TRUST_AFTER }, (_, i) => Uint8Array.of(i)) }));
+        for (let i = 0; i < TRUST_AFTER; i++) {
+          for (const volunteerId of ['vol-1', 'vol-2']) {
+            const [lease] = await claim(store, volunteerId, 1);
+            await complete(store, lease!, volunteerId, HONEST);
+          }
+        }
+        expect(await store.getVolunteer('vol-1')).toMatchObject({ consecutiveValid: TRUST_AFTER });
+      }
+
+      it('a trusted volunteer gets a fresh task as a single replica when the draw falls under 1 − 1/run', async () => {
+        const store = await fresh();
+        await earnTrust(store);
+        await store.createJob(job('single'));
+        const lease = await only(store, 'vol-1', { random: () => 0.89 });
+        // Nobody else is wanted: the task went out as one replica.
+        expect(await claim(store, 'vol-3', 4)).toEqual([]);
+        await complete(store, lease, 'vol-1', HONEST);
+        expect((await taskOf(store, 'single')).state).toBe('completed');
+        expect(await store.getVolunteer('vol-1')).toMatchObject({ unchecked: 1, consecutiveValid: TRUST_AFTER });
+      });
+
+      it('otherwise (a spot check) the task is replicated as the job asks', async () => {
+        const store = await fresh();
+        await earnTrust(store);
+        await store.createJob(job('spot'));
+        await only(store, 'vol-1', { random: () => 0.9 });
+        await only(store, 'vol-3');
+        expect((await taskOf(store, 'spot')).state).toBe('running');
+      });
+
+      it('an untrusted volunteer never gets a single replica, whatever the draw', async () => {
+        const store = await fresh();
+        await store.createJob(job('untrusted'));
+        await only(store, 'vol-9', { random: () => 0 });
+        await only(store, 'vol-8', { random: () => 0 });
+      });
+    });
+
+    describe('quotas', () => {
+      it('cap the leases one volunteer holds at once over all its sessions; the prefetch bound caps a session', async () => {
+        const store = await fresh();
+        await store.createJob(job('many', { redundancy: 1, quorum: 1, inputs: Array.from({ length: 40 }, (_, i) => Uint8Array.of(i)) }));
+        // One worker announced: one running and one queued lease.
+        expect(await claim(store, 'vol-1', 8, { workers: 1, sessionId: 'tab-1' })).toHaveLength(2);
+        expect(await claim(store, 'vol-1', 8, { workers: 1, sessionId: 'tab-1' })).toHaveLength(0);
+        // Other tabs of the same volunteer share its quota of 16.
+        let held = 2;
+        for (let tab = 2; tab < 12; tab++) held += (await claim(store, 'vol-1', 8, { workers: 4, sessionId: `tab-${tab}` })).length;
+        expect(held).toBe(DEFAULT_QUOTA.initial);
+      });
+
+      it('halve on every expiry: a volunteer that lets leases expire is down to one', async () => {
+        const store = await fresh();
+        await store.createJob(job('expiring', { redundancy: 1, quorum: 1, deadlineMs: 100, maxAttempts: 50, inputs: Array.from({ length: 20 }, (_, i) => Uint8Array.of(i)) }));
+        let now = 1000;
+        for (let round = 0; round < 6; round++) {
+          await claim(store, 'hoarder', 8, { now, workers: 8 });
+          await claim(store, 'hoarder', 8, { now, workers: 8 });
+          now += 500;
+          await store.expireLeases(now, now);
+        }
+        expect(await store.getVolunteer('hoarder')).toMatchObject({ quota: 1 });
+        expect(await claim(store, 'hoarder', 8, { now, workers: 8 })).toHaveLength(1);
+      });
+    });
+
+    describe('invariants under random schedules', () => {
+      it('never more than r live replicas, never two on one volunteer, nothing accepted without q agreeing volunteers, every task terminal once', async () => {
+        const store = await fresh();
+        const TASKS = 5;
+        const VOLUNTEERS = 5;
+        // Volunteers 3 and 4 lie, each its own way, so liars never agree with each other.
+        const outputOf = (volunteer: number): Uint8Array => (volunteer === 3 || volunteer === 4 ? Uint8Array.of(100 + volunteer) : HONEST);
+        type Op =
+          | { op: 'claim'; volunteer: number; slots: number }
+          | { op: 'complete' | 'fail'; pick: number }
+          | { op: 'release'; volunteer: number }
+          | { op: 'expire' }
+          | { op: 'tick'; ms: number };
+        const opArb: fc.Arbitrary<Op> = fc.oneof(
+          { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), volunteer: fc.nat(VOLUNTEERS - 1), slots: fc.integer({ min: 1, max: 4 }) }) },
+          { weight: 4, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat(50) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('fail' as const), pick: fc.nat(50) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), volunteer: fc.nat(VOLUNTEERS - 1) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 800 }) }) },
+        );
+        const shapeArb = fc.integer({ min: 1, max: 3 }).chain((redundancy) =>
+          fc.record({ redundancy: fc.constant(redundancy), quorum: fc.integer({ min: 1, max: redundancy }) }),
+        );
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(shapeArb, fc.array(opArb, { minLength: 1, maxLength: 50 }), async (shape, ops) => {
+            run += 1;
+            const jobId = `prop-${run}`;
+            // Fresh volunteer ids per run, so no record carries over between runs.
+            const idOf = (volunteer: number): string => `r${run}-vol-${volunteer}`;
+            await store.createJob(job(jobId, { ...shape, inputs: Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i)), deadlineMs: 500, maxAttempts: 3 }));
+            let now = 1000;
+            const live = new Map<string, { lease: ClaimedLease; volunteer: number }>();
+            // Per task: every volunteer that has answered it, with its output.
+            const answers = new Map<number, Map<number, Uint8Array>>();
+            const terminal = new Map<number, { state: string; output: string }>();
+            const end = (leaseId: string): void => void live.delete(leaseId);
+
+            const check = async (): Promise<void> => {
+              for (let index = 0; index < TASKS; index++) {
+                const replicas = [...live.values()].filter((held) => held.lease.index === index);
+                expect(replicas.length, `task ${index} live replicas`).toBeLessThanOrEqual(shape.redundancy);
+                expect(new Set(replicas.map((held) => held.volunteer)).size, `task ${index} volunteers`).toBe(replicas.length);
+              }
+              const lines = await store.listResults(jobId, 0, TASKS);
+              const counts = (await store.getJob(jobId))!.counts;
+              expect(counts.pending + counts.running + counts.completed + counts.failed + counts.cancelled).toBe(TASKS);
+              for (const line of lines) {
+                const seen = terminal.get(line.index);
+                const now = { state: line.state, output: [...(line.output ?? [])].join(',') };
+                if (seen) expect(now, `task ${line.index} after it ended`).toEqual(seen);
+                if (line.state === 'completed') {
+                  const agreeing = [...(answers.get(line.index) ?? new Map<number, Uint8Array>()).values()].filter(
+                    (output) => [...output].join(',') === now.output,
+                  );
+                  expect(agreeing.length, `task ${line.index} accepted on`).toBeGreaterThanOrEqual(shape.quorum);
+                  // Liars never agree with anyone: with q ≥ 2 only the honest output can win.
+                  if (shape.quorum >= 2) expect(now.output).toBe([...HONEST].join(','));
+                }
+                if (line.state === 'completed' || line.state === 'failed') terminal.set(line.index, now);
+                if (!seen && (line.state === 'completed' || line.state === 'failed')) {
+                  // A settled task keeps no live replica.
+                  for (const [leaseId, held] of live) {
+                    if (held.lease.index === line.index) expect.fail(`task ${line.index} ended with live lease ${leaseId}`);
+                  }
+                }
+              }
+            };
+
+            for (const step of ops) {
+              if (step.op === 'claim') {
+                for (const lease of await claim(store, idOf(step.volunteer), step.slots, { now })) {
+                  if (lease.jobId === jobId) live.set(lease.leaseId, { lease, volunteer: step.volunteer });
+                }
+              } else if (step.op === 'release') {
+                (await store.releaseSession(idOf(step.volunteer), now)).forEach((lease) => end(lease.leaseId));
+              } else if (step.op === 'expire') {
+                (await store.expireLeases(now, now)).forEach((lease) => end(lease.leaseId));
+              } else if (step.op === 'tick') {
+                now += step.ms;
+              } else {
+                const entries = [...live.entries()];
+                if (entries.length === 0) continue;
+                const [leaseId, held] = entries[step.pick % entries.length]!;
+                const volunteerId = idOf(held.volunteer);
+                if (step.op === 'complete') {
+                  const output = outputOf(held.volunteer);
+                  const answered = await store.completeLease({ leaseId, volunteerId, output, cpuMs: 1, now });
+                  expect(answered.outcome).toBe('accepted');
+                  const byVolunteer = answers.get(held.lease.index) ?? new Map<number, Uint8Array>();
+                  byVolunteer.set(held.volunteer, output);
+                  answers.set(held.lease.index, byVolunteer);
+                  end(leaseId);
+                  answered.revoked.forEach((lease) => end(lease.leaseId));
+                } else {
+                  const answered = await store.failLease({ leaseId, volunteerId, kind: 'trap', message: 't', now });
+                  expect(answered.outcome).toBe('recorded');
+                  end(leaseId);
+                  answered.revoked.forEach((lease) => end(lease.leaseId));
+                }
+              }
+              await check();
+            }
+
+            // Drain with fresh honest volunteers: every task ends completed or failed.
+            for (let round = 0; round < 40 && terminal.size < TASKS; round++) {
+              for (const [leaseId, held] of [...live]) {
+                const answered = await store.completeLease({ leaseId, volunteerId: idOf(held.volunteer), output: outputOf(held.volunteer), cpuMs: 1, now });
+                const byVolunteer = answers.get(held.lease.index) ?? new Map<number, Uint8Array>();
+                if (answered.outcome === 'accepted') byVolunteer.set(held.volunteer, outputOf(held.volunteer));
+                answers.set(held.lease.index, byVolunteer);
+                end(leaseId);
+                answered.revoked.forEach((lease) => end(lease.leaseId));
+              }
+              const drainer = 100 + round;
+              for (const lease of await claim(store, idOf(drainer), TASKS, { now })) {
+                if (lease.jobId === jobId) live.set(lease.leaseId, { lease, volunteer: drainer });
+              }
+              await check();
+            }
+            expect(terminal.size).toBe(TASKS);
+            expect((await store.getJob(jobId))!.state).toBe('completed');
+          }),
+          { numRuns: 30 },
+        );
+      });
+    });
+  });
+}
