@@ -21,13 +21,13 @@ function explain(figures: Figure[]): string[] {
       `- **Grid versus native.** With ${grid.detail['workers']} workers the grid took ${grid.value}× the native time ` +
         `(${grid.detail['gridWallMs']} ms against ${grid.detail['nativeWallMs']} ms for ${grid.detail['tasks']} tasks of ` +
         `~${grid.detail['taskMsNative']} ms). Of that, ${grid.detail['startLatencyMs']} ms passed before the first ` +
-        'lease: an idle volunteer asks for work again after a backoff of 0.5–2 s, so a job that arrives while it ' +
-        `waits starts late. After that the grid ran at ${grid.detail['steadyStateRatio']}× native, ` +
+        'lease reached a worker (the job\'s creation, the coordinator\'s `work` wake-up to the idle volunteer, its lease ' +
+        `request, and the poll that saw it). After that the grid ran at ${grid.detail['steadyStateRatio']}× native, ` +
         `${grid.detail['overheadPerTaskMs']} ms per task per worker. ` +
-        'Each task costs one lease round trip (the worker idles while the runtime asks for the next lease), a ' +
-        'fresh wasm instance, a structured-clone hop to the worker and back, one SQLite transaction for the claim and ' +
-        'one for the result; on a 2-core machine the coordinator, the frame\'s main thread and the browser ' +
-        'processes also take CPU from the two workers. Prefetching leases (the scheduler issue) hides the round trip.',
+        'Each task costs a fresh wasm instance, a structured-clone hop to the worker and back, one SQLite transaction ' +
+        'for the claim and one for the result; a queued lease per worker (prefetch) hides the lease round trip. On a ' +
+        '2-core machine the coordinator, the frame\'s main thread and the browser processes also take CPU from the ' +
+        'two workers.',
     );
   }
   const throughput = figures.find((figure) => figure.name === 'results-per-second');
@@ -39,6 +39,49 @@ function explain(figures: Figure[]): string[] {
         'was the 50 volunteers\' event loop in the benchmark process. Per result the coordinator validates two ' +
         'socket payloads, runs a claim and a completion transaction (each a handful of statements on SQLite in WAL ' +
         'mode) and counts the job\'s tasks to see whether it finished.',
+    );
+  }
+  const failover = figures.find((figure) => figure.name === 'failover-latency');
+  if (failover) {
+    lines.push(
+      `- **Failover.** When a volunteer's connection drops mid-task, its task was running on another volunteer ` +
+        `${failover.value} ms later (median of ${failover.detail['trials']}; ${failover.detail['minMs']}–` +
+        `${failover.detail['maxMs']} ms; goal under ${failover.detail['goalMs']} ms). The coordinator releases the lease ` +
+        'when the socket closes, sends `work` to idle volunteers, and the first to ask gets the task; no deadline is ' +
+        'waited for. (BOINC notices a lost host only at its deadline, hours later.)',
+    );
+  }
+  const replication = figures.find((figure) => figure.name === 'replication-throughput');
+  if (replication) {
+    lines.push(
+      `- **Replication throughput.** The same CPU-bound job of ${replication.detail['tasks']} tasks on ` +
+        `${replication.detail['volunteers']} fresh volunteers: ${replication.detail['tasksPerSecondR1']} tasks/s at r = 1, ` +
+        `${replication.detail['tasksPerSecondR2']} tasks/s at r = q = 2 (${replication.value}× the rate, ` +
+        `${replication.detail['replicasPerTaskR2']} replicas per task). Full replication would halve the rate; it is ` +
+        'better because adaptive replication starts within the job: after 10 agreeing results a volunteer is trusted ' +
+        'and gets most fresh tasks as single replicas.',
+    );
+  }
+  const adaptive = figures.find((figure) => figure.name === 'adaptive-replication-overhead');
+  if (adaptive) {
+    lines.push(
+      `- **Adaptive replication at steady state.** ${adaptive.detail['volunteers']} honest volunteers earned trust on a ` +
+        `warm-up job of ${adaptive.detail['warmupTasks']} tasks (r = q = 2); on the next ${adaptive.detail['tasks']} tasks ` +
+        `they computed ${adaptive.detail['replicasComputed']} replicas: ${adaptive.value}% extra replicas ` +
+        `(${adaptive.detail['extraCpuPercent']}% extra CPU; goal under ${adaptive.detail['goalPercent']}%), ` +
+        `${adaptive.detail['singleReplicaTasks']} tasks accepted on a single trusted replica, median trust run ` +
+        `${adaptive.detail['medianTrustRun']}, ${adaptive.detail['wrongAccepted']} wrong results (every output checked ` +
+        'against the reference sieve). The overhead is the spot checks: about 1/run per task.',
+    );
+  }
+  const liars = figures.find((figure) => figure.name === 'adaptive-replication-with-liars');
+  if (liars) {
+    lines.push(
+      `- **With a liar.** The same, with ${liars.detail['liars']} always-lying volunteer beside the ` +
+        `${liars.detail['volunteers']} honest ones: ${liars.detail['wrongAccepted']} wrong results accepted, at ` +
+        `${liars.value}% extra replicas (${liars.detail['extraCpuPercent']}% extra CPU). The liar's ` +
+        `${liars.detail['liarReplicas']} results were all outvoted, each costing a tie-breaking replica; its quota fell ` +
+        'to one lease at a time, but it keeps asking, so a liar costs about two replicas per task it touches.',
     );
   }
   return lines;

@@ -24,6 +24,7 @@ import { chromiumArgs, chromiumPath } from '../e2e/support/chromium.ts';
 import { describeMachine, processCpuMs } from './machine.ts';
 import { runNative } from './native.ts';
 import { renderReport, type Figure } from './report.ts';
+import { adaptiveOverhead, failover, replicationThroughput } from './scheduling.ts';
 
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
@@ -180,8 +181,24 @@ const round = (value: number, digits: number): number => Number(value.toFixed(di
 const machine = describeMachine(chromiumPath);
 const primes = new Uint8Array(await readFile(taskWasmPath('primes')));
 const workers = os.availableParallelism();
-await gridVersusNative(primes, workers);
-await throughput(primes, 50, 3000);
-await mkdir('docs', { recursive: true });
-await writeFile('docs/benchmarks.md', renderReport(machine, figures, new Date()));
-console.log('wrote docs/benchmarks.md');
+
+const steps: Record<string, () => Promise<void>> = {
+  'grid-vs-native': () => gridVersusNative(primes, workers),
+  'results-per-second': () => throughput(primes, 50, 3000),
+  'failover-latency': async () => report(await failover(primes, 10)),
+  'replication-throughput': async () => report(await replicationThroughput(primes, await calibrate(primes, 50), 40, workers)),
+  'adaptive-replication-overhead': async () =>
+    report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 0 })),
+  'adaptive-replication-with-liars': async () =>
+    report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 1 })),
+};
+// `npm run bench -- --only a,b` runs some figures and prints them without rewriting the report.
+const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : undefined;
+const unknown = (only ?? []).filter((name) => !(name in steps));
+if (unknown.length > 0) throw new Error(`unknown figure ${unknown.join(', ')}; known: ${Object.keys(steps).join(', ')}`);
+for (const [name, step] of Object.entries(steps)) if (!only || only.includes(name)) await step();
+if (!only) {
+  await mkdir('docs', { recursive: true });
+  await writeFile('docs/benchmarks.md', renderReport(machine, figures, new Date()));
+  console.log('wrote docs/benchmarks.md');
+}
