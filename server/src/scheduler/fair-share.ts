@@ -9,9 +9,12 @@
  * lease past where the fairest choice would be, saving the volunteer a download.
  * Remaining ties go to the older job, then the smaller id, so the answer is total and replays.
  *
- * Tolerance (tested as a property): from any start, after a claim every job that could still
- * take work has `live / weight` within `1 / weight` of every other such job's, per lease of slack
- * given to locality, and a job never takes more than it has claimable.
+ * Tolerance (tested as properties in `fair-share.test.ts`): after a claim, a job that took a lease
+ * is at most one lease of the lagging job's weight (`1 / w_lagging`) ahead, in `live / weight`, of
+ * any job that could still take work, plus one lease of its own weight when its module was cached
+ * (locality's slack); the gap between two jobs that could both still take work never widens. One
+ * claim closes a large gap lease by lease, so shares converge over claims, not in one. A job never
+ * takes more than it has claimable.
  */
 
 /** One active job as the claim sees it. */

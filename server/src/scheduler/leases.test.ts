@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expiryCutoff, grantCount, leaseLimits, revocationsBySession, toWireLease } from './leases.ts';
+import { PREFETCH_PER_WORKER, expiryCutoff, grantCount, leaseBudget, leaseLimits, revocationsBySession, toWireLease, type LeaseBudget } from './leases.ts';
 
 describe('grantCount', () => {
   it.each([
@@ -19,6 +20,64 @@ describe('grantCount', () => {
 
   it('caps at 8 by default: one ack packet stays within socket.io-client\'s 10 attachments', () => {
     expect(grantCount(64)).toBe(8);
+  });
+});
+
+describe('leaseBudget', () => {
+  const budget = (fields: Partial<LeaseBudget>): LeaseBudget => ({ asked: 8, quota: 64, heldByVolunteer: 0, heldBySession: 0, ...fields });
+
+  it('grants what was asked when nothing bounds it', () => {
+    expect(leaseBudget(budget({ asked: 3 }))).toBe(3);
+    expect(leaseBudget(budget({ asked: 0 }))).toBe(0);
+  });
+
+  it('shares the quota across the volunteer\'s sessions: leases held by its other tabs count', () => {
+    expect(leaseBudget(budget({ quota: 16, heldByVolunteer: 12, heldBySession: 0 }))).toBe(4);
+    expect(leaseBudget(budget({ quota: 16, heldByVolunteer: 16, heldBySession: 2 }))).toBe(0);
+  });
+
+  it(`bounds a session that announced its workers to one running plus ${PREFETCH_PER_WORKER} queued lease each`, () => {
+    expect(PREFETCH_PER_WORKER).toBe(1);
+    expect(leaseBudget(budget({ workers: 2 }))).toBe(4);
+    expect(leaseBudget(budget({ workers: 2, heldBySession: 1, heldByVolunteer: 1 }))).toBe(3);
+    // Leases of the volunteer's other sessions do not count against this session's prefetch.
+    expect(leaseBudget(budget({ workers: 2, heldBySession: 1, heldByVolunteer: 30 }))).toBe(3);
+    // The tighter of the two bounds wins.
+    expect(leaseBudget(budget({ workers: 4, quota: 10, heldByVolunteer: 7, heldBySession: 0 }))).toBe(3);
+  });
+
+  it('bounds a session that announced no workers by the quota only', () => {
+    expect(leaseBudget(budget({ heldBySession: 30, heldByVolunteer: 30 }))).toBe(8);
+    expect(leaseBudget(budget({ workers: undefined, heldBySession: 30, heldByVolunteer: 30 }))).toBe(8);
+  });
+
+  it('is never negative, even past a quota that was halved or a prefetch bound already exceeded', () => {
+    expect(leaseBudget(budget({ quota: 8, heldByVolunteer: 12, heldBySession: 12 }))).toBe(0);
+    expect(leaseBudget(budget({ workers: 1, heldBySession: 5, heldByVolunteer: 5 }))).toBe(0);
+  });
+
+  it('as a property: within [0, asked], keeps both bounds, and stops only at one of them', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 8 }),
+        fc.option(fc.integer({ min: 1, max: 64 }), { nil: undefined }),
+        fc.integer({ min: 1, max: 256 }),
+        fc.integer({ min: 0, max: 300 }).chain((volunteer) => fc.tuple(fc.constant(volunteer), fc.integer({ min: 0, max: volunteer }))),
+        (asked, workers, quota, [heldByVolunteer, heldBySession]) => {
+          const grant = leaseBudget({ asked, workers, quota, heldByVolunteer, heldBySession });
+          expect(Number.isInteger(grant)).toBe(true);
+          expect(grant).toBeGreaterThanOrEqual(0);
+          expect(grant).toBeLessThanOrEqual(asked);
+          // A volunteer already over its quota (it was just lowered) gets nothing more, not less.
+          expect(heldByVolunteer + grant).toBeLessThanOrEqual(Math.max(quota, heldByVolunteer));
+          const prefetch = workers === undefined ? Infinity : workers * (1 + PREFETCH_PER_WORKER);
+          expect(heldBySession + grant).toBeLessThanOrEqual(Math.max(prefetch, heldBySession));
+          // Not stingy: short of what was asked only when a bound is reached.
+          if (grant < asked) expect(heldByVolunteer + grant >= quota || heldBySession + grant >= prefetch).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
