@@ -313,6 +313,22 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.requests[1]).toEqual({ slots: 1, workers: 1 });
   });
 
+  it('after a reconnect still counts what it holds, since a restarted coordinator lets the new session adopt it', async () => {
+    const { link, workers } = harness(1, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    link.connect();
+    await settle();
+    workers.finish('a');
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(link.requests).toHaveLength(1);
+    link.ackReport();
+    await settle();
+    expect(link.requests[1]).toEqual({ slots: 1, workers: 1 });
+  });
+
   it('drops a queued lease whose deadline passed before a worker took it, without running or reporting it', async () => {
     const { link, workers } = harness(1);
     await settle();

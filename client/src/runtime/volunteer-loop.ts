@@ -401,8 +401,14 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       state = 'running';
       disposers.push(
         link.onConnect(() => {
-          // A new session: the coordinator released everything the last one held.
+          // A new session. A coordinator that stayed up released the last session's leases; one
+          // that restarted lets this session adopt them, and counts them again. Counting what is
+          // still in hand (running, queued, unanswered) may ask too little for a moment, until
+          // each is answered; asking too much would earn an empty answer and a back-off.
           held.clear();
+          for (const id of active.keys()) held.add(id);
+          for (const { lease } of queue) held.add(lease.leaseId);
+          for (const id of unsent) held.add(id);
           if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
           backoffTimer = undefined;
           flush();
