@@ -237,9 +237,15 @@ describe('volunteer loop with a fake link and pool', () => {
     limits: { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 64 },
   });
 
-  function harness(workers: number, outbox: Outbox = createMemoryOutbox(), linkOptions: { holdAcks?: boolean } = {}) {
+  function harness(
+    workers: number,
+    outbox: Outbox = createMemoryOutbox(),
+    linkOptions: { holdAcks?: boolean } = {},
+    adjust: (link: CoordinatorLink) => CoordinatorLink = (link) => link,
+  ) {
     clock = 1_000_000;
     const fake = fakeLink(linkOptions);
+    fake.link = adjust(fake.link);
     const fakeWorkers = fakePool(workers);
     const time = manualTimers();
     const l = createVolunteerLoop({
@@ -327,6 +333,32 @@ describe('volunteer loop with a fake link and pool', () => {
     link.ackReport();
     await settle();
     expect(link.requests[1]).toEqual({ slots: 1, workers: 1 });
+  });
+
+  it('keeps a report the outbox failed to store, and sends it again after a lost acknowledgement', async () => {
+    const broken: Outbox = {
+      put: async () => {
+        throw new Error('QuotaExceededError');
+      },
+      delete: async () => undefined,
+      list: async () => [],
+    };
+    let lost = 1;
+    const { link, workers, time, loop: l } = harness(1, broken, {}, (inner) => ({
+      ...inner,
+      // The first acknowledgement never comes (a timeout while still connected).
+      result: (request) => (lost-- > 0 ? Promise.reject(new Error('operation has timed out')) : inner.result(request)),
+    }));
+    await settle();
+    link.answer(lease('a'));
+    await settle();
+    workers.finish('a');
+    await settle();
+    expect(l.stats()).toMatchObject({ unsent: 1, completed: 0 });
+    time.fireAll();
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(l.stats()).toMatchObject({ unsent: 0, completed: 1 });
   });
 
   it('drops a queued lease whose deadline passed before a worker took it, without running or reporting it', async () => {

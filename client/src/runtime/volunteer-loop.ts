@@ -8,9 +8,11 @@
  *
  * Asking: while running and connected, it keeps `workers × (1 + PREFETCH)` leases in hand: one
  * running and one queued per worker, so a worker that finishes starts its next task without
- * waiting for a round trip. It asks for `pool.size × (1 + PREFETCH) − active − queued` slots and
- * announces `workers: pool.size` (the coordinator holds its grant to that same bound). At most one
- * request is in flight. An empty answer (or a refused or lost request) backs off 0.5–2 s with
+ * waiting for a round trip. It announces `workers: pool.size` and asks for what both sides have
+ * room for: free workers and queue places here, and the coordinator's bound of
+ * `workers × (1 + PREFETCH)` minus the leases it still counts as this session's (`held`: running,
+ * queued, or finished with the report not yet answered). A lease leaving `held` asks for its
+ * successor at once. At most one request is in flight. An empty answer (or a refused or lost request) backs off 0.5–2 s with
  * jitter; the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives
  * while a request is in flight makes an empty answer ask again instead of backing off).
  *
@@ -155,7 +157,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   let queue: Queued[] = [];
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
-  const unsent = new Set<string>();
+  // Reports not yet answered for, kept in memory too: an outbox that failed to store or to list
+  // one must not lose it (nor leave it counted as held for the rest of the connection).
+  const unsent = new Map<string, OutboxEntry>();
   const sending = new Set<string>();
   // Reports settled while an outbox listing is in flight: that listing may still hold them.
   const settledWhileListing = new Set<string>();
@@ -234,7 +238,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     const before = queue.length;
     queue = queue.filter(({ lease, expires }) => {
       if (!expires || lease.deadline > at) return true;
-      held.delete(lease.leaseId);
+      unhold(lease.leaseId);
       return false;
     });
     if (queue.length === before) return;
@@ -285,7 +289,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     if (outcome.ok) {
       report({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
     } else if (outcome.kind === 'cancelled') {
-      held.delete(lease.leaseId);
+      unhold(lease.leaseId);
       emit();
     } else {
       report({ kind: 'fail', payload: { leaseId: lease.leaseId, kind: outcome.kind, message: outcome.message.slice(0, MESSAGE_LIMIT) } });
@@ -293,7 +297,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   }
 
   function report(entry: OutboxEntry): void {
-    unsent.add(entry.payload.leaseId);
+    unsent.set(entry.payload.leaseId, entry);
     emit();
     outbox.put(entry).then(
       () => send(entry),
@@ -335,15 +339,21 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     );
   }
 
+  /**
+   * A lease the coordinator no longer counts as this session's (answered, revoked, expired): ask
+   * for its successor now, since an empty answer (and its back-off) may have come from that
+   * count, not from a lack of work.
+   */
+  function unhold(leaseId: string): void {
+    if (!held.delete(leaseId) || state !== 'running') return;
+    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
+    backoffTimer = undefined;
+    queueMicrotask(pump);
+  }
+
   function settle(leaseId: string): void {
     unsent.delete(leaseId);
-    // An answered lease frees a place in the coordinator's count: ask for its successor now,
-    // since an empty answer (and its back-off) may have come from that count, not from a lack of work.
-    if (held.delete(leaseId) && state === 'running') {
-      if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
-      backoffTimer = undefined;
-      queueMicrotask(pump);
-    }
+    unhold(leaseId);
     if (listing > 0) settledWhileListing.add(leaseId);
     outbox.delete(leaseId).catch(onError);
   }
@@ -356,24 +366,25 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     }, delay());
   }
 
-  /** Sends everything in the outbox: this run's reports and any a previous page or process left. */
+  /**
+   * Sends every unanswered report: this run's (from memory, whatever the outbox managed to keep)
+   * and any a previous page or process left in the outbox.
+   */
   function flush(): void {
     listing += 1;
     outbox
       .list()
       .then((entries) => {
-        if (state === 'stopped') return;
         for (const entry of entries) {
           const { leaseId } = entry.payload;
-          if (settledWhileListing.has(leaseId)) continue;
           // Entries from before this run are unsent too, though this loop never ran them.
-          unsent.add(leaseId);
-          send(entry);
+          if (!settledWhileListing.has(leaseId) && !unsent.has(leaseId)) unsent.set(leaseId, entry);
         }
       }, onError)
       .finally(() => {
         listing -= 1;
         if (listing === 0) settledWhileListing.clear();
+        for (const entry of unsent.values()) send(entry);
         emit();
       });
   }
@@ -384,7 +395,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     queue = queue.filter(({ lease }) => !ids.has(lease.leaseId));
     counts.revoked += before - queue.length;
     for (const id of ids) {
-      held.delete(id);
+      unhold(id);
       if (active.delete(id)) {
         counts.revoked += 1;
         pool.cancel(id);
@@ -408,7 +419,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           held.clear();
           for (const id of active.keys()) held.add(id);
           for (const { lease } of queue) held.add(lease.leaseId);
-          for (const id of unsent) held.add(id);
+          for (const id of unsent.keys()) held.add(id);
           if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
           backoffTimer = undefined;
           flush();
