@@ -186,7 +186,7 @@ const steps: Record<string, () => Promise<void>> = {
   'grid-vs-native': () => gridVersusNative(primes, workers),
   'results-per-second': () => throughput(primes, 50, 3000),
   'failover-latency': async () => report(await failover(primes, 10)),
-  'replication-throughput': async () => report(await replicationThroughput(primes, await calibrate(primes, 50), 40, workers)),
+  'replication-throughput': async () => report(await replicationThroughput(primes, await calibrate(primes, 50), 120, workers)),
   'adaptive-replication-overhead': async () =>
     report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 0 })),
   'adaptive-replication-with-liars': async () =>

@@ -18,7 +18,7 @@ export async function startCoordinatorProcess(options: {
 }): Promise<CoordinatorProcess> {
   await rm(options.dataDir, { recursive: true, force: true });
   const url = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, [...(process.env['SC_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'server/src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
     env: {
       ...process.env,
       PORT: String(options.port),
