@@ -51,7 +51,11 @@ it('a volunteer SIGKILLed while holding leases: they are released at once and th
     30_000,
     () => `the agent never held two leases after a result:\n${killed.output()}`,
   );
+  // Frozen first, so what it holds cannot change between reading it and the kill.
+  killed.child.kill('SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const held = liveOf(killed.volunteerId).map((lease) => lease.taskIdx);
+  expect(held.length).toBeGreaterThan(0);
   await killed.kill();
 
   // The coordinator noticed the dead socket and released, without waiting for any deadline.
