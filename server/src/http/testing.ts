@@ -74,7 +74,9 @@ export interface TestCoordinator {
 }
 
 /** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
-export async function startTestCoordinator(options: { limits?: Partial<Limits>; publicUrl?: string } = {}): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  options: { limits?: Partial<Limits>; publicUrl?: string; heartbeat?: { intervalMs: number; timeoutMs: number } } = {},
+): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
   const clientDir = join(dir, 'client');
   await mkdir(join(clientDir, 'assets'), { recursive: true });
@@ -111,6 +113,7 @@ export async function startTestCoordinator(options: { limits?: Partial<Limits>; 
       return publicUrl;
     },
     maxOutputBytes: limits.maxOutputBytes,
+    ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
   });
   scheduler.start();
   await app.ready();

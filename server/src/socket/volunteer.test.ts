@@ -1,3 +1,4 @@
+import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { compileTask, runTask } from '../../../wasm/host/index.ts';
@@ -193,6 +194,61 @@ describe('/volunteer', () => {
     expect(again.map((l) => l.taskId)).toEqual([taken!.taskId]);
     expect(again[0]!.leaseId).not.toBe(taken!.leaseId);
     expect((await jobStatus(id)).counts).toMatchObject({ running: 1, pending: 0 });
+  });
+
+  it('releases the task of a volunteer whose network went silent, once the heartbeat misses', async () => {
+    const h = await startTestCoordinator({ heartbeat: { intervalMs: 200, timeoutMs: 200 } });
+    const port = Number(new URL(await h.listen()).port);
+    // The volunteer reaches the coordinator through a relay that can go silent without closing
+    // anything, as a network that drops packets does.
+    let silent = false;
+    const piped = new Set<{ destroy(): void }>();
+    const relay = createServer((inbound) => {
+      const outbound = connectTcp(port, '127.0.0.1');
+      piped.add(inbound).add(outbound);
+      inbound.on('data', (chunk) => void (silent || outbound.write(chunk)));
+      outbound.on('data', (chunk) => void (silent || inbound.write(chunk)));
+      const close = (): void => {
+        inbound.destroy();
+        outbound.destroy();
+      };
+      inbound.on('error', close).on('close', close);
+      outbound.on('error', close).on('close', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const site = await prepareVolunteering(h, 'primes');
+      const job = await h.api('POST', '/jobs', { module: site.moduleHash, inputs: [u32pair(0, 100)] });
+      const auth = (n: number) => ({ siteKey: site.siteKey, volunteerId: `silent-volunteer-${n}`, agent: 'node' });
+      const relayed = connectClient(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/volunteer`, {
+        transports: ['websocket'], reconnection: false, forceNew: true, auth: auth(1),
+      });
+      clients.push(relayed);
+      await connected(relayed);
+      const [taken] = leasesOf(await lease(relayed));
+      expect(taken).toBeDefined();
+
+      silent = true;
+      const wentSilent = Date.now();
+      const other = connectClient(`${h.url}/volunteer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: auth(2) });
+      clients.push(other);
+      await connected(other);
+      let again: Lease[] = [];
+      for (let i = 0; i < 100 && again.length === 0; i++) {
+        again = leasesOf(await lease(other));
+        if (again.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(again.map((l) => l.taskId)).toEqual([taken!.taskId]);
+      // Noticed by the heartbeat (interval + timeout), not by any deadline.
+      expect(Date.now() - wentSilent).toBeLessThan(2_000);
+      const [line] = (await h.api('GET', `/jobs/${job.json().id}/results`)).body.trimEnd().split('\n').map((text) => JSON.parse(text));
+      expect(line.errors.map((error: { kind: string }) => error.kind)).toEqual(['released']);
+    } finally {
+      for (const socket of piped) socket.destroy();
+      relay.close();
+      for (const client of clients.splice(0)) client.disconnect();
+      await h.close();
+    }
   });
 
   it('tells the volunteer to drop the work when the job is cancelled', async () => {

@@ -40,6 +40,8 @@ export interface VolunteerSocketDeps {
   publicUrl: string;
   maxOutputBytes: number;
   logger?: SocketLogger;
+  /** Ping interval and answer timeout (default 10 s each); tests shorten them. */
+  heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
 export interface VolunteerSocket {
@@ -67,6 +69,10 @@ export function originAllowed(origin: string | undefined, publicUrl: string): bo
   return origin.toLowerCase() === new URL(publicUrl).origin;
 }
 
+/** Heartbeat of volunteer connections: a ping every 10 s, answered within 10 s. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+
 const STALE_MESSAGE =
   'lease is no longer active (expired, released, revoked or completed by another call): drop the work';
 
@@ -78,6 +84,10 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     // Room for the largest output plus the event's framing.
     maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
     serveClient: false,
+    // A volunteer whose network vanished without closing the socket is noticed within 20 s
+    // (Socket.IO's defaults: 45 s), and its leases released then.
+    pingInterval: deps.heartbeat?.intervalMs ?? HEARTBEAT_INTERVAL_MS,
+    pingTimeout: deps.heartbeat?.timeoutMs ?? HEARTBEAT_TIMEOUT_MS,
     allowRequest: (req: IncomingMessage, callback) => {
       const ok = originAllowed(req.headers.origin, deps.publicUrl);
       if (!ok) log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
