@@ -13,6 +13,7 @@ import { apiClient, type JobStatus, type NewJob, type ResultLine } from './api.t
 export interface ChaosJob extends NewJob {
   redundancy?: number;
   quorum?: number;
+  adaptiveReplication?: boolean;
 }
 
 export interface PrimeRange {

@@ -194,6 +194,7 @@ describe('jobs', () => {
       title: 'primes',
       redundancy: 1,
       quorum: 1,
+      adaptiveReplication: true,
       deadlineMs: 30_000,
       maxAttempts: 3,
       counts: { total: 2, pending: 2, running: 0, completed: 0, failed: 0, cancelled: 0 },
@@ -202,6 +203,10 @@ describe('jobs', () => {
     const read = await c.api('GET', `/jobs/${status.id}`);
     expect(read.json()).toEqual(status);
     expectError(await c.api('GET', '/jobs/nope'), 404, 'job_not_found');
+
+    const strict = await job({ module, inputs: [b64(u32pair(0, 100))], redundancy: 3, quorum: 2, adaptiveReplication: false });
+    expect(strict.statusCode).toBe(201);
+    expect(strict.json()).toMatchObject({ redundancy: 3, quorum: 2, adaptiveReplication: false });
   });
 
   it('refuses bad job bodies', async () => {
@@ -215,6 +220,7 @@ describe('jobs', () => {
     expectError(await job({ module, inputs: [] }), 400, 'bad_request', /inputs/);
     expectError(await job({ module, inputs: [input], quorum: 2, redundancy: 1 }), 400, 'bad_request', /quorum/);
     expectError(await job({ module, inputs: [input], deadlineMs: 5 }), 400, 'bad_request', /deadlineMs/);
+    expectError(await job({ module, inputs: [input], adaptiveReplication: 'no' }), 400, 'bad_request', /adaptiveReplication/);
     expectError(await job({ module, inputs: [input], colour: 'red' }), 400, 'bad_request', /unknown field at \/colour/);
     expectError(await job({ module, inputs: [42] }), 400, 'bad_request', /inputs\/0/);
     expectError(await job({ module: 'abc', inputs: [input] }), 400, 'bad_request', /module/);

@@ -50,6 +50,8 @@ export const CreateJobBody = Type.Object(
     title: Type.Optional(Type.String({ maxLength: 200 })),
     redundancy: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
     quorum: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+    /** Whether trusted volunteers may get tasks as single replicas, with spot checks (default true). */
+    adaptiveReplication: Type.Optional(Type.Boolean()),
     /** Per-task deadline in ms: a lease not answered by then is taken back. */
     deadlineMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
@@ -83,6 +85,7 @@ export const JobStatus = Type.Object({
   title: Type.Optional(Type.String()),
   redundancy: Type.Integer(),
   quorum: Type.Integer(),
+  adaptiveReplication: Type.Boolean(),
   deadlineMs: Type.Integer(),
   maxAttempts: Type.Integer(),
   priority: Type.Integer(),

@@ -116,16 +116,19 @@ describe('single replicas (adaptive replication)', () => {
     );
   });
 
-  it('replicationFor: single exactly when the draw is below the chance, and only for replicated jobs', () => {
+  it('replicationFor: single exactly when the draw is below the chance, only for replicated jobs that allow it', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 16 }).chain((redundancy) => fc.record({ redundancy: fc.constant(redundancy), quorum: fc.integer({ min: 1, max: redundancy }) })),
         fc.integer({ min: 0, max: 200 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (job, run, random) => {
+        fc.option(fc.boolean(), { nil: undefined }),
+        (shape, run, random, adaptive) => {
+          const job = adaptive === undefined ? shape : { ...shape, adaptive };
           const rep = withRun(run);
           const decided = replicationFor(job, rep, random);
-          const single = job.quorum > 1 && random < singleReplicaChance(rep);
+          // Adaptive unless the job says otherwise.
+          const single = adaptive !== false && job.quorum > 1 && random < singleReplicaChance(rep);
           expect(decided).toEqual(single ? { replicas: 1, quorum: 1, single: true } : { replicas: job.redundancy, quorum: job.quorum, single: false });
         },
       ),

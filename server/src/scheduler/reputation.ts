@@ -62,14 +62,15 @@ export function singleReplicaChance(rep: Reputation): number {
 
 /**
  * How a fresh task (no live replica, no result) is replicated when `rep`'s volunteer claims it.
- * `random` is a uniform draw in [0, 1), injected so decisions replay.
+ * `random` is a uniform draw in [0, 1), injected so decisions replay. A job that refuses adaptive
+ * replication (`adaptive: false`) always gets its full redundancy.
  */
 export function replicationFor(
-  job: { redundancy: number; quorum: number },
+  job: { redundancy: number; quorum: number; adaptive?: boolean },
   rep: Reputation,
   random: number,
 ): { replicas: number; quorum: number; single: boolean } {
-  if (job.quorum > 1 && random < singleReplicaChance(rep)) return { replicas: 1, quorum: 1, single: true };
+  if (job.adaptive !== false && job.quorum > 1 && random < singleReplicaChance(rep)) return { replicas: 1, quorum: 1, single: true };
   return { replicas: job.redundancy, quorum: job.quorum, single: false };
 }
 

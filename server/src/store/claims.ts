@@ -52,7 +52,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
 
   const jobs = await trx
     .selectFrom('jobs')
-    .select(['id', 'module_hash', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum'])
+    .select(['id', 'module_hash', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive'])
     .where('state', '=', 'active')
     .where(({ exists, selectFrom }) =>
       exists(selectFrom('tasks').select('tasks.idx').whereRef('tasks.job_id', '=', 'jobs.id').where('tasks.state', '=', 'pending')),
@@ -132,7 +132,11 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     for (const task of (claimable.get(jobId) ?? []).slice(0, count)) {
       const fresh = task.live === 0 && task.results === 0;
       const target = fresh
-        ? replicationFor({ redundancy: Number(job.redundancy), quorum: Number(job.quorum) }, rep, request.random())
+        ? replicationFor(
+            { redundancy: Number(job.redundancy), quorum: Number(job.quorum), adaptive: Number(job.adaptive) !== 0 },
+            rep,
+            request.random(),
+          )
         : { replicas: task.wanted, quorum: task.needed };
       const live = task.live + 1;
       await trx

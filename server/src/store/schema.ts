@@ -29,6 +29,8 @@ export interface JobsTable {
   state: string;
   redundancy: number;
   quorum: number;
+  /** 1: trusted volunteers may get single replicas (adaptive replication); 0: never. */
+  adaptive: number;
   deadline_ms: number;
   max_attempts: number;
   priority: number;

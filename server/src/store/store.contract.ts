@@ -107,6 +107,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           title: 'squares',
           redundancy: 1,
           quorum: 1,
+          adaptiveReplication: true,
           deadlineMs: 2500,
           maxAttempts: 4,
           priority: 5,

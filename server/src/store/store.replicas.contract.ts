@@ -187,6 +187,16 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
         expect((await taskOf(store, 'spot')).state).toBe('running');
       });
 
+      it('a job that refuses adaptive replication is replicated in full, even for a trusted volunteer', async () => {
+        const store = await fresh();
+        await earnTrust(store);
+        await store.createJob(job('strict', { adaptiveReplication: false }));
+        expect((await store.getJob('strict'))?.adaptiveReplication).toBe(false);
+        await only(store, 'vol-1', { random: () => 0 });
+        await only(store, 'vol-3');
+        expect((await taskOf(store, 'strict')).state).toBe('running');
+      });
+
       it('an untrusted volunteer never gets a single replica, whatever the draw', async () => {
         const store = await fresh();
         await store.createJob(job('untrusted'));

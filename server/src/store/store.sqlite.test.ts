@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { SQLITE_CAPABILITIES } from './capabilities.ts';
+import { staticMigrationProvider } from './migrations/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
 import { describeStoreContract, outcome } from './store.contract.ts';
@@ -53,12 +56,33 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }, { name: 'volunteers' }]);
     } finally {
       raw.close();
+    }
+  });
+
+  it('upgrades a version-2 database in place: its jobs keep adaptive replication', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const migrated = await new Migrator({ db: old, provider: staticMigrationProvider(SQLITE_CAPABILITIES) }).migrateTo('000002-replicas');
+    expect(migrated.error).toBeUndefined();
+    await old.insertInto('modules').values({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), created_at: 1 }).execute();
+    await old
+      .insertInto('jobs')
+      .values({ id: 'old-job', module_hash: hash, title: null, state: 'active', redundancy: 2, quorum: 2, deadline_ms: 1000, max_attempts: 3, priority: 1, created_at: 1, finished_at: null })
+      .execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ file });
+    try {
+      expect(await store.getJob('old-job')).toMatchObject({ redundancy: 2, quorum: 2, adaptiveReplication: true });
+    } finally {
+      await store.close();
     }
   });
 

@@ -51,6 +51,8 @@ export interface NewJob {
   title?: string | undefined;
   redundancy: number;
   quorum: number;
+  /** Whether trusted volunteers may get this job's tasks as single replicas (default true). */
+  adaptiveReplication?: boolean;
   deadlineMs: number;
   maxAttempts: number;
   priority: number;

@@ -74,6 +74,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
         title: body.title,
         redundancy,
         quorum,
+        adaptiveReplication: body.adaptiveReplication ?? true,
         deadlineMs: body.deadlineMs ?? config.limits.defaultDeadlineMs,
         maxAttempts: body.maxAttempts ?? config.limits.defaultMaxAttempts,
         priority: body.priority ?? DEFAULT_PRIORITY,

@@ -6,12 +6,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { DialectCapabilities } from '../capabilities.ts';
 import { initialMigration } from './000001-initial.ts';
 import { replicasMigration } from './000002-replicas.ts';
+import { adaptiveSwitchMigration } from './000003-adaptive-switch.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
   return {
     '000001-initial': initialMigration(caps),
     '000002-replicas': replicasMigration(caps),
+    '000003-adaptive-switch': adaptiveSwitchMigration(),
   };
 }
 
