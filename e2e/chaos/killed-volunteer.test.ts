@@ -7,10 +7,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
-import { startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../server/src/http/testing.ts';
+import type { TestCoordinator } from '../../server/src/http/testing.ts';
+import { startChaosGrid } from '../support/chaos-grid.ts';
 import { startAgentProcess, type AgentProcess } from '../support/chaos-agent.ts';
 import { readJobLeases } from '../support/chaos-db.ts';
-import { chaosApi, primeInputs, primeRanges, primesProblems, waitForJobSettled, waitUntil, type ChaosApi } from '../support/chaos-jobs.ts';
+import { primeInputs, primeRanges, primesProblems, waitForJobSettled, waitUntil, type ChaosApi } from '../support/chaos-jobs.ts';
 
 let coordinator: TestCoordinator;
 let api: ChaosApi;
@@ -20,11 +21,7 @@ let agent: AgentProcess | undefined;
 let rescuer: NodeVolunteer | undefined;
 
 beforeEach(async () => {
-  coordinator = await startTestCoordinator();
-  await coordinator.listen();
-  api = chaosApi(coordinator.url, TEST_ADMIN_KEY);
-  siteKey = await api.createSite(['http://localhost:9999']);
-  primes = await api.uploadBuiltModule('primes');
+  ({ coordinator, api, siteKey, primes } = await startChaosGrid());
 });
 
 afterEach(async () => {

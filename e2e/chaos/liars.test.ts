@@ -5,10 +5,11 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
-import { startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../server/src/http/testing.ts';
+import type { TestCoordinator } from '../../server/src/http/testing.ts';
+import { startChaosGrid } from '../support/chaos-grid.ts';
 import { DEFAULT_QUOTA, TRUST_AFTER } from '../../server/src/scheduler/reputation.ts';
 import { readJobLeases } from '../support/chaos-db.ts';
-import { chaosApi, primeInputs, primeRanges, primesProblems, waitForJobSettled, type ChaosApi } from '../support/chaos-jobs.ts';
+import { primeInputs, primeRanges, primesProblems, waitForJobSettled, type ChaosApi } from '../support/chaos-jobs.ts';
 import { startLiar, type Liar } from '../support/chaos-volunteers.ts';
 
 const HONEST = 7;
@@ -22,11 +23,7 @@ const honest: NodeVolunteer[] = [];
 const liars: Liar[] = [];
 
 beforeEach(async () => {
-  coordinator = await startTestCoordinator();
-  await coordinator.listen();
-  api = chaosApi(coordinator.url, TEST_ADMIN_KEY);
-  siteKey = await api.createSite(['http://localhost:9999']);
-  primes = await api.uploadBuiltModule('primes');
+  ({ coordinator, api, siteKey, primes } = await startChaosGrid());
 });
 
 afterEach(async () => {

@@ -7,9 +7,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
 import { BEHAVING_WAT, TRAP } from '../../client/src/testing/modules.ts';
-import { startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../server/src/http/testing.ts';
+import type { TestCoordinator } from '../../server/src/http/testing.ts';
+import { startChaosGrid } from '../support/chaos-grid.ts';
 import { watToWasm } from '../../wasm/testing/wat.ts';
-import { chaosApi, resultProblems, waitForJobSettled, type ChaosApi } from '../support/chaos-jobs.ts';
+import { resultProblems, waitForJobSettled, type ChaosApi } from '../support/chaos-jobs.ts';
 
 /** The bytes ABI's shape, and a `run` that traps whatever the input. */
 const ALWAYS_TRAPS_WAT = `(module
@@ -25,10 +26,7 @@ let siteKey: string;
 const volunteers: NodeVolunteer[] = [];
 
 beforeEach(async () => {
-  coordinator = await startTestCoordinator();
-  await coordinator.listen();
-  api = chaosApi(coordinator.url, TEST_ADMIN_KEY);
-  siteKey = await api.createSite(['http://localhost:9999']);
+  ({ coordinator, api, siteKey } = await startChaosGrid());
 });
 
 afterEach(async () => {

@@ -105,7 +105,7 @@ export async function waitUntil(probe: () => boolean | Promise<boolean>, timeout
   }
 }
 
-const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
+export const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 /**
  * Every way `results` differs from "each of `expected.length` tasks completed once with exactly

@@ -2,9 +2,10 @@
 import { expect } from '@playwright/test';
 import { decodeTile, encodeTile, tilesFor, type PlacedTile } from '../../wasm/tasks/mandelbrot/codec.ts';
 import { tileReference } from '../../wasm/tasks/mandelbrot/reference.ts';
-import { decodePrimesOutput, encodePrimesInput } from '../../wasm/tasks/primes/codec.ts';
+import { decodePrimesOutput } from '../../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../../wasm/tasks/primes/reference.ts';
 import { jobResults, jobStatus, type JobStatus } from './api.ts';
+import { fromBase64, type PrimeRange } from './chaos-jobs.ts';
 
 /** 64 small tiles (8 x 8 of 24 px) of the whole set: quick, and every pixel is checked. */
 export function mandelbrotTiles(): PlacedTile[] {
@@ -13,19 +14,8 @@ export function mandelbrotTiles(): PlacedTile[] {
 
 export const mandelbrotInputs = (tiles: PlacedTile[]): Uint8Array[] => tiles.map((tile) => encodeTile(tile));
 
-export interface PrimeRange {
-  lo: number;
-  hi: number;
-}
-
-export function primeRanges(count: number, width: number, from = 0): PrimeRange[] {
-  return Array.from({ length: count }, (_, i) => ({ lo: from + i * width, hi: from + (i + 1) * width }));
-}
-
-export const primeInputs = (ranges: PrimeRange[]): Uint8Array[] =>
-  ranges.map(({ lo, hi }) => encodePrimesInput(lo, hi));
-
-const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
+// The primes helpers live in the runner-free chaos module; the specs import them from here too.
+export { primeInputs, primeRanges, type PrimeRange } from './chaos-jobs.ts';
 
 /** Waits until the job has no task left to run. */
 export async function waitForJobDone(id: string, timeout = 60_000): Promise<JobStatus> {
