@@ -44,11 +44,12 @@ function explain(figures: Figure[]): string[] {
   const failover = figures.find((figure) => figure.name === 'failover-latency');
   if (failover) {
     lines.push(
-      `- **Failover.** When a volunteer's connection drops mid-task, its task was running on another volunteer ` +
+      `- **Failover.** When a volunteer's connection closes mid-task (a closed tab, a killed process), its task was in another volunteer's hands ` +
         `${failover.value} ms later (median of ${failover.detail['trials']}; ${failover.detail['minMs']}–` +
         `${failover.detail['maxMs']} ms; goal under ${failover.detail['goalMs']} ms). The coordinator releases the lease ` +
         'when the socket closes, sends `work` to idle volunteers, and the first to ask gets the task; no deadline is ' +
-        'waited for. (BOINC notices a lost host only at its deadline, hours later.)',
+        'waited for. A network that goes silent without closing the socket is noticed by the heartbeat within 20 s. ' +
+        '(BOINC notices a lost host only at its deadline, hours later.)',
     );
   }
   const replication = figures.find((figure) => figure.name === 'replication-throughput');
@@ -82,8 +83,9 @@ function explain(figures: Figure[]): string[] {
       `- **With a liar.** The same, with ${liars.detail['liars']} always-lying volunteer beside the ` +
         `${liars.detail['volunteers']} honest ones: ${liars.detail['wrongAccepted']} wrong results accepted, at ` +
         `${liars.value}% extra replicas (${liars.detail['extraCpuPercent']}% extra CPU). The liar's ` +
-        `${liars.detail['liarReplicas']} results were all outvoted, each costing a tie-breaking replica; its quota fell ` +
-        'to one lease at a time, but it keeps asking, so a liar costs about two replicas per task it touches.',
+        `${liars.detail['liarReplicas']} results were all outvoted, each costing a tie-breaking replica; its quota ended ` +
+        `at ${liars.detail['liarQuota']} lease(s) at a time, but it keeps asking, so a liar costs about two replicas per ` +
+        'task it touches.',
     );
   }
   return lines;

@@ -70,9 +70,11 @@ const median = (values: number[]): number => {
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 /**
- * Two idle volunteers; a one-task job goes to one of them; its connection is dropped without a
- * goodbye (as a closed tab or a lost network does). The figure is the time until the other one is
- * running that task: the coordinator's release, its `work` wake-up, the other's lease request.
+ * Two idle volunteers; a one-task job goes to one of them; its connection is closed without
+ * Socket.IO's goodbye (as when a tab is closed or a process killed). The figure is the time until
+ * the other one has the task in hand: the coordinator's release, its `work` wake-up, the other's
+ * lease request and answer. (A network that goes silent without closing anything is noticed by the
+ * heartbeat instead, within 20 s.)
  */
 export async function failover(primes: Uint8Array, trials: number): Promise<Figure> {
   return withGrid(18200, 'failover', primes, async ({ coordinator, api, siteKey, primes: hash }) => {
@@ -208,7 +210,8 @@ export async function adaptiveOverhead(
       const wrong = primesProblems(await grid.api.jobResults(jobId), ranges).length;
       if (wrong > 0) throw new Error(`${wrong} wrong or missing results`);
 
-      const computed = readJobLeases(grid.dbFile, jobId).filter((lease) => lease.state === 'completed');
+      const leases = readJobLeases(grid.dbFile, jobId);
+      const computed = leases.filter((lease) => lease.state === 'completed');
       const acceptedCpu = new Map<number, number>();
       for (const lease of computed) {
         if (lease.verdict === 'valid' || lease.verdict === 'unchecked') {
@@ -218,6 +221,7 @@ export async function adaptiveOverhead(
       const cpuAll = computed.reduce((sum, lease) => sum + (lease.cpuMs ?? 0), 0);
       const cpuNeeded = [...acceptedCpu.values()].reduce((sum, ms) => sum + ms, 0);
       const records = await Promise.all(volunteers.map((v) => grid.api.volunteer(v.volunteerId)));
+      const liarRecords = await Promise.all(liars.map((liar) => grid.api.volunteer(liar.volunteerId)));
       return {
         name: liarCount > 0 ? 'adaptive-replication-with-liars' : 'adaptive-replication-overhead',
         unit: '% extra replicas',
@@ -228,7 +232,10 @@ export async function adaptiveOverhead(
           volunteers: volunteerCount,
           liars: liarCount,
           liarReplicas: computed.filter((lease) => liars.some((liar) => liar.volunteerId === lease.volunteerId)).length,
+          liarQuota: liarRecords.length > 0 ? Math.max(...liarRecords.map((record) => record.quota)) : null,
           replicasComputed: computed.length,
+          // Taken back unanswered (a quorum reached first): work possibly begun, not counted above.
+          replicasRevoked: leases.filter((lease) => lease.state === 'revoked').length,
           singleReplicaTasks: computed.filter((lease) => lease.verdict === 'unchecked').length,
           extraCpuPercent: cpuNeeded > 0 ? round(((cpuAll - cpuNeeded) / cpuNeeded) * 100, 1) : null,
           medianTrustRun: median(records.map((record) => record.consecutiveValid)),
