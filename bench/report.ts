@@ -80,12 +80,12 @@ function explain(figures: Figure[]): string[] {
   const liars = figures.find((figure) => figure.name === 'adaptive-replication-with-liars');
   if (liars) {
     lines.push(
-      `- **With a liar.** The same, with ${liars.detail['liars']} always-lying volunteer beside the ` +
-        `${liars.detail['volunteers']} honest ones: ${liars.detail['wrongAccepted']} wrong results accepted, at ` +
-        `${liars.value}% extra replicas (${liars.detail['extraCpuPercent']}% extra CPU). The liar's ` +
-        `${liars.detail['liarReplicas']} results were all outvoted, each costing a tie-breaking replica; its quota ended ` +
-        `at ${liars.detail['liarQuota']} lease(s) at a time, but it keeps asking, so a liar costs about two replicas per ` +
-        'task it touches.',
+      `- **With a liar.** The same, with ${liars.detail['liars']} always-lying volunteer joining the ` +
+        `${liars.detail['volunteers']} honest ones for the measured job: ${liars.detail['wrongAccepted']} wrong results ` +
+        `accepted, at ${liars.value}% extra replicas (${liars.detail['extraCpuPercent']}% extra CPU). The liar's ` +
+        `${liars.detail['liarReplicas']} results were all outvoted, each costing a tie-breaking replica; each lie is a ` +
+        'strike, and the cool-down after it (1 s, doubling per strike) keeps a persistent liar from taking more than a ' +
+        `few leases; its quota ended at ${liars.detail['liarQuota']}.`,
     );
   }
   return lines;

@@ -202,9 +202,10 @@ export async function adaptiveOverhead(
   return withGrid(liarCount > 0 ? 18230 : 18220, liarCount > 0 ? 'adaptive-liars' : 'adaptive', primes, async (grid) => {
     const volunteers = await startVolunteers(grid, volunteerCount, 'inline');
     const liars: Liar[] = [];
-    for (let i = 0; i < liarCount; i++) liars.push(await startLiar({ url: grid.coordinator.url, siteKey: grid.siteKey, offset: i + 1 }));
     try {
       await timedJob(grid, volunteers, { inputs: primeInputs(primeRanges(warmup, width, 2_000_000_000)), redundancy: 2, quorum: 2 });
+      // Liars join for the measured job, with clean records: what they cost from their first lie.
+      for (let i = 0; i < liarCount; i++) liars.push(await startLiar({ url: grid.coordinator.url, siteKey: grid.siteKey, offset: i + 1 }));
       const ranges = primeRanges(tasks, width, 1_000_000_000);
       const { jobId } = await timedJob(grid, volunteers, { inputs: primeInputs(ranges), redundancy: 2, quorum: 2 });
       const wrong = primesProblems(await grid.api.jobResults(jobId), ranges).length;

@@ -1,8 +1,8 @@
 /**
  * Chaos 4: a volunteer that never answers. It takes every lease it is granted and sits on them.
  * Its leases expire at deadline + grace (a counted `timeout`), are leased again to an honest
- * volunteer that finishes the job exactly, and its quota halves with each expiry until it is
- * throttled to one lease at a time.
+ * volunteer that finishes the job exactly, its quota halves with each expiry down to one lease at
+ * a time, and each expiry is a strike: cooling down, it gets nothing of the next job.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
@@ -33,7 +33,7 @@ afterEach(async () => {
   await coordinator.close();
 });
 
-it('a volunteer that never answers: its leases expire and are re-leased, and its quota shrinks to one', async () => {
+it('a volunteer that never answers: its leases expire and are re-leased, its quota shrinks to one, and it cools down', async () => {
   const dbFile = `${coordinator.dir}/sparecycles.db`;
   const ranges = primeRanges(30, 20_000, 1_000_000_000);
   // Attempts to spare: an expiry counts as one, and the hoarder keeps asking.
@@ -70,15 +70,20 @@ it('a volunteer that never answers: its leases expire and are re-leased, and its
   const record = await api.volunteer(hoarder.volunteerId);
   expect(record).toMatchObject({ quota: 1, valid: 0, unchecked: 0 });
   expect(record.errors).toBeGreaterThanOrEqual(firstWave);
+  // Each expiry was a strike: it is cooling down (60 s after so many in a row).
+  expect(record.strikes).toBeGreaterThanOrEqual(firstWave);
+  expect(record.coolingDownUntil).toBeGreaterThan(Date.now());
 
-  // Throttled: offered a fresh job with nobody else asking, it now gets one lease, not sixteen.
-  await honest.stop();
-  honest = undefined;
+  // Throttled: a fresh job arrives and it keeps asking five times a second, yet the honest
+  // volunteer gets all of it.
   const before = hoarder.grants.length;
-  const next = await api.createJob({ module: primes, inputs: primeInputs(primeRanges(8, 1_000)), deadlineMs: 60_000 });
-  await waitUntil(() => hoarder!.grants.length > before, 5_000, () => 'the hoarder got nothing of the fresh job');
-  // Five more requests while it holds that one lease: all answered with nothing.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  expect(hoarder.grants.slice(before)).toHaveLength(1);
-  expect(readJobLeases(dbFile, next).filter((lease) => lease.state === 'active')).toHaveLength(1);
+  const asksBefore = hoarder.grantSizes.length;
+  const freshRanges = primeRanges(8, 20_000, 2_000_000_000);
+  const next = await api.createJob({ module: primes, inputs: primeInputs(freshRanges), deadlineMs: 60_000 });
+  const fresh = await waitForJobSettled(api, next, { timeoutMs: 20_000 });
+  expect(fresh.counts).toMatchObject({ completed: freshRanges.length });
+  expect(primesProblems(await api.jobResults(next), freshRanges)).toEqual([]);
+  expect(hoarder.grantSizes.length - asksBefore).toBeGreaterThan(0);
+  expect(hoarder.grants.slice(before)).toEqual([]);
+  expect(readJobLeases(dbFile, next).filter((lease) => lease.volunteerId === hoarder!.volunteerId)).toEqual([]);
 });

@@ -255,6 +255,8 @@ describe('jobs', () => {
       unchecked: 0,
       errors: 0,
       quota: 16,
+      strikes: 0,
+      coolingDownUntil: 0,
       trusted: false,
       firstSeen: 5,
       lastSeen: 5,

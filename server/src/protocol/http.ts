@@ -131,6 +131,10 @@ export const VolunteerInfo = Type.Object({
   errors: Type.Integer(),
   /** Leases it may hold at once. */
   quota: Type.Integer(),
+  /** Disagreements and expired leases in a row since its last accepted or agreeing result. */
+  strikes: Type.Integer(),
+  /** Until when (epoch ms) it gets no lease after its latest strike; 0 when it may get work now. */
+  coolingDownUntil: Type.Integer(),
   /** Whether it may get single replicas (with spot checks). */
   trusted: Type.Boolean(),
   firstSeen: Type.Integer(),

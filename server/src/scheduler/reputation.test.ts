@@ -8,6 +8,9 @@ import {
   afterDisagreed,
   afterError,
   afterUnchecked,
+  COOLDOWN,
+  claimableFrom,
+  cooldownMs,
   isTrusted,
   newReputation,
   replicationFor,
@@ -41,7 +44,7 @@ const limitsArb: fc.Arbitrary<QuotaLimits> = fc
 
 describe('a new volunteer', () => {
   it('starts untrusted with the initial quota of 16 (at most 64)', () => {
-    expect(newReputation()).toEqual({ consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: 16 });
+    expect(newReputation()).toEqual({ consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: 16, strikes: 0 });
     expect(DEFAULT_QUOTA).toEqual({ initial: 16, max: 64 });
     expect(isTrusted(newReputation())).toBe(false);
     expect(singleReplicaChance(newReputation())).toBe(0);
@@ -223,5 +226,40 @@ describe('quota', () => {
     const frozen = Object.freeze({ ...rep });
     for (const event of ['agreed', 'disagreed', 'unchecked', 'trap', 'expired'] as const) apply(frozen, event);
     expect(frozen).toEqual(rep);
+  });
+});
+
+describe('strikes and cool-down', () => {
+  it('a disagreement or an expired lease is a strike; a reported failure is not; an accepted or agreeing result clears them', () => {
+    expect(replay(['disagreed']).strikes).toBe(1);
+    expect(replay(['expired', 'disagreed', 'expired']).strikes).toBe(3);
+    expect(replay(['disagreed', 'trap']).strikes).toBe(1);
+    expect(replay(['trap', 'trap']).strikes).toBe(0);
+    expect(replay(['disagreed', 'expired', 'agreed']).strikes).toBe(0);
+    expect(replay(['disagreed', 'expired', 'unchecked']).strikes).toBe(0);
+  });
+
+  it('cools down 1 s after one strike, doubling per strike in a row, at most 60 s', () => {
+    expect([0, 1, 2, 3, 6, 7, 100].map(cooldownMs)).toEqual([0, 1_000, 2_000, 4_000, 32_000, 60_000, 60_000]);
+    expect(COOLDOWN).toEqual({ baseMs: 1_000, maxMs: 60_000 });
+  });
+
+  it('counts the cool-down from the latest strike; a volunteer without strikes may claim at any time', () => {
+    expect(claimableFrom(newReputation(), 123_456)).toBe(0);
+    expect(claimableFrom(replay(['disagreed', 'disagreed']), 10_000)).toBe(12_000);
+  });
+
+  it('as a property: strikes count the disagreements and expiries since the last accepted or agreeing result', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 60 }), (events) => {
+        const lastClear = Math.max(events.lastIndexOf('agreed'), events.lastIndexOf('unchecked'));
+        const since = events.slice(lastClear + 1);
+        expect(replay(events).strikes).toBe(since.filter((event) => event === 'disagreed' || event === 'expired').length);
+        const wait = cooldownMs(replay(events).strikes);
+        expect(wait).toBeGreaterThanOrEqual(0);
+        expect(wait).toBeLessThanOrEqual(COOLDOWN.maxMs);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -16,6 +16,13 @@
  * doubles the quota up to `max` (64); a reported failure lowers it by one; a result that disagrees
  * with the accepted one, or a lease left to expire unanswered (hoarding), halves it. It never goes
  * below one, so a volunteer that recovers earns its way back.
+ *
+ * Strikes and cool-down: a quota bounds the leases held at once, not how often they are taken, so
+ * a liar at quota one would still waste a replica per round trip. Each disagreement or expired
+ * lease is a strike; after one, the volunteer gets no lease for `cooldownMs(strikes)` (1 s,
+ * doubling per strike in a row, at most 60 s), counted from the strike. Its next accepted or
+ * agreeing result clears its strikes. Reported failures are no strike: a module that traps is the
+ * author's fault, not the volunteer's.
  */
 import type { FailureKind } from '../protocol/events.ts';
 
@@ -44,11 +51,27 @@ export interface Reputation {
   errors: number;
   /** Leases this volunteer may hold at once. */
   quota: number;
+  /** Disagreements and expired leases since its last accepted or agreeing result. */
+  strikes: number;
+}
+
+/** The cool-down after a strike: `baseMs`, doubling per strike in a row, at most `maxMs`. */
+export const COOLDOWN = { baseMs: 1_000, maxMs: 60_000 } as const;
+
+/** How long after its latest strike a volunteer with `strikes` strikes in a row gets no lease. */
+export function cooldownMs(strikes: number): number {
+  if (strikes < 1) return 0;
+  return Math.min(COOLDOWN.maxMs, COOLDOWN.baseMs * 2 ** Math.min(strikes - 1, 30));
+}
+
+/** The first time a volunteer may be leased work again, given when its latest strike was. */
+export function claimableFrom(rep: Reputation, struckAt: number): number {
+  return rep.strikes < 1 ? 0 : struckAt + cooldownMs(rep.strikes);
 }
 
 /** The record of a volunteer never seen before. */
 export function newReputation(limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
-  return { consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: limits.initial };
+  return { consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: limits.initial, strikes: 0 };
 }
 
 export function isTrusted(rep: Reputation): boolean {
@@ -83,17 +106,18 @@ export function afterAgreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA
     consecutiveValid: rep.consecutiveValid + 1,
     valid: rep.valid + 1,
     quota: clampQuota(rep.quota * 2, limits),
+    strikes: 0,
   };
 }
 
 /** A compared result disagreed with the accepted output: trust is lost at once. */
 export function afterDisagreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
-  return { ...rep, consecutiveValid: 0, invalid: rep.invalid + 1, quota: clampQuota(rep.quota / 2, limits) };
+  return { ...rep, consecutiveValid: 0, invalid: rep.invalid + 1, quota: clampQuota(rep.quota / 2, limits), strikes: rep.strikes + 1 };
 }
 
 /** A result was accepted without comparison (nothing to agree or disagree with). */
 export function afterUnchecked(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
-  return { ...rep, unchecked: rep.unchecked + 1, quota: clampQuota(rep.quota * 2, limits) };
+  return { ...rep, unchecked: rep.unchecked + 1, quota: clampQuota(rep.quota * 2, limits), strikes: 0 };
 }
 
 /**
@@ -101,6 +125,7 @@ export function afterUnchecked(rep: Reputation, limits: QuotaLimits = DEFAULT_QU
  * lease the coordinator expired (`expired`: the volunteer held it and never answered).
  */
 export function afterError(rep: Reputation, cause: FailureKind | 'expired', limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
-  const quota = cause === 'expired' ? rep.quota / 2 : rep.quota - 1;
-  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits) };
+  const expired = cause === 'expired';
+  const quota = expired ? rep.quota / 2 : rep.quota - 1;
+  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits), strikes: expired ? rep.strikes + 1 : rep.strikes };
 }

@@ -1,13 +1,13 @@
 /**
- * A claim inside one store transaction: how many leases the volunteer may take (its quota and its
- * session's prefetch bound), which jobs they come from (fair share with locality), and each
+ * A claim inside one store transaction: whether the volunteer may take any now (its cool-down
+ * after a strike), how many leases it may take (its quota and its session's prefetch bound), which jobs they come from (fair share with locality), and each
  * task's replication when it is fresh (adaptive replication). The decisions are the pure
  * functions of `scheduler/`; this module reads their inputs and writes their outcome.
  */
 import { planClaim, type ShareCandidate } from '../scheduler/fair-share.ts';
 import { leaseBudget } from '../scheduler/leases.ts';
 import { openTaskState } from '../scheduler/quorum.ts';
-import { replicationFor } from '../scheduler/reputation.ts';
+import { claimableFrom, replicationFor } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './lease-endings.ts';
 import type { ClaimRequest, ClaimedLease } from './store.ts';
@@ -39,7 +39,10 @@ async function liveHeld(trx: Db, volunteerId: string, sessionId: string): Promis
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimedLease[]> {
   const { volunteerId, now } = request;
-  const rep = (await findVolunteer(trx, volunteerId)) ?? (await updateReputation(trx, volunteerId, now, ctx.quota, (fresh) => fresh));
+  const record = await findVolunteer(trx, volunteerId);
+  // Cooling down after a strike (a disagreement or an expired lease): nothing for now.
+  if (record && now < claimableFrom(record, record.struckAt)) return [];
+  const rep = record ?? (await updateReputation(trx, volunteerId, now, ctx.quota, (fresh) => fresh));
   const held = await liveHeld(trx, volunteerId, request.sessionId);
   const grant = leaseBudget({
     asked: slots,

@@ -100,6 +100,9 @@ export interface VolunteersTable {
   unchecked: number;
   errors: number;
   quota: number;
+  /** Disagreements and expired leases in a row, and when the latest was (epoch ms, 0: never). */
+  strikes: number;
+  struck_at: number;
   first_seen: number;
   last_seen: number;
 }

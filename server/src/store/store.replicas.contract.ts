@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_QUOTA, TRUST_AFTER } from '../scheduler/reputation.ts';
+import { COOLDOWN, DEFAULT_QUOTA, TRUST_AFTER } from '../scheduler/reputation.ts';
 import type { ClaimedLease, NewJob, Store } from './store.ts';
 
 const MODULE = 'c'.repeat(64);
@@ -227,9 +227,45 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
           await claim(store, 'hoarder', 8, { now, workers: 8 });
           now += 500;
           await store.expireLeases(now, now);
+          // Past its cool-down, so the next round may claim again.
+          now += COOLDOWN.maxMs;
         }
         expect(await store.getVolunteer('hoarder')).toMatchObject({ quota: 1 });
         expect(await claim(store, 'hoarder', 8, { now, workers: 8 })).toHaveLength(1);
+      });
+    });
+
+    describe('cool-down after strikes', () => {
+      it('a volunteer whose result disagreed gets nothing for 1 s, then work again; agreeing clears its strikes', async () => {
+        const store = await fresh();
+        await store.createJob(job('cool', { inputs: Array.from({ length: 6 }, (_, i) => Uint8Array.of(i)) }));
+        const [first] = await claim(store, 'vol-1', 1, { now: 1000 });
+        const [lied] = await claim(store, 'liar', 1, { now: 1000 });
+        await complete(store, first!, 'vol-1', HONEST, 1100);
+        await complete(store, lied!, 'liar', Uint8Array.of(66), 1200);
+        const [tiebreak] = await claim(store, 'vol-2', 1, { now: 1300 });
+        await complete(store, tiebreak!, 'vol-2', HONEST, 1400);
+        expect(await store.getVolunteer('liar')).toMatchObject({ strikes: 1, struckAt: 1400 });
+
+        expect(await claim(store, 'liar', 1, { now: 1400 + 999 })).toEqual([]);
+        const [next] = await claim(store, 'liar', 1, { now: 1400 + 1000 });
+        expect(next).toBeDefined();
+        // It agrees this time: strikes cleared, no cool-down.
+        const [partner] = await claim(store, 'vol-1', 1, { now: 2500 });
+        expect(partner?.taskId).toBe(next?.taskId);
+        await complete(store, next!, 'liar', HONEST, 2600);
+        await complete(store, partner!, 'vol-1', HONEST, 2700);
+        expect(await store.getVolunteer('liar')).toMatchObject({ strikes: 0 });
+        expect(await claim(store, 'liar', 1, { now: 2700 })).toHaveLength(1);
+      });
+
+      it('an expiry is a strike too: the expired volunteer waits, others are served', async () => {
+        const store = await fresh();
+        await store.createJob(job('cool-expiry', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: [Uint8Array.of(0), Uint8Array.of(1)] }));
+        await claim(store, 'sleepy', 1, { now: 1000 });
+        await store.expireLeases(1200, 1200);
+        expect(await claim(store, 'sleepy', 1, { now: 1500 })).toEqual([]);
+        expect(await claim(store, 'awake', 2, { now: 1500 })).toHaveLength(2);
       });
     });
 

@@ -136,6 +136,8 @@ export interface AnswerEffects<Outcome> {
 /** A volunteer's record (see `scheduler/reputation.ts`) and when it was first and last seen. */
 export interface VolunteerRecord extends Reputation {
   id: string;
+  /** When its latest strike was (0: never). */
+  struckAt: number;
   firstSeen: number;
   lastSeen: number;
 }

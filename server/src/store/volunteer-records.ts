@@ -18,6 +18,8 @@ export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecor
       unchecked: Number(row.unchecked),
       errors: Number(row.errors),
       quota: Number(row.quota),
+      strikes: Number(row.strikes),
+      struckAt: Number(row.struck_at),
       firstSeen: Number(row.first_seen),
       lastSeen: Number(row.last_seen),
     }
@@ -26,10 +28,16 @@ export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecor
 
 /** Reads a volunteer's reputation, a new volunteer's when it has no record. */
 export async function reputationOf(trx: Db, id: string, limits: QuotaLimits): Promise<Reputation> {
-  return (await findVolunteer(trx, id)) ?? newReputation(limits);
+  const found = await findVolunteer(trx, id);
+  if (!found) return newReputation(limits);
+  const { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes } = found;
+  return { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes };
 }
 
-/** Applies `update` to the volunteer's record (creating it) and marks it seen at `now`. */
+/**
+ * Applies `update` to the volunteer's record (creating it) and marks it seen at `now`; a strike
+ * it adds is dated `now` (its cool-down counts from there).
+ */
 export async function updateReputation(
   trx: Db,
   id: string,
@@ -37,7 +45,8 @@ export async function updateReputation(
   limits: QuotaLimits,
   update: (rep: Reputation) => Reputation,
 ): Promise<Reputation> {
-  const next = update(await reputationOf(trx, id, limits));
+  const previous = await reputationOf(trx, id, limits);
+  const next = update(previous);
   const values = {
     consecutive_valid: next.consecutiveValid,
     valid: next.valid,
@@ -45,12 +54,14 @@ export async function updateReputation(
     unchecked: next.unchecked,
     errors: next.errors,
     quota: next.quota,
+    strikes: next.strikes,
     last_seen: now,
   };
+  const struck = next.strikes > previous.strikes;
   await trx
     .insertInto('volunteers')
-    .values({ id, first_seen: now, ...values })
-    .onConflict((oc) => oc.column('id').doUpdateSet(values))
+    .values({ id, first_seen: now, struck_at: struck ? now : 0, ...values })
+    .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: now } : values))
     .execute();
   return next;
 }

@@ -5,14 +5,16 @@
 import type { FastifyInstance } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
 import { VolunteerParams, type VolunteerInfo } from '../../protocol/http.ts';
-import { isTrusted } from '../../scheduler/reputation.ts';
+import { claimableFrom, isTrusted } from '../../scheduler/reputation.ts';
 import type { AppDeps } from '../deps.ts';
 
 export function volunteerRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.get<{ Params: { id: string } }>('/volunteers/:id', { schema: { params: VolunteerParams } }, async (request) => {
     const record = await deps.store.getVolunteer(request.params.id);
     if (!record) throw new CodedError('volunteer_not_found', `no volunteer ${request.params.id}: it has never asked for work`);
-    const info: VolunteerInfo = { ...record, trusted: isTrusted(record) };
+    const { struckAt, ...rest } = record;
+    const until = claimableFrom(record, struckAt);
+    const info: VolunteerInfo = { ...rest, trusted: isTrusted(record), coolingDownUntil: until > deps.now() ? until : 0 };
     return info;
   });
 }

@@ -7,6 +7,7 @@ import type { DialectCapabilities } from '../capabilities.ts';
 import { initialMigration } from './000001-initial.ts';
 import { replicasMigration } from './000002-replicas.ts';
 import { adaptiveSwitchMigration } from './000003-adaptive-switch.ts';
+import { strikesMigration } from './000004-strikes.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000001-initial': initialMigration(caps),
     '000002-replicas': replicasMigration(caps),
     '000003-adaptive-switch': adaptiveSwitchMigration(),
+    '000004-strikes': strikesMigration(),
   };
 }
 
