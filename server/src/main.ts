@@ -106,19 +106,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const lines = [
-    '',
-    `  sparecycles coordinator  ${config.publicUrl}`,
-    `  REST API                 ${config.publicUrl}/api/v1`,
-    ...(demo ? [`  demo page                ${demo.url}`] : []),
-    `  data                     ${config.dataDir}`,
-    ...(config.adminKeyGenerated
-      ? [`  admin key                ${config.adminKey}`, `                           (generated; kept in ${join(config.dataDir, 'admin-key')})`]
-      : []),
-    '',
-  ];
-  console.log(lines.join('\n'));
-
   let stopping = false;
   async function shutdown(signal: string): Promise<void> {
     if (stopping) return;
@@ -141,8 +128,23 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
+  // Installed before the banner: a supervisor (or a test) that signals as soon as it reads the
+  // banner must find them in place.
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const lines = [
+    '',
+    `  sparecycles coordinator  ${config.publicUrl}`,
+    `  REST API                 ${config.publicUrl}/api/v1`,
+    ...(demo ? [`  demo page                ${demo.url}`] : []),
+    `  data                     ${config.dataDir}`,
+    ...(config.adminKeyGenerated
+      ? [`  admin key                ${config.adminKey}`, `                           (generated; kept in ${join(config.dataDir, 'admin-key')})`]
+      : []),
+    '',
+  ];
+  console.log(lines.join('\n'));
 }
 
 main().catch((error: unknown) => {
