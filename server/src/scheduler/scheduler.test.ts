@@ -121,10 +121,12 @@ describe('scheduler', () => {
 
   it('sweeps on its own once started, and stops', async () => {
     const h = await harness({ graceMs: 0, sweepIntervalMs: 10 });
+    // Started first, as the coordinator does before it listens: leases held at start belong to a
+    // previous process (their deadlines wait for the resume grace).
+    h.scheduler.start();
+    h.scheduler.start();
     await submit(h.store, 'j1', 1, { deadlineMs: 100 });
     const [lease] = await h.scheduler.lease(alice, { slots: 1 });
-    h.scheduler.start();
-    h.scheduler.start();
     h.clock.t += 101;
     await expect.poll(() => h.revoked, { timeout: 2000, interval: 10 }).toEqual([{ sessionId: 'sock-a', leaseIds: [lease!.leaseId] }]);
     await h.scheduler.stop();
@@ -287,5 +289,42 @@ describe('scheduler', () => {
     expect(await restarted.result(bob, { leaseId: lost!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
     // Alice's lease moved to her new connection: it is hers to answer, and her new session's to release.
     expect(await restarted.result(aliceAgain, { leaseId: kept!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
+  });
+
+  it('after a restart, a lease whose deadline passed while the coordinator was down waits for the grace: no timeout, no strike', async () => {
+    const h = await harness({ resumeGraceMs: 5000 });
+    await submit(h.store, 'j1', 2, { deadlineMs: 1000 });
+    const [answered] = await h.scheduler.lease(alice, { slots: 1 });
+    const [abandoned] = await h.scheduler.lease(bob, { slots: 1 });
+    await h.scheduler.stop();
+    // Down for a minute: both deadlines (and their grace) are long past.
+    h.clock.t += 60_000;
+
+    const restarted = createScheduler({
+      store: h.store,
+      now: () => h.clock.t,
+      newId: () => `lease-r${Math.random()}`,
+      limits: LIMITS,
+      moduleUrl: (hash) => `/modules/${hash}.wasm`,
+      revoke: () => undefined,
+      resumeGraceMs: 5000,
+    });
+    cleanups.push(() => restarted.stop());
+    restarted.start();
+    await restarted.sweep();
+    expect((await h.store.getJob('j1'))?.counts).toMatchObject({ running: 2 });
+    // Alice comes back and sends the result she finished meanwhile.
+    const aliceAgain: VolunteerRef = { ...alice, sessionId: 'sock-a3' };
+    await restarted.connect(aliceAgain);
+    expect(await restarted.result(aliceAgain, { leaseId: answered!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
+    // Bob never does: released after the grace, not counted as his timeout.
+    h.clock.t += 5000;
+    await restarted.sweep();
+    h.clock.t += 10_000;
+    await restarted.sweep();
+    const [, second] = await h.store.listResults('j1', 0, 2);
+    expect(second?.errors?.map((error) => error.kind)).toEqual(['released']);
+    expect(await h.store.getVolunteer(bob.volunteerId)).toMatchObject({ errors: 0, strikes: 0 });
+    expect(abandoned).toBeDefined();
   });
 });

@@ -174,9 +174,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   async function sweepOnce(): Promise<void> {
+    await orphansLoaded;
+    // Orphans not back by the end of their grace are released (not counted) before any expiry.
+    await releaseOrphans();
     const at = now();
     tookBack(await store.expireLeases(expiryCutoff(at, graceMs), at));
-    await releaseOrphans();
   }
 
   /** Sweeps run one at a time, in call order, each with the clock as it is when it starts. */
@@ -282,12 +284,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     start() {
       if (timer) return;
       // Every connection that held leases when this process started belongs to a previous one.
+      // Their leases' deadlines may have passed while nobody could answer: deferred to the end of
+      // the grace, so a volunteer that comes back in time is not charged a timeout (nor a strike).
       orphansLoaded ??= store.sessionsWithLeases().then(
-        (sessions) => {
-          if (sessions.length > 0) orphans = { sessions, releaseAt: now() + resumeGraceMs };
+        async (sessions) => {
+          if (sessions.length === 0) return;
+          const releaseAt = now() + resumeGraceMs;
+          await store.deferDeadlines(sessions, releaseAt);
+          orphans = { sessions, releaseAt };
         },
-        (error: unknown) => onError(error),
-      );
+      ).catch((error: unknown) => onError(error));
       timer = setInterval(() => {
         // A slow sweep is not stacked on: the next tick after it finishes catches up.
         if (sweepsQueued > 0) return;

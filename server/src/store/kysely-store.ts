@@ -306,6 +306,23 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return rows.map((row) => row.session_id);
     },
 
+    async deferDeadlines(sessionIds, until) {
+      let deferred = 0;
+      // In chunks: a dialect bounds the parameters of one statement.
+      const chunk = Math.max(1, caps.maxParameters - 2);
+      for (let start = 0; start < sessionIds.length; start += chunk) {
+        const result = await db
+          .updateTable('leases')
+          .set({ deadline: until })
+          .where('state', '=', 'active')
+          .where('deadline', '<', until)
+          .where('session_id', 'in', sessionIds.slice(start, start + chunk))
+          .executeTakeFirst();
+        deferred += Number(result.numUpdatedRows ?? 0n);
+      }
+      return deferred;
+    },
+
     async getVolunteer(id) {
       return findVolunteer(db, id);
     },

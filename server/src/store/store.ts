@@ -177,6 +177,11 @@ export interface Store {
   adoptLeases(volunteerId: string, sessionId: string, keepSessions: readonly string[]): Promise<number>;
   /** Sessions that hold live leases (after a restart: the connections that died with the process). */
   sessionsWithLeases(): Promise<string[]>;
+  /**
+   * Moves the deadline of the live leases of these sessions to `until` where it is earlier (after
+   * a restart: their volunteers could not answer while the coordinator was down). Returns how many.
+   */
+  deferDeadlines(sessionIds: readonly string[], until: number): Promise<number>;
   /** One volunteer's record; `undefined` when it never claimed anything. */
   getVolunteer(id: string): Promise<VolunteerRecord | undefined>;
   /**
