@@ -11,7 +11,9 @@ import {
   COOLDOWN,
   claimableFrom,
   cooldownMs,
+  isStrike,
   isTrusted,
+  strikeEscalates,
   newReputation,
   replicationFor,
   singleReplicaChance,
@@ -242,6 +244,19 @@ describe('strikes and cool-down', () => {
   it('cools down 1 s after one strike, doubling per strike in a row, at most 60 s', () => {
     expect([0, 1, 2, 3, 6, 7, 100].map(cooldownMs)).toEqual([0, 1_000, 2_000, 4_000, 32_000, 60_000, 60_000]);
     expect(COOLDOWN).toEqual({ baseMs: 1_000, maxMs: 60_000 });
+  });
+
+  it('one batch is one strike: a strike for a lease issued before the latest one restarts the cool-down without lengthening the run', () => {
+    expect(strikeEscalates(5_000, 0)).toBe(true);
+    expect(strikeEscalates(5_000, 5_000)).toBe(true);
+    expect(strikeEscalates(4_999, 5_000)).toBe(false);
+    const once = afterError(newReputation(), 'expired');
+    expect(afterError(once, 'expired', DEFAULT_QUOTA, false).strikes).toBe(1);
+    expect(afterDisagreed(once, DEFAULT_QUOTA, false).strikes).toBe(1);
+    // A non-escalating strike still is one: a clean record gets its first.
+    expect(afterDisagreed(newReputation(), DEFAULT_QUOTA, false).strikes).toBe(1);
+    expect(afterError(once, 'expired', DEFAULT_QUOTA, false).quota).toBe(once.quota / 2);
+    expect(['disagreed', 'expired', 'trap', 'memory', 'timeout', 'invalid'].map((event) => isStrike(event as 'disagreed'))).toEqual([true, true, false, false, false, false]);
   });
 
   it('counts the cool-down from the latest strike; a volunteer without strikes may claim at any time', () => {

@@ -20,8 +20,10 @@
  * Strikes and cool-down: a quota bounds the leases held at once, not how often they are taken, so
  * a liar at quota one would still waste a replica per round trip. Each disagreement or expired
  * lease is a strike; after one, the volunteer gets no lease for `cooldownMs(strikes)` (1 s,
- * doubling per strike in a row, at most 60 s), counted from the strike. Its next accepted or
- * agreeing result clears its strikes. Reported failures are no strike: a module that traps is the
+ * doubling per strike in a row, at most 60 s), counted from the latest strike. Strikes for leases
+ * issued before the latest strike (a batch of leases expiring together after a laptop slept, or
+ * lies sent before the first was judged) restart the cool-down without lengthening the run
+ * (`strikeEscalates`). Its next accepted or agreeing result clears its strikes. Reported failures are no strike: a module that traps is the
  * author's fault, not the volunteer's.
  */
 import type { FailureKind } from '../protocol/events.ts';
@@ -62,6 +64,14 @@ export const COOLDOWN = { baseMs: 1_000, maxMs: 60_000 } as const;
 export function cooldownMs(strikes: number): number {
   if (strikes < 1) return 0;
   return Math.min(COOLDOWN.maxMs, COOLDOWN.baseMs * 2 ** Math.min(strikes - 1, 30));
+}
+
+/**
+ * Whether a strike for a lease issued at `issuedAt` adds to the run: only when the lease was
+ * issued at or after the latest strike (`struckAt`; 0 when none), so one batch is one strike.
+ */
+export function strikeEscalates(issuedAt: number, struckAt: number): boolean {
+  return issuedAt >= struckAt;
 }
 
 /** The first time a volunteer may be leased work again, given when its latest strike was. */
@@ -110,9 +120,18 @@ export function afterAgreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA
   };
 }
 
-/** A compared result disagreed with the accepted output: trust is lost at once. */
-export function afterDisagreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
-  return { ...rep, consecutiveValid: 0, invalid: rep.invalid + 1, quota: clampQuota(rep.quota / 2, limits), strikes: rep.strikes + 1 };
+/**
+ * A compared result disagreed with the accepted output: trust is lost at once. A strike, that
+ * lengthens the run unless `escalate` is false (see `strikeEscalates`).
+ */
+export function afterDisagreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QUOTA, escalate = true): Reputation {
+  return {
+    ...rep,
+    consecutiveValid: 0,
+    invalid: rep.invalid + 1,
+    quota: clampQuota(rep.quota / 2, limits),
+    strikes: escalate ? rep.strikes + 1 : Math.max(1, rep.strikes),
+  };
 }
 
 /** A result was accepted without comparison (nothing to agree or disagree with). */
@@ -124,8 +143,12 @@ export function afterUnchecked(rep: Reputation, limits: QuotaLimits = DEFAULT_QU
  * A lease ended without a result: a failure the volunteer reported (`trap`, `memory`, ...) or a
  * lease the coordinator expired (`expired`: the volunteer held it and never answered).
  */
-export function afterError(rep: Reputation, cause: FailureKind | 'expired', limits: QuotaLimits = DEFAULT_QUOTA): Reputation {
+export function afterError(rep: Reputation, cause: FailureKind | 'expired', limits: QuotaLimits = DEFAULT_QUOTA, escalate = true): Reputation {
   const expired = cause === 'expired';
   const quota = expired ? rep.quota / 2 : rep.quota - 1;
-  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits), strikes: expired ? rep.strikes + 1 : rep.strikes };
+  const strikes = !expired ? rep.strikes : escalate ? rep.strikes + 1 : Math.max(1, rep.strikes);
+  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits), strikes };
 }
+
+/** Whether an event is a strike (it dates the volunteer's cool-down). */
+export const isStrike = (event: 'disagreed' | FailureKind | 'expired'): boolean => event === 'disagreed' || event === 'expired';

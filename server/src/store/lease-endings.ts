@@ -8,7 +8,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { FailureKind } from '../protocol/events.ts';
 import { judge, openTaskState } from '../scheduler/quorum.ts';
-import { afterAgreed, afterDisagreed, afterError, afterUnchecked, type QuotaLimits } from '../scheduler/reputation.ts';
+import { afterAgreed, afterDisagreed, afterError, afterUnchecked, isStrike, strikeEscalates, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
 import type { Database } from './schema.ts';
@@ -220,7 +220,7 @@ export async function recordResult(
 
   const answered = await trx
     .selectFrom('leases')
-    .select(['id', 'volunteer_id', 'output_hash'])
+    .select(['id', 'volunteer_id', 'output_hash', 'issued_at'])
     .where('job_id', '=', task.jobId)
     .where('task_idx', '=', task.idx)
     .where('state', '=', 'completed')
@@ -250,7 +250,10 @@ export async function recordResult(
       await trx.updateTable('leases').set({ verdict: valid ? 'valid' : 'invalid' }).where('id', '=', row.id).execute();
     }
     for (const id of verdict.agreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterAgreed(rep, ctx.quota));
-    for (const id of verdict.disagreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterDisagreed(rep, ctx.quota));
+    for (const id of verdict.disagreeing) {
+      const issuedAt = Math.min(...answered.filter((row) => row.volunteer_id === id).map((row) => Number(row.issued_at)));
+      await updateReputation(trx, id, now, ctx.quota, (rep, struckAt) => afterDisagreed(rep, ctx.quota, strikeEscalates(issuedAt, struckAt)), { strike: true });
+    }
     return closeTask(trx, ctx, settled, { state: 'completed', output: fromDbBytes(winner.output as Uint8Array), otherLive: live, now });
   }
   if (verdict.kind === 'no_quorum') {
@@ -286,7 +289,15 @@ export async function endCountedAttempt(
     .set({ state: leaseState, ended_at: now, error_kind: kind, error_message: message })
     .where('id', '=', lease.id)
     .execute();
-  await updateReputation(trx, lease.volunteer_id, now, ctx.quota, (rep) => afterError(rep, leaseState === 'expired' ? 'expired' : kind, ctx.quota));
+  const cause = leaseState === 'expired' ? 'expired' : kind;
+  await updateReputation(
+    trx,
+    lease.volunteer_id,
+    now,
+    ctx.quota,
+    (rep, struckAt) => afterError(rep, cause, ctx.quota, strikeEscalates(Number(lease.issued_at), struckAt)),
+    { strike: isStrike(cause) },
+  );
   const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
   if (!isOpen(task.state)) return NOTHING;
   const failures = task.failures + 1;

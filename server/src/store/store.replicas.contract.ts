@@ -259,6 +259,22 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
         expect(await claim(store, 'liar', 1, { now: 2700 })).toHaveLength(1);
       });
 
+      it('a batch of leases expiring together is one strike: 1 s of cool-down, not 2^n', async () => {
+        const store = await fresh();
+        await store.createJob(job('batch', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
+        expect(await claim(store, 'sleeper', 8, { now: 1000, workers: 4 })).toHaveLength(8);
+        await store.expireLeases(1200, 1200);
+        expect(await store.getVolunteer('sleeper')).toMatchObject({ strikes: 1, struckAt: 1200 });
+        expect(await claim(store, 'sleeper', 1, { now: 2199 })).toEqual([]);
+        const [again] = await claim(store, 'sleeper', 1, { now: 2200 });
+        expect(again).toBeDefined();
+        // That one was issued after the strike: its expiry lengthens the run.
+        await store.expireLeases(2400, 2400);
+        expect(await store.getVolunteer('sleeper')).toMatchObject({ strikes: 2, struckAt: 2400 });
+        expect(await claim(store, 'sleeper', 1, { now: 2400 + 1999 })).toEqual([]);
+        expect(await claim(store, 'sleeper', 1, { now: 2400 + 2000 })).toHaveLength(1);
+      });
+
       it('an expiry is a strike too: the expired volunteer waits, others are served', async () => {
         const store = await fresh();
         await store.createJob(job('cool-expiry', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: [Uint8Array.of(0), Uint8Array.of(1)] }));

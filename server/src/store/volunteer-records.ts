@@ -26,27 +26,28 @@ export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecor
   );
 }
 
-/** Reads a volunteer's reputation, a new volunteer's when it has no record. */
-export async function reputationOf(trx: Db, id: string, limits: QuotaLimits): Promise<Reputation> {
-  const found = await findVolunteer(trx, id);
-  if (!found) return newReputation(limits);
-  const { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes } = found;
+/** The reputation part of a record. */
+function reputationOfRecord(record: VolunteerRecord): Reputation {
+  const { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes } = record;
   return { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes };
 }
 
 /**
- * Applies `update` to the volunteer's record (creating it) and marks it seen at `now`; a strike
- * it adds is dated `now` (its cool-down counts from there).
+ * Applies `update` (given the record and when its latest strike was, 0 for none) to the
+ * volunteer's record, creating it, and marks it seen at `now`. With `strike`, the update is a
+ * strike and dated `now`: the cool-down counts from there.
  */
 export async function updateReputation(
   trx: Db,
   id: string,
   now: number,
   limits: QuotaLimits,
-  update: (rep: Reputation) => Reputation,
+  update: (rep: Reputation, struckAt: number) => Reputation,
+  options: { strike?: boolean } = {},
 ): Promise<Reputation> {
-  const previous = await reputationOf(trx, id, limits);
-  const next = update(previous);
+  const found = await findVolunteer(trx, id);
+  const previous = found ? reputationOfRecord(found) : newReputation(limits);
+  const next = update(previous, found?.struckAt ?? 0);
   const values = {
     consecutive_valid: next.consecutiveValid,
     valid: next.valid,
@@ -57,10 +58,10 @@ export async function updateReputation(
     strikes: next.strikes,
     last_seen: now,
   };
-  const struck = next.strikes > previous.strikes;
+  const struck = options.strike === true;
   await trx
     .insertInto('volunteers')
-    .values({ id, first_seen: now, struck_at: struck ? now : 0, ...values })
+    .values({ id, first_seen: now, struck_at: struck ? now : (found?.struckAt ?? 0), ...values })
     .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: now } : values))
     .execute();
   return next;
