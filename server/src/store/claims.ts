@@ -36,6 +36,20 @@ async function liveHeld(trx: Db, volunteerId: string, sessionId: string): Promis
   return { volunteer, session };
 }
 
+/** The volunteer's results on tasks still open that wait for other replicas to be judged. */
+async function awaitingVerdicts(trx: Db, volunteerId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('leases')
+    .innerJoin('tasks', (join) => join.onRef('tasks.job_id', '=', 'leases.job_id').onRef('tasks.idx', '=', 'leases.task_idx'))
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('leases.volunteer_id', '=', volunteerId)
+    .where('leases.state', '=', 'completed')
+    .where('leases.verdict', 'is', null)
+    .where('tasks.state', 'in', ['pending', 'running'])
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimedLease[]> {
   const { volunteerId, now } = request;
@@ -44,11 +58,14 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   if (record && now < claimableFrom(record, record.struckAt)) return [];
   const rep = record ?? (await updateReputation(trx, volunteerId, now, ctx.quota, (fresh) => fresh));
   const held = await liveHeld(trx, volunteerId, request.sessionId);
+  // A struck volunteer's answers still waiting for a verdict count against its quota: a liar that
+  // answers at once must not take a fresh lease per round trip while its lies wait to be judged.
+  const awaiting = rep.strikes > 0 ? await awaitingVerdicts(trx, volunteerId) : 0;
   const grant = leaseBudget({
     asked: slots,
     workers: request.workers,
     quota: rep.quota,
-    heldByVolunteer: held.volunteer,
+    heldByVolunteer: held.volunteer + awaiting,
     heldBySession: held.session,
   });
   if (grant === 0) return [];

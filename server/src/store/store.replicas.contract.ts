@@ -275,6 +275,28 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
         expect(await claim(store, 'sleeper', 1, { now: 2400 + 2000 })).toHaveLength(1);
       });
 
+      it('a struck volunteer at quota one gets no fresh lease while its last answer waits for a verdict', async () => {
+        const store = await fresh();
+        // Eight leases left to expire: quota 16 halved eight times is one; one strike.
+        await store.createJob(job('lapsed', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
+        await claim(store, 'quick', 8, { now: 1000, workers: 4 });
+        await store.expireLeases(1200, 1200);
+        await store.cancelJob('lapsed', 1200);
+        expect(await store.getVolunteer('quick')).toMatchObject({ quota: 1, strikes: 1 });
+
+        await store.createJob(job('judged', { inputs: [Uint8Array.of(0), Uint8Array.of(1)] }));
+        const [answer] = await claim(store, 'quick', 1, { now: 3000 });
+        await complete(store, answer!, 'quick', HONEST, 3001);
+        // Its answer is not judged yet: nothing more for it, though it holds no live lease.
+        expect(await claim(store, 'quick', 1, { now: 3002 })).toEqual([]);
+        const [partner] = await claim(store, 'vol-1', 1, { now: 3003 });
+        expect(partner?.taskId).toBe(answer?.taskId);
+        await complete(store, partner!, 'vol-1', HONEST, 3004);
+        // Judged, and it agreed: strikes cleared, work again.
+        expect(await store.getVolunteer('quick')).toMatchObject({ strikes: 0, quota: 2 });
+        expect(await claim(store, 'quick', 1, { now: 3005 })).toHaveLength(1);
+      });
+
       it('an expiry is a strike too: the expired volunteer waits, others are served', async () => {
         const store = await fresh();
         await store.createJob(job('cool-expiry', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: [Uint8Array.of(0), Uint8Array.of(1)] }));
