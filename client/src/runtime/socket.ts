@@ -58,7 +58,7 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
     connected: () => socket.connected,
     lease: async (request) => {
       const reply: LeaseReply = await socket.timeout(ackTimeoutMs).emitWithAck('lease', request);
-      return 'leases' in reply ? { leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) } : reply;
+      return 'leases' in reply ? { ...reply, leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) } : reply;
     },
     result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', { ...request, output: exact(request.output) }),
     fail: (request) => socket.timeout(ackTimeoutMs).emitWithAck('fail', request),

@@ -155,6 +155,12 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
       if (!resolve) throw new Error('no lease request is waiting');
       resolve({ leases });
     },
+    /** Answers the oldest unanswered lease request with this reply. */
+    answerWith(reply: LeaseReply) {
+      const resolve = answers.shift();
+      if (!resolve) throw new Error('no lease request is waiting');
+      resolve(reply);
+    },
     inFlight: () => answers.length,
     /** With `holdAcks`: acknowledges the oldest report still waiting. */
     ackReport() {
@@ -204,16 +210,20 @@ function fakePool(size: number) {
 function manualTimers() {
   let next = 0;
   const pending = new Map<number, () => void>();
+  const delays: number[] = [];
   const timers: Timers = {
-    setTimeout(callback) {
+    setTimeout(callback, ms) {
       next += 1;
       pending.set(next, callback);
+      delays.push(ms);
       return next;
     },
     clearTimeout: (handle) => void pending.delete(handle as number),
   };
   return {
     timers,
+    /** The delay of every timer set, in order. */
+    delays,
     pending: () => pending.size,
     fireAll() {
       const due = [...pending.values()];
@@ -427,6 +437,21 @@ describe('volunteer loop with a fake link and pool', () => {
     time.fireAll();
     await settle();
     expect(link.requests).toHaveLength(4);
+  });
+
+  it('waits as long as the coordinator says when it is cooling down, instead of its own back-off', async () => {
+    const { link, time } = harness(1);
+    await settle();
+    link.answerWith({ leases: [], retryAfterMs: 7_500 });
+    await settle();
+    expect(time.delays).toEqual([7_500]);
+    time.fireAll();
+    await settle();
+    expect(link.requests).toHaveLength(2);
+    // Beyond the longest cool-down there is, it waits no longer than that.
+    link.answerWith({ leases: [], retryAfterMs: 3_600_000 });
+    await settle();
+    expect(time.delays).toEqual([7_500, 60_000]);
   });
 
   it('ignores `work` while paused', async () => {

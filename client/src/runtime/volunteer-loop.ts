@@ -12,8 +12,9 @@
  * room for: free workers and queue places here, and the coordinator's bound of
  * `workers × (1 + PREFETCH)` minus the leases it still counts as this session's (`held`: running,
  * queued, or finished with the report not yet answered). A lease leaving `held` asks for its
- * successor at once. At most one request is in flight. An empty answer (or a refused or lost request) backs off 0.5–2 s with
- * jitter; the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives
+ * successor at once. At most one request is in flight. An empty answer with `retryAfterMs` (a
+ * cool-down after a strike) waits that long; any other empty answer (or a refused or lost
+ * request) backs off 0.5–2 s with jitter; the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives
  * while a request is in flight makes an empty answer ask again instead of backing off).
  *
  * Queued leases: a queued lease whose deadline passes before a worker takes it is dropped quietly
@@ -99,6 +100,8 @@ export const PREFETCH = 1;
 
 /** The protocol's bounds on one lease request. */
 const MAX_SLOTS = 128;
+/** The longest wait a coordinator's `retryAfterMs` can impose (its cool-down is at most 60 s). */
+const MAX_RETRY_AFTER_MS = 60_000;
 const MAX_WORKERS = 64;
 
 /** What the loop holds when it considers asking. */
@@ -182,12 +185,13 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   };
   const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
 
-  const backOff = (): void => {
+  /** Waits `ms` (default: the jittered back-off) before asking again. */
+  const backOff = (ms: number = delay()): void => {
     if (backoffTimer !== undefined || state === 'stopped') return;
     backoffTimer = timers.setTimeout(() => {
       backoffTimer = undefined;
       pump();
-    }, delay());
+    }, ms);
   };
 
   function pump(): void {
@@ -214,8 +218,10 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           onError(new Error(`lease refused: ${reply.error.code}: ${reply.error.message}`));
           backOff();
         } else if (reply.leases.length === 0) {
+          // Cooling down after a strike: the coordinator says when to ask again.
+          if (reply.retryAfterMs !== undefined && reply.retryAfterMs > 0) backOff(Math.min(reply.retryAfterMs, MAX_RETRY_AFTER_MS));
           // A `work` hint that crossed this request announces work its answer did not see.
-          if (woken) pump();
+          else if (woken) pump();
           else backOff();
         } else {
           const at = now();

@@ -91,7 +91,12 @@ export const RevokeNotice = Type.Object({ leaseIds: Type.Array(Type.String()) },
 export type RevokeNotice = Static<typeof RevokeNotice>;
 
 export type Ok = { ok: true };
-export type LeaseReply = { leases: Lease[] } | ErrorBody;
+/**
+ * `retryAfterMs`, with no leases: the volunteer is cooling down after a strike and should not ask
+ * again before then (it is sent no `work` hint meanwhile).
+ */
+export type LeaseGrant = { leases: Lease[]; retryAfterMs?: number };
+export type LeaseReply = LeaseGrant | ErrorBody;
 export type AckReply = Ok | ErrorBody;
 
 /** Events a volunteer sends; every one is acknowledged. */

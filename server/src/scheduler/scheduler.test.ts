@@ -77,7 +77,7 @@ describe('scheduler', () => {
   it('hands out wire leases with module url, deadline and limits, capped per request', async () => {
     const h = await harness({ maxLeasesPerRequest: 2 });
     await submit(h.store, 'j1', 3, { deadlineMs: 1500 });
-    const leases = await h.scheduler.lease(alice, { slots: 8 });
+    const leases = (await h.scheduler.lease(alice, { slots: 8 })).leases;
     expect(leases).toHaveLength(2);
     expect(leases[0]).toEqual({
       leaseId: 'lease-1',
@@ -93,19 +93,19 @@ describe('scheduler', () => {
   it('expires a lease only after deadline + grace, revokes it, and leases the task again', async () => {
     const h = await harness({ graceMs: 2000 });
     await submit(h.store, 'j1', 1, { deadlineMs: 1000 });
-    const [first] = await h.scheduler.lease(alice, { slots: 1 });
+    const [first] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
 
     h.clock.t += 1000 + 2000; // exactly deadline + grace: not yet overdue
     await h.scheduler.sweep();
     expect(h.revoked).toEqual([]);
-    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+    expect((await h.scheduler.lease(bob, { slots: 1 })).leases).toEqual([]);
 
     h.clock.t += 1;
     await h.scheduler.sweep();
     expect(h.revoked).toEqual([{ sessionId: 'sock-a', leaseIds: [first!.leaseId] }]);
     expect(h.changes).toContainEqual({ jobId: 'j1' });
 
-    const [second] = await h.scheduler.lease(bob, { slots: 1 });
+    const [second] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     expect(second?.taskId).toBe(first?.taskId);
     expect(second?.leaseId).not.toBe(first?.leaseId);
 
@@ -126,11 +126,11 @@ describe('scheduler', () => {
     h.scheduler.start();
     h.scheduler.start();
     await submit(h.store, 'j1', 1, { deadlineMs: 100 });
-    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
+    const [lease] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
     h.clock.t += 101;
     await expect.poll(() => h.revoked, { timeout: 2000, interval: 10 }).toEqual([{ sessionId: 'sock-a', leaseIds: [lease!.leaseId] }]);
     await h.scheduler.stop();
-    await h.scheduler.lease(alice, { slots: 1 });
+    (await h.scheduler.lease(alice, { slots: 1 })).leases;
     h.clock.t += 5000;
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(h.revoked).toHaveLength(1);
@@ -140,8 +140,8 @@ describe('scheduler', () => {
   it('cancel revokes live leases per session and fences them; unknown jobs answer false', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 4);
-    const a = await h.scheduler.lease(alice, { slots: 2 });
-    const b = await h.scheduler.lease(bob, { slots: 1 });
+    const a = (await h.scheduler.lease(alice, { slots: 2 })).leases;
+    const b = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     expect(await h.scheduler.cancel('j1')).toBe(true);
     expect(h.revoked).toEqual(
       expect.arrayContaining([
@@ -159,11 +159,11 @@ describe('scheduler', () => {
   it('disconnect releases at once without counting the attempt', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 2, { maxAttempts: 1 });
-    const leases = await h.scheduler.lease(alice, { slots: 2 });
+    const leases = (await h.scheduler.lease(alice, { slots: 2 })).leases;
     await h.scheduler.disconnect('sock-a');
     // Addressed to the closed connection only, where the socket layer drops it.
     expect(h.revoked).toEqual([{ sessionId: 'sock-a', leaseIds: leases.map((l) => l.leaseId) }]);
-    const again = await h.scheduler.lease({ ...alice, sessionId: 'sock-a2' }, { slots: 2 });
+    const again = (await h.scheduler.lease({ ...alice, sessionId: 'sock-a2' }, { slots: 2 })).leases;
     expect(again.map((l) => l.taskId)).toEqual(leases.map((l) => l.taskId));
     expect(await h.scheduler.result(alice, { leaseId: leases[0]!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('stale');
     // The same volunteer may answer from its new connection.
@@ -173,10 +173,10 @@ describe('scheduler', () => {
   it('fail records the reason and the task is leased again until maxAttempts', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 1, { maxAttempts: 2 });
-    const [first] = await h.scheduler.lease(alice, { slots: 1 });
+    const [first] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
     expect(await h.scheduler.fail(alice, { leaseId: first!.leaseId, kind: 'memory', message: 'grew past the cap' })).toBe('recorded');
     expect(await h.scheduler.fail(alice, { leaseId: first!.leaseId, kind: 'memory', message: 'grew past the cap' })).toBe('duplicate');
-    const [second] = await h.scheduler.lease(bob, { slots: 1 });
+    const [second] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     expect(await h.scheduler.fail(alice, { leaseId: second!.leaseId, kind: 'trap', message: 'not yours' })).toBe('stale');
     expect(await h.scheduler.fail(bob, { leaseId: second!.leaseId, kind: 'trap', message: 'unreachable' })).toBe('recorded');
     const [line] = await h.store.listResults('j1', 0, 1);
@@ -190,7 +190,7 @@ describe('scheduler', () => {
   it('refuses an output over the limit as payload_too_large and records why', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 1);
-    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
+    const [lease] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
     const error = await h.scheduler.result(alice, { leaseId: lease!.leaseId, output: new Uint8Array(9), cpuMs: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CodedError);
     expect((error as CodedError).code).toBe('payload_too_large');
@@ -198,7 +198,7 @@ describe('scheduler', () => {
     expect(line).toMatchObject({ state: 'pending', errors: [{ attempt: 1, kind: 'invalid' }] });
     expect(line?.errors?.[0]?.message).toMatch(/9 bytes exceeds the limit of 8/);
     // An output of exactly the limit is fine.
-    const [again] = await h.scheduler.lease(alice, { slots: 1 });
+    const [again] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
     expect(await h.scheduler.result(alice, { leaseId: again!.leaseId, output: new Uint8Array(8), cpuMs: 1 })).toBe('accepted');
   });
 
@@ -210,8 +210,8 @@ describe('scheduler', () => {
       },
     });
     await submit(h.store, 'j1', 2, { deadlineMs: 100 });
-    await h.scheduler.lease(alice, { slots: 1 });
-    await h.scheduler.lease(bob, { slots: 1 });
+    (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    (await h.scheduler.lease(bob, { slots: 1 })).leases;
     h.clock.t += 101;
     await h.scheduler.sweep();
     expect(h.errors).toHaveLength(2);
@@ -222,32 +222,51 @@ describe('scheduler', () => {
     const h = await harness();
     await h.scheduler.connect(alice);
     await h.scheduler.connect(bob);
-    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+    expect((await h.scheduler.lease(bob, { slots: 1 })).leases).toEqual([]);
     await submit(h.store, 'j1', 1);
     h.scheduler.workAdded('j1');
     expect(h.woken).toEqual([['sock-b']]);
 
-    const [lease] = await h.scheduler.lease(alice, { slots: 1 });
-    expect(await h.scheduler.lease(bob, { slots: 1 })).toEqual([]);
+    const [lease] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    expect((await h.scheduler.lease(bob, { slots: 1 })).leases).toEqual([]);
     await h.scheduler.disconnect(alice.sessionId);
     expect(h.woken).toEqual([['sock-b'], ['sock-b']]);
 
-    const [again] = await h.scheduler.lease(bob, { slots: 1 });
+    const [again] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     expect(again?.taskId).toBe(lease?.taskId);
     const carol: VolunteerRef = { volunteerId: 'carol-0001', sessionId: 'sock-c', siteKey: 'site-1' };
     await h.scheduler.connect(carol);
-    expect(await h.scheduler.lease(carol, { slots: 1 })).toEqual([]);
+    expect((await h.scheduler.lease(carol, { slots: 1 })).leases).toEqual([]);
     expect(await h.scheduler.fail(bob, { leaseId: again!.leaseId, kind: 'trap', message: 'x' })).toBe('recorded');
     expect(h.woken.at(-1)).toEqual(['sock-c']);
+  });
+
+  it('a volunteer cooling down after a strike is told when to ask again, and is not woken by new work meanwhile', async () => {
+    const h = await harness();
+    await submit(h.store, 'j1', 1, { deadlineMs: 1000 });
+    await h.scheduler.connect(alice);
+    const [lapsed] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    expect(lapsed).toBeDefined();
+    h.clock.t += 3001;
+    await h.scheduler.sweep();
+    // The expiry was a strike: 1 s of cool-down from the sweep.
+    const reply = await h.scheduler.lease(alice, { slots: 1 });
+    expect(reply).toEqual({ leases: [], retryAfterMs: 1000 });
+    h.woken.length = 0;
+    await submit(h.store, 'j2', 1);
+    h.scheduler.workAdded('j2');
+    expect(h.woken.flat()).not.toContain(alice.sessionId);
+    h.clock.t += 1000;
+    expect((await h.scheduler.lease(alice, { slots: 2 })).leases.length).toBeGreaterThan(0);
   });
 
   it('revokes the replicas a quorum no longer needs', async () => {
     const h = await harness();
     await submit(h.store, 'j1', 1, { redundancy: 3, quorum: 2 });
     const carol: VolunteerRef = { volunteerId: 'carol-0001', sessionId: 'sock-c', siteKey: 'site-1' };
-    const [a] = await h.scheduler.lease(alice, { slots: 1 });
-    const [b] = await h.scheduler.lease(bob, { slots: 1 });
-    const [c] = await h.scheduler.lease(carol, { slots: 1 });
+    const [a] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    const [b] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
+    const [c] = (await h.scheduler.lease(carol, { slots: 1 })).leases;
     expect(new Set([a?.taskId, b?.taskId, c?.taskId]).size).toBe(1);
     expect(await h.scheduler.result(alice, { leaseId: a!.leaseId, output: new Uint8Array([7]), cpuMs: 1 })).toBe('accepted');
     expect(h.revoked).toEqual([]);
@@ -260,8 +279,8 @@ describe('scheduler', () => {
   it('after a restart, a volunteer that reconnects keeps its leases; the others are released after the grace', async () => {
     const h = await harness({ resumeGraceMs: 5000 });
     await submit(h.store, 'j1', 2, { deadlineMs: 600_000 });
-    const [kept] = await h.scheduler.lease(alice, { slots: 1 });
-    const [lost] = await h.scheduler.lease(bob, { slots: 1 });
+    const [kept] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    const [lost] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     await h.scheduler.stop();
 
     // A new process over the same store: the old connections are gone without a disconnect.
@@ -294,8 +313,8 @@ describe('scheduler', () => {
   it('after a restart, a lease whose deadline passed while the coordinator was down waits for the grace: no timeout, no strike', async () => {
     const h = await harness({ resumeGraceMs: 5000 });
     await submit(h.store, 'j1', 2, { deadlineMs: 1000 });
-    const [answered] = await h.scheduler.lease(alice, { slots: 1 });
-    const [abandoned] = await h.scheduler.lease(bob, { slots: 1 });
+    const [answered] = (await h.scheduler.lease(alice, { slots: 1 })).leases;
+    const [abandoned] = (await h.scheduler.lease(bob, { slots: 1 })).leases;
     await h.scheduler.stop();
     // Down for a minute: both deadlines (and their grace) are long past.
     h.clock.t += 60_000;

@@ -22,7 +22,8 @@
  * `reputation.ts`, applied by the store inside its transactions.
  */
 import { CodedError } from '../protocol/errors.ts';
-import type { FailRequest, Lease, LeaseRequest, ResultRequest } from '../protocol/events.ts';
+import type { FailRequest, LeaseGrant, LeaseRequest, ResultRequest } from '../protocol/events.ts';
+import { claimableFrom } from './reputation.ts';
 import type { AnswerEffects, CompleteOutcome, EndedLease, FailOutcome, Store } from '../store/index.ts';
 import {
   DEFAULT_GRACE_MS,
@@ -46,8 +47,11 @@ export interface VolunteerRef {
 export interface Scheduler {
   /** A connection was admitted: it adopts its volunteer's leases left by a dead connection. */
   connect(v: VolunteerRef): Promise<void>;
-  /** Leases work for the volunteer's free slots (possibly none). */
-  lease(v: VolunteerRef, req: LeaseRequest): Promise<Lease[]>;
+  /**
+   * Leases work for the volunteer's free slots (possibly none; with `retryAfterMs` when it is
+   * cooling down after a strike).
+   */
+  lease(v: VolunteerRef, req: LeaseRequest): Promise<LeaseGrant>;
   /** Records a result; throws `payload_too_large` when the output exceeds `limits.maxOutputBytes`. */
   result(v: VolunteerRef, req: ResultRequest): Promise<CompleteOutcome>;
   /** Records a failed attempt reported by the volunteer. */
@@ -202,7 +206,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
     async lease(v, req) {
       const slots = grantCount(req.slots, maxPerRequest);
-      if (slots === 0) return [];
+      if (slots === 0) return { leases: [] };
       const claimed = await store.claimTasks({
         volunteerId: v.volunteerId,
         sessionId: v.sessionId,
@@ -215,12 +219,19 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         random,
       });
       if (claimed.length === 0) {
+        // Cooling down: told when to ask again, and not woken by new work meanwhile.
+        const record = await store.getVolunteer(v.volunteerId);
+        const retryAfterMs = record ? claimableFrom(record, record.struckAt) - now() : 0;
+        if (retryAfterMs > 0) {
+          idle.delete(v.sessionId);
+          return { leases: [], retryAfterMs };
+        }
         if (connected.has(v.sessionId)) idle.add(v.sessionId);
-      } else {
-        idle.delete(v.sessionId);
+        return { leases: [] };
       }
+      idle.delete(v.sessionId);
       changed(claimed.map((l) => l.jobId));
-      return claimed.map((lease) => toWireLease(lease, deps.moduleUrl, limits));
+      return { leases: claimed.map((lease) => toWireLease(lease, deps.moduleUrl, limits)) };
     },
 
     async result(v, req) {

@@ -128,7 +128,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
     const ref = (): VolunteerRef => socket.data;
-    handle(socket, 'lease', LeaseRequest, log, async (payload) => ({ leases: await scheduler.lease(ref(), payload) }));
+    handle(socket, 'lease', LeaseRequest, log, (payload) => scheduler.lease(ref(), payload));
     handle(socket, 'result', ResultRequest, log, async (payload) => {
       // The scheduler refuses an oversized output and records it on the task (not a later timeout).
       const outcome = await scheduler.result(ref(), payload);
