@@ -48,7 +48,7 @@ function explain(figures: Figure[]): string[] {
         `${failover.value} ms later (median of ${failover.detail['trials']}; ${failover.detail['minMs']}–` +
         `${failover.detail['maxMs']} ms; goal under ${failover.detail['goalMs']} ms). The coordinator releases the lease ` +
         'when the socket closes, sends `work` to idle volunteers, and the first to ask gets the task; no deadline is ' +
-        'waited for. A network that goes silent without closing the socket is noticed by the heartbeat within 20 s. ' +
+        'waited for. A network that goes silent without closing the socket is noticed by the heartbeat within 30 s. ' +
         '(BOINC notices a lost host only at its deadline, hours later.)',
     );
   }

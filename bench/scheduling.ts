@@ -74,7 +74,7 @@ const round = (value: number, digits: number): number => Number(value.toFixed(di
  * Socket.IO's goodbye (as when a tab is closed or a process killed). The figure is the time until
  * the other one has the task in hand: the coordinator's release, its `work` wake-up, the other's
  * lease request and answer. (A network that goes silent without closing anything is noticed by the
- * heartbeat instead, within 20 s.)
+ * heartbeat instead, within 30 s.)
  */
 export async function failover(primes: Uint8Array, trials: number): Promise<Figure> {
   return withGrid(18200, 'failover', primes, async ({ coordinator, api, siteKey, primes: hash }) => {

@@ -1,7 +1,7 @@
 /**
  * Chaos 6: an author cancels a job while volunteers are in the middle of its tasks. The
- * coordinator revokes every live lease, the volunteers terminate those tasks at once (long before
- * they would have finished), and every task that had not completed ends `cancelled`.
+ * coordinator revokes every live lease, the volunteers terminate those tasks within seconds (long
+ * before they would have finished), and every task that had not completed ends `cancelled`.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNodeVolunteer, type NodeVolunteer } from '../../client/src/agent/index.ts';
@@ -27,9 +27,9 @@ afterEach(async () => {
 });
 
 it('cancelling a job revokes its leases: volunteers drop the work at once and no task is left open', async () => {
-  // Tasks of several seconds each: a volunteer that stopped running them within a second of the
+  // Tasks of about half a minute each: a volunteer that stopped running them within seconds of the
   // cancel was told to, it did not finish them.
-  const ranges = primeRanges(6, 3_000_000, 1_000_000_000);
+  const ranges = primeRanges(6, 20_000_000, 1_000_000_000);
   const jobId = await api.createJob({ module: primes, inputs: primeInputs(ranges), deadlineMs: 600_000 });
   for (let i = 0; i < 2; i++) volunteers.push(await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 }));
   await waitUntil(() => volunteers.every((v) => v.stats().running === 1), 10_000, () => 'both volunteers running a task');
@@ -39,7 +39,7 @@ it('cancelling a job revokes its leases: volunteers drop the work at once and no
   expect(status).toMatchObject({ state: 'cancelled' });
   await waitUntil(
     () => volunteers.every((v) => v.stats().running === 0 && v.stats().queued === 0),
-    1_000,
+    3_000,
     () => `still working after the cancel: ${volunteers.map((v) => JSON.stringify(v.stats())).join(' ')}`,
   );
   for (const volunteer of volunteers) expect(volunteer.stats().revoked).toBeGreaterThanOrEqual(1);

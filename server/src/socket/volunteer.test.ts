@@ -197,7 +197,7 @@ describe('/volunteer', () => {
   });
 
   it('releases the task of a volunteer whose network went silent, once the heartbeat misses', async () => {
-    const h = await startTestCoordinator({ heartbeat: { intervalMs: 200, timeoutMs: 200 } });
+    const h = await startTestCoordinator({ heartbeat: { intervalMs: 500, timeoutMs: 1000 } });
     const port = Number(new URL(await h.listen()).port);
     // The volunteer reaches the coordinator through a relay that can go silent without closing
     // anything, as a network that drops packets does.
@@ -234,13 +234,13 @@ describe('/volunteer', () => {
       clients.push(other);
       await connected(other);
       let again: Lease[] = [];
-      for (let i = 0; i < 100 && again.length === 0; i++) {
+      for (let i = 0; i < 250 && again.length === 0; i++) {
         again = leasesOf(await lease(other));
         if (again.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(again.map((l) => l.taskId)).toEqual([taken!.taskId]);
-      // Noticed by the heartbeat (interval + timeout), not by any deadline.
-      expect(Date.now() - wentSilent).toBeLessThan(2_000);
+      // Noticed by the heartbeat (interval + timeout), not by the 30 s deadline.
+      expect(Date.now() - wentSilent).toBeLessThan(5_000);
       const [line] = (await h.api('GET', `/jobs/${job.json().id}/results`)).body.trimEnd().split('\n').map((text) => JSON.parse(text));
       expect(line.errors.map((error: { kind: string }) => error.kind)).toEqual(['released']);
     } finally {

@@ -69,9 +69,12 @@ export function originAllowed(origin: string | undefined, publicUrl: string): bo
   return origin.toLowerCase() === new URL(publicUrl).origin;
 }
 
-/** Heartbeat of volunteer connections: a ping every 10 s, answered within 10 s. */
+/**
+ * Heartbeat of volunteer connections: a ping every 10 s, answered within 20 s (a pong can queue
+ * behind a result of several MiB on a slow uplink).
+ */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
-export const HEARTBEAT_TIMEOUT_MS = 10_000;
+export const HEARTBEAT_TIMEOUT_MS = 20_000;
 
 const STALE_MESSAGE =
   'lease is no longer active (expired, released, revoked or completed by another call): drop the work';
@@ -84,7 +87,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     // Room for the largest output plus the event's framing.
     maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
     serveClient: false,
-    // A volunteer whose network vanished without closing the socket is noticed within 20 s
+    // A volunteer whose network vanished without closing the socket is noticed within 30 s
     // (Socket.IO's defaults: 45 s), and its leases released then.
     pingInterval: deps.heartbeat?.intervalMs ?? HEARTBEAT_INTERVAL_MS,
     pingTimeout: deps.heartbeat?.timeoutMs ?? HEARTBEAT_TIMEOUT_MS,
