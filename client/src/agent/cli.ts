@@ -32,10 +32,13 @@ async function main(): Promise<number> {
     connectTimeoutMs: 30_000,
     ...(config.workers === undefined ? {} : { workers: config.workers }),
     onStats(stats) {
-      // One line per finished task at most, not per internal state change.
-      const key = `${stats.completed}/${stats.failed}/${stats.dropped}`;
+      // One line per finished, revoked or dropped task at most, not per internal state change.
+      const key = `${stats.completed}/${stats.failed}/${stats.dropped}/${stats.revoked}/${stats.expired}`;
       if (key !== last) {
-        console.log(`${new Date().toISOString()} completed ${stats.completed}, failed ${stats.failed}, dropped ${stats.dropped}, running ${stats.running}`);
+        console.log(
+          `${new Date().toISOString()} completed ${stats.completed}, failed ${stats.failed}, revoked ${stats.revoked}, ` +
+            `expired ${stats.expired}, stale ${stats.dropped}, running ${stats.running}`,
+        );
       }
       last = key;
     },

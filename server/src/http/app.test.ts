@@ -234,7 +234,8 @@ describe('jobs', () => {
   });
 
   it('reads a volunteer\'s record once it has asked for work; names a bad or unknown id', async () => {
-    expectError(await c.api('GET', '/volunteers/short'), 400, 'bad_request');
+    expectError(await c.api('GET', '/volunteers/short'), 400, 'bad_request', /\^\[A-Za-z0-9_-\]\{8,128\}\$/);
+    expectError(await c.api('GET', `/volunteers/${'z'.repeat(300)}`), 400, 'bad_request', /longer than 200 characters/);
     expectError(await c.api('GET', '/volunteers/never-seen-volunteer'), 404, 'volunteer_not_found', /never-seen-volunteer/);
     await c.store.claimTasks({
       volunteerId: 'volunteer-record-1',

@@ -3,11 +3,12 @@
  * health), the embed's static files and module downloads. Returned without listening, so tests use
  * `inject` and `main.ts` decides where it listens.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { API_PREFIX } from '../protocol/http.ts';
 import { requireAdminKey } from './auth.ts';
 import type { AppDeps } from './deps.ts';
-import { installErrorHandlers } from './errors.ts';
+import { CodedError } from '../protocol/errors.ts';
+import { installErrorHandlers, toHttpError } from './errors.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -19,13 +20,26 @@ import { typeboxValidatorCompiler } from './validation.ts';
 
 export type { AppDeps } from './deps.ts';
 
+/** The longest path parameter the router accepts. */
+const MAX_PARAM_LENGTH = 200;
+
 /** Builds the fastify app over the injected store, scheduler and config. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     logController: new LogController({ disableRequestLogging: !deps.logRequests }),
     // Job ids and site keys are short; a long URL is a mistake or an attack.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a bad URL, a parameter too long) get the one error body too.
+    frameworkErrors: (error, _request, reply) => {
+      const coded =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new CodedError('bad_request', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
+          : error.code === 'FST_ERR_BAD_URL'
+            ? new CodedError('bad_request', 'the URL is not valid')
+            : toHttpError(error);
+      void (reply as FastifyReply).code(coded.status).type('application/json; charset=utf-8').send(coded.toBody());
+    },
     // Volunteer sockets hold connections open; do not let them delay shutdown forever.
     forceCloseConnections: 'idle',
   });

@@ -13,6 +13,9 @@ export type Checker<T> = (value: unknown) => { ok: true; value: T } | { ok: fals
 
 const compiled = new WeakMap<TSchema, Checker<unknown>>();
 
+/** TypeBox's messages start with a capital; only that letter is lowered (patterns stay as they are). */
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
+
 /** Compiles (once per schema object) a checker; `what` names the payload in messages (`body`, `lease`). */
 export function compileChecker<S extends TSchema>(schema: S, what: string): Checker<Static<S>> {
   let check = compiled.get(schema);
@@ -24,7 +27,7 @@ export function compileChecker<S extends TSchema>(schema: S, what: string): Chec
       if (!first) return { ok: false, message: 'invalid payload' };
       const where = first.path === '' ? '' : ` at ${first.path}`;
       const message =
-        first.message === 'Unexpected property' ? `unknown field${where}` : `${first.message.toLowerCase()}${where}`;
+        first.message === 'Unexpected property' ? `unknown field${where}` : `${lowerFirst(first.message)}${where}`;
       return { ok: false, message };
     };
     compiled.set(schema, check);
