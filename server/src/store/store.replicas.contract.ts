@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COOLDOWN, DEFAULT_QUOTA, TRUST_AFTER } from '../scheduler/reputation.ts';
+import { COOLDOWN, DEFAULT_QUOTA, TRUST_AFTER, claimableFrom } from '../scheduler/reputation.ts';
 import type { ClaimedLease, NewJob, Store } from './store.ts';
 
 const MODULE = 'c'.repeat(64);
@@ -326,7 +326,8 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
           { weight: 1, arbitrary: fc.record({ op: fc.constant('fail' as const), pick: fc.nat(50) }) },
           { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), volunteer: fc.nat(VOLUNTEERS - 1) }) },
           { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const) }) },
-          { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 800 }) }) },
+          // Up to a few seconds: long enough for cool-downs to end, and struck volunteers to claim again.
+          { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 3000 }) }) },
         );
         const shapeArb = fc.integer({ min: 1, max: 3 }).chain((redundancy) =>
           fc.record({ redundancy: fc.constant(redundancy), quorum: fc.integer({ min: 1, max: redundancy }) }),
@@ -379,7 +380,11 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
 
             for (const step of ops) {
               if (step.op === 'claim') {
-                for (const lease of await claim(store, idOf(step.volunteer), step.slots, { now })) {
+                const record = await store.getVolunteer(idOf(step.volunteer));
+                const claimed = await claim(store, idOf(step.volunteer), step.slots, { now });
+                // Cooling down after a strike: nothing, whatever is open.
+                if (record && now < claimableFrom(record, record.struckAt)) expect(claimed).toEqual([]);
+                for (const lease of claimed) {
                   if (lease.jobId === jobId) live.set(lease.leaseId, { lease, volunteer: step.volunteer });
                 }
               } else if (step.op === 'release') {
