@@ -23,10 +23,10 @@ import { serveHostPages } from '../e2e/support/host-pages.ts';
 import { chromiumArgs, chromiumPath } from '../e2e/support/chromium.ts';
 import { describeMachine, processCpuMs } from './machine.ts';
 import { runNative } from './native.ts';
+import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
 import { renderReport, type Figure } from './report.ts';
 import { adaptiveOverhead, failover, replicationThroughput } from './scheduling.ts';
 
-const ADMIN_KEY = 'bench-admin-key-0123456789';
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
 
@@ -36,7 +36,6 @@ function report(figure: Figure): void {
   console.log(JSON.stringify(figure));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A primes range width whose task takes about `targetMs` on one core of this machine. */
 async function calibrate(moduleBytes: Uint8Array, targetMs: number): Promise<number> {
@@ -80,11 +79,11 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     if (decodePrimesOutput(output) !== countPrimesReference(lo, hi)) throw new Error(`native task ${i} is wrong`);
   });
 
-  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: ADMIN_KEY });
+  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: BENCH_ADMIN_KEY });
   const host = await serveHostPages(18182, coordinator.url);
   const browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs] });
   try {
-    const api = apiClient(coordinator.url, ADMIN_KEY);
+    const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);
     const siteKey = await api.createSite(['http://localhost:18182']);
     const hash = await api.uploadModule(primes);
     const context = await browser.newContext();
@@ -136,10 +135,10 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
 }
 
 async function throughput(primes: Uint8Array, volunteers: number, tasks: number): Promise<void> {
-  const coordinator = await startCoordinatorProcess({ port: 18190, dataDir: '.tmp/bench-throughput', adminKey: ADMIN_KEY });
+  const coordinator = await startCoordinatorProcess({ port: 18190, dataDir: '.tmp/bench-throughput', adminKey: BENCH_ADMIN_KEY });
   const agents: Awaited<ReturnType<typeof startNodeVolunteer>>[] = [];
   try {
-    const api = apiClient(coordinator.url, ADMIN_KEY);
+    const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);
     const siteKey = await api.createSite(['http://localhost:18192']);
     const hash = await api.uploadModule(primes);
     for (let i = 0; i < volunteers; i++) {
@@ -176,7 +175,6 @@ async function throughput(primes: Uint8Array, volunteers: number, tasks: number)
   }
 }
 
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 const machine = describeMachine(chromiumPath);
 const primes = new Uint8Array(await readFile(taskWasmPath('primes')));

@@ -15,9 +15,9 @@ import { startCoordinatorProcess, type CoordinatorProcess } from '../e2e/support
 import { readJobLeases } from '../e2e/support/chaos-db.ts';
 import { chaosApi, primeInputs, primeRanges, primesProblems, waitForJobSettled, waitUntil, type ChaosApi } from '../e2e/support/chaos-jobs.ts';
 import { startLiar, type Liar } from '../e2e/support/chaos-volunteers.ts';
+import { BENCH_ADMIN_KEY, median, round } from './common.ts';
 import type { Figure } from './report.ts';
 
-const ADMIN_KEY = 'bench-admin-key-0123456789';
 
 interface Grid {
   coordinator: CoordinatorProcess;
@@ -29,9 +29,9 @@ interface Grid {
 
 async function withGrid<T>(port: number, name: string, primes: Uint8Array, run: (grid: Grid) => Promise<T>): Promise<T> {
   const dataDir = `.tmp/bench-${name}`;
-  const coordinator = await startCoordinatorProcess({ port, dataDir, adminKey: ADMIN_KEY });
+  const coordinator = await startCoordinatorProcess({ port, dataDir, adminKey: BENCH_ADMIN_KEY });
   try {
-    const api = chaosApi(coordinator.url, ADMIN_KEY);
+    const api = chaosApi(coordinator.url, BENCH_ADMIN_KEY);
     const siteKey = await api.createSite([`http://localhost:${port + 2}`]);
     const hash = await api.uploadModule(primes);
     return await run({ coordinator, api, siteKey, primes: hash, dbFile: `${dataDir}/sparecycles.db` });
@@ -62,12 +62,6 @@ async function watchedVolunteer(url: string, siteKey: string, execution: 'thread
   };
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 /**
  * Two idle volunteers; a one-task job goes to one of them; its connection is closed without
