@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
-    // Called only once the app below exists (the sweep starts after listen).
+    // Called only once the app below exists (the sweep starts after it is built).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
   });
 
@@ -71,6 +71,9 @@ async function main(): Promise<void> {
     logger: app.log,
   });
 
+  // Before listening: the leases of the previous process's connections are listed (and their
+  // deadlines deferred) before any new connection can adopt or take one.
+  scheduler.start();
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -80,10 +83,10 @@ async function main(): Promise<void> {
         ? `sparecycles: ${config.host}:${config.port} is already in use; set PORT to another port`
         : `sparecycles: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
     );
+    await scheduler.stop();
     await store.close();
     process.exit(1);
   }
-  scheduler.start();
   ready = true;
 
   let demo: RunningDemo | undefined;

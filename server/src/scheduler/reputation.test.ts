@@ -248,7 +248,8 @@ describe('strikes and cool-down', () => {
 
   it('one batch is one strike: a strike for a lease issued before the latest one restarts the cool-down without lengthening the run', () => {
     expect(strikeEscalates(5_000, 0)).toBe(true);
-    expect(strikeEscalates(5_000, 5_000)).toBe(true);
+    expect(strikeEscalates(5_000, 5_000)).toBe(false);
+    expect(strikeEscalates(5_001, 5_000)).toBe(true);
     expect(strikeEscalates(4_999, 5_000)).toBe(false);
     const once = afterError(newReputation(), 'expired');
     expect(afterError(once, 'expired', DEFAULT_QUOTA, false).strikes).toBe(1);

@@ -68,10 +68,11 @@ export function cooldownMs(strikes: number): number {
 
 /**
  * Whether a strike for a lease issued at `issuedAt` adds to the run: only when the lease was
- * issued at or after the latest strike (`struckAt`; 0 when none), so one batch is one strike.
+ * issued after the latest strike (`struckAt`; 0 when none), so one batch is one strike. (No lease
+ * is issued in the millisecond of a strike after it: the cool-down has begun.)
  */
 export function strikeEscalates(issuedAt: number, struckAt: number): boolean {
-  return issuedAt >= struckAt;
+  return issuedAt > struckAt;
 }
 
 /** The first time a volunteer may be leased work again, given when its latest strike was. */

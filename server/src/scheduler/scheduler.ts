@@ -118,7 +118,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Sessions whose last lease request found nothing: they wait for `work`. */
   const idle = new Set<string>();
   /** Connections of a previous process that held leases, and when their grace ends. */
-  let orphans: { sessions: string[]; releaseAt: number } | undefined;
+  let orphans: { sessions: string[]; deferred: string[]; releaseAt: number } | undefined;
   let orphansLoaded: Promise<void> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let sweepChain: Promise<void> = Promise.resolve();
@@ -170,11 +170,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   async function releaseOrphans(): Promise<void> {
     if (!orphans || now() < orphans.releaseAt) return;
-    const { sessions } = orphans;
+    const { sessions, deferred } = orphans;
     orphans = undefined;
     for (const sessionId of sessions) {
       if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now()));
     }
+    // Leases whose deadline passed while the coordinator was down and that are still unanswered
+    // (a volunteer drops a queued lease past the deadline it was given): released, not charged.
+    tookBack(await store.releaseLeases(deferred, now()));
   }
 
   async function sweepOnce(): Promise<void> {
@@ -197,6 +200,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   return {
     async connect(v) {
+      // The previous process's leases are listed (and their deadlines deferred) before any adoption.
+      await orphansLoaded;
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
       await store.adoptLeases(v.volunteerId, v.sessionId, [...others]);
       others.add(v.sessionId);
@@ -297,14 +302,17 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       // Every connection that held leases when this process started belongs to a previous one.
       // Their leases' deadlines may have passed while nobody could answer: deferred to the end of
       // the grace, so a volunteer that comes back in time is not charged a timeout (nor a strike).
-      orphansLoaded ??= store.sessionsWithLeases().then(
-        async (sessions) => {
+      orphansLoaded ??= store
+        .sessionsWithLeases()
+        .then(async (sessions) => {
           if (sessions.length === 0) return;
           const releaseAt = now() + resumeGraceMs;
-          await store.deferDeadlines(sessions, releaseAt);
-          orphans = { sessions, releaseAt };
-        },
-      ).catch((error: unknown) => onError(error));
+          // Set first: if deferring fails, the orphans are still released at the end of the grace.
+          const loaded = { sessions, deferred: [] as string[], releaseAt };
+          orphans = loaded;
+          loaded.deferred = await store.deferDeadlines(sessions, releaseAt);
+        })
+        .catch((error: unknown) => onError(error));
       timer = setInterval(() => {
         // A slow sweep is not stacked on: the next tick after it finishes catches up.
         if (sweepsQueued > 0) return;

@@ -7,7 +7,7 @@
 import { planClaim, type ShareCandidate } from '../scheduler/fair-share.ts';
 import { leaseBudget } from '../scheduler/leases.ts';
 import { openTaskState } from '../scheduler/quorum.ts';
-import { claimableFrom, replicationFor } from '../scheduler/reputation.ts';
+import { COOLDOWN, claimableFrom, replicationFor } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './lease-endings.ts';
 import type { ClaimRequest, ClaimedLease } from './store.ts';
@@ -36,8 +36,12 @@ async function liveHeld(trx: Db, volunteerId: string, sessionId: string): Promis
   return { volunteer, session };
 }
 
-/** The volunteer's results on tasks still open that wait for other replicas to be judged. */
-async function awaitingVerdicts(trx: Db, volunteerId: string): Promise<number> {
+/**
+ * The volunteer's recent results (since `since`) on tasks still open that wait for other replicas
+ * to be judged. Recent only: a task may stay open long (too few distinct volunteers), and must not
+ * hold a struck volunteer back for longer than its longest cool-down.
+ */
+async function awaitingVerdicts(trx: Db, volunteerId: string, since: number): Promise<number> {
   const row = await trx
     .selectFrom('leases')
     .innerJoin('tasks', (join) => join.onRef('tasks.job_id', '=', 'leases.job_id').onRef('tasks.idx', '=', 'leases.task_idx'))
@@ -45,6 +49,7 @@ async function awaitingVerdicts(trx: Db, volunteerId: string): Promise<number> {
     .where('leases.volunteer_id', '=', volunteerId)
     .where('leases.state', '=', 'completed')
     .where('leases.verdict', 'is', null)
+    .where('leases.ended_at', '>', since)
     .where('tasks.state', 'in', ['pending', 'running'])
     .executeTakeFirst();
   return Number(row?.n ?? 0);
@@ -60,7 +65,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   const held = await liveHeld(trx, volunteerId, request.sessionId);
   // A struck volunteer's answers still waiting for a verdict count against its quota: a liar that
   // answers at once must not take a fresh lease per round trip while its lies wait to be judged.
-  const awaiting = rep.strikes > 0 ? await awaitingVerdicts(trx, volunteerId) : 0;
+  const awaiting = rep.strikes > 0 ? await awaitingVerdicts(trx, volunteerId, now - COOLDOWN.maxMs) : 0;
   const grant = leaseBudget({
     asked: slots,
     workers: request.workers,

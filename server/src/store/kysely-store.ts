@@ -21,6 +21,7 @@ import { claimReplicas, taskIdOf } from './claims.ts';
 import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { Database } from './schema.ts';
 import type {
+  EndedLease,
   ClaimRequest,
   ClaimedLease,
   CompleteOutcome,
@@ -307,20 +308,42 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     },
 
     async deferDeadlines(sessionIds, until) {
-      let deferred = 0;
-      // In chunks: a dialect bounds the parameters of one statement.
-      const chunk = Math.max(1, caps.maxParameters - 2);
-      for (let start = 0; start < sessionIds.length; start += chunk) {
-        const result = await db
-          .updateTable('leases')
-          .set({ deadline: until })
-          .where('state', '=', 'active')
-          .where('deadline', '<', until)
-          .where('session_id', 'in', sessionIds.slice(start, start + chunk))
-          .executeTakeFirst();
-        deferred += Number(result.numUpdatedRows ?? 0n);
-      }
-      return deferred;
+      return db.transaction().execute(async (trx) => {
+        const deferred: string[] = [];
+        // In chunks: a dialect bounds the parameters of one statement (3 besides the ids).
+        const chunk = Math.max(1, caps.maxParameters - 3);
+        for (let start = 0; start < sessionIds.length; start += chunk) {
+          const sessions = sessionIds.slice(start, start + chunk);
+          const rows = await trx
+            .selectFrom('leases')
+            .select('id')
+            .where('state', '=', 'active')
+            .where('deadline', '<', until)
+            .where('session_id', 'in', sessions)
+            .execute();
+          await trx
+            .updateTable('leases')
+            .set({ deadline: until })
+            .where('state', '=', 'active')
+            .where('deadline', '<', until)
+            .where('session_id', 'in', sessions)
+            .execute();
+          deferred.push(...rows.map((row) => row.id));
+        }
+        return deferred;
+      });
+    },
+
+    async releaseLeases(leaseIds, now) {
+      return db.transaction().execute(async (trx) => {
+        const ended: EndedLease[] = [];
+        for (const id of leaseIds) {
+          const lease = await findLease(trx, id);
+          if (lease?.state !== 'active') continue;
+          ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now)).revoked);
+        }
+        return ended;
+      });
     },
 
     async getVolunteer(id) {

@@ -307,6 +307,39 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
       });
     });
 
+    describe('after a restart', () => {
+      it('defers only live leases of the named sessions whose deadline is earlier, and says which', async () => {
+        const store = await fresh();
+        await store.createJob(job('restart', { redundancy: 1, quorum: 1, deadlineMs: 1000, inputs: Array.from({ length: 4 }, (_, i) => Uint8Array.of(i)) }));
+        const [early] = await claim(store, 'vol-1', 1, { now: 1000, sessionId: 'old-1' });
+        const [late] = await claim(store, 'vol-2', 1, { now: 50_000, sessionId: 'old-2' });
+        const [done] = await claim(store, 'vol-3', 1, { now: 1000, sessionId: 'old-3' });
+        const [elsewhere] = await claim(store, 'vol-4', 1, { now: 1000, sessionId: 'current' });
+        await complete(store, done!, 'vol-3', HONEST, 1500);
+        expect(await store.deferDeadlines([], 10_000)).toEqual([]);
+        expect(await store.deferDeadlines(['old-1', 'old-2', 'old-3'], 10_000)).toEqual([early!.leaseId]);
+        // Deferred: not overdue at 5 s any more; the other session's lease is.
+        const expired = await store.expireLeases(5_000, 5_000);
+        expect(expired.map((lease) => lease.leaseId)).toEqual([elsewhere!.leaseId]);
+        expect(late).toBeDefined();
+      });
+
+      it('releases the named leases still live, uncounted, and leaves ended ones alone', async () => {
+        const store = await fresh();
+        await store.createJob(job('release', { redundancy: 1, quorum: 1, inputs: [Uint8Array.of(0), Uint8Array.of(1)] }));
+        const [kept, answered] = await claim(store, 'vol-1', 2, { now: 1000 });
+        await complete(store, answered!, 'vol-1', HONEST, 1100);
+        const released = await store.releaseLeases([kept!.leaseId, answered!.leaseId, 'no-such-lease'], 1200);
+        expect(released.map((lease) => lease.leaseId)).toEqual([kept!.leaseId]);
+        const lines = await store.listResults('release', 0, 2);
+        expect(lines.map((line) => [line.state, line.errors?.map((error) => error.kind)])).toEqual([
+          ['pending', ['released']],
+          ['completed', undefined],
+        ]);
+        expect(await store.getVolunteer('vol-1')).toMatchObject({ errors: 0, strikes: 0 });
+      });
+    });
+
     describe('invariants under random schedules', () => {
       it('never more than r live replicas, never two on one volunteer, nothing accepted without q agreeing volunteers, every task terminal once', async () => {
         const store = await fresh();

@@ -179,9 +179,15 @@ export interface Store {
   sessionsWithLeases(): Promise<string[]>;
   /**
    * Moves the deadline of the live leases of these sessions to `until` where it is earlier (after
-   * a restart: their volunteers could not answer while the coordinator was down). Returns how many.
+   * a restart: their volunteers could not answer while the coordinator was down). Returns the ids
+   * of the leases it moved.
    */
-  deferDeadlines(sessionIds: readonly string[], until: number): Promise<number>;
+  deferDeadlines(sessionIds: readonly string[], until: number): Promise<string[]>;
+  /**
+   * Releases these leases where they are still live, as a disconnect would (not counted). Returns
+   * them, plus other volunteers' replicas revoked because a release failed their task.
+   */
+  releaseLeases(leaseIds: readonly string[], now: number): Promise<EndedLease[]>;
   /** One volunteer's record; `undefined` when it never claimed anything. */
   getVolunteer(id: string): Promise<VolunteerRecord | undefined>;
   /**
