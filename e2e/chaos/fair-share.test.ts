@@ -38,7 +38,7 @@ it('a small job submitted behind a huge one completes within seconds, exactly', 
   const ranges = primeRanges(3, WIDTH, 1_000_000_000 + 400 * WIDTH);
   const submitted = Date.now();
   const small = await api.createJob({ module: primes, inputs: primeInputs(ranges) });
-  const status = await waitForJobSettled(api, small, { timeoutMs: 10_000 });
+  const status = await waitForJobSettled(api, small, { timeoutMs: 30_000 });
   const tookMs = Date.now() - submitted;
   expect(status.counts).toMatchObject({ completed: 3, failed: 0 });
   expect(primesProblems(await api.jobResults(small), ranges)).toEqual([]);

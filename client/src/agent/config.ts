@@ -21,7 +21,7 @@ export const USAGE = `Usage: sparecycles-agent --url URL --site SITE_KEY [--work
   --url       the coordinator, e.g. http://127.0.0.1:8080   (env SPARECYCLES_URL)
   --site      the site key to volunteer through               (env SPARECYCLES_SITE)
   --workers   parallel tasks (default: all cores but one)
-  --inline    run tasks in the main thread (no isolation, and a task over ~30 s misses the
+  --inline    run tasks in the main thread (no isolation, and a task over ~20 s may miss the
               coordinator's heartbeat and loses its connection; for light benchmarks)
   --id-file   file keeping this volunteer's id (default ~/.config/sparecycles/volunteer-id)`;
 
