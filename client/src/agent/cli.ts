@@ -37,7 +37,7 @@ async function main(): Promise<number> {
       if (key !== last) {
         console.log(
           `${new Date().toISOString()} completed ${stats.completed}, failed ${stats.failed}, revoked ${stats.revoked}, ` +
-            `expired ${stats.expired}, stale ${stats.dropped}, running ${stats.running}`,
+            `expired ${stats.expired}, not wanted ${stats.dropped}, running ${stats.running}`,
         );
       }
       last = key;

@@ -22,7 +22,7 @@ export const USAGE = `Usage: sparecycles-agent --url URL --site SITE_KEY [--work
   --site      the site key to volunteer through               (env SPARECYCLES_SITE)
   --workers   parallel tasks (default: all cores but one)
   --inline    run tasks in the main thread (no isolation, and a task over ~20 s may miss the
-              coordinator's heartbeat and loses its connection; for light benchmarks)
+              coordinator's heartbeat and lose its connection; for light benchmarks)
   --id-file   file keeping this volunteer's id (default ~/.config/sparecycles/volunteer-id)`;
 
 /** A usage error: the CLI prints it with the usage and exits 2. */

@@ -31,13 +31,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Job ids and site keys are short; a long URL is a mistake or an attack.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router's own refusals (a bad URL, a parameter too long) get the one error body too.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const coded =
         error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new CodedError('bad_request', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
           : error.code === 'FST_ERR_BAD_URL'
             ? new CodedError('bad_request', 'the URL is not valid')
             : toHttpError(error);
+      if (coded.code === 'internal') request.log.error({ err: error }, 'request failed');
       void (reply as FastifyReply).code(coded.status).type('application/json; charset=utf-8').send(coded.toBody());
     },
     // Volunteer sockets hold connections open; do not let them delay shutdown forever.
