@@ -26,6 +26,22 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A new process's scheduler over the harness's store and clock (a restart: 5 s resume grace). */
+function restartOver(h: Harness, overrides: Partial<SchedulerDeps> = {}): Scheduler {
+  const restarted = createScheduler({
+    store: h.store,
+    now: () => h.clock.t,
+    newId: () => `lease-r${Math.random()}`,
+    limits: LIMITS,
+    moduleUrl: (hash) => `/modules/${hash}.wasm`,
+    revoke: () => undefined,
+    resumeGraceMs: 5000,
+    ...overrides,
+  });
+  cleanups.push(() => restarted.stop());
+  return restarted;
+}
+
 async function harness(overrides: Partial<SchedulerDeps> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'sparecycles-scheduler-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -285,16 +301,7 @@ describe('scheduler', () => {
 
     // A new process over the same store: the old connections are gone without a disconnect.
     const revoked: string[][] = [];
-    const restarted = createScheduler({
-      store: h.store,
-      now: () => h.clock.t,
-      newId: () => `lease-r${Math.random()}`,
-      limits: LIMITS,
-      moduleUrl: (hash) => `/modules/${hash}.wasm`,
-      revoke: (_sessionId, leaseIds) => revoked.push(leaseIds),
-      resumeGraceMs: 5000,
-    });
-    cleanups.push(() => restarted.stop());
+    const restarted = restartOver(h, { revoke: (_sessionId, leaseIds) => revoked.push(leaseIds) });
     restarted.start();
     const aliceAgain: VolunteerRef = { ...alice, sessionId: 'sock-a2' };
     await restarted.connect(aliceAgain);
@@ -320,16 +327,7 @@ describe('scheduler', () => {
     // Down for a minute: every deadline (and its grace) is long past.
     h.clock.t += 60_000;
 
-    const restarted = createScheduler({
-      store: h.store,
-      now: () => h.clock.t,
-      newId: () => `lease-r${Math.random()}`,
-      limits: LIMITS,
-      moduleUrl: (hash) => `/modules/${hash}.wasm`,
-      revoke: () => undefined,
-      resumeGraceMs: 5000,
-    });
-    cleanups.push(() => restarted.stop());
+    const restarted = restartOver(h);
     restarted.start();
     await restarted.sweep();
     expect((await h.store.getJob('j1'))?.counts).toMatchObject({ running: 3 });
