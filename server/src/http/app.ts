@@ -7,8 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 
 import { API_PREFIX } from '../protocol/http.ts';
 import { requireAdminKey } from './auth.ts';
 import type { AppDeps } from './deps.ts';
-import { CodedError } from '../protocol/errors.ts';
-import { installErrorHandlers, toHttpError } from './errors.ts';
+import { installErrorHandlers, sendHttpError } from './errors.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -32,14 +31,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router's own refusals (a bad URL, a parameter too long) get the one error body too.
     frameworkErrors: (error, request, reply) => {
-      const coded =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new CodedError('bad_request', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
-          : error.code === 'FST_ERR_BAD_URL'
-            ? new CodedError('bad_request', 'the URL is not valid')
-            : toHttpError(error);
-      if (coded.code === 'internal') request.log.error({ err: error }, 'request failed');
-      void (reply as FastifyReply).code(coded.status).type('application/json; charset=utf-8').send(coded.toBody());
+      void sendHttpError(error, request, reply as FastifyReply, { maxParamLength: MAX_PARAM_LENGTH });
     },
     // Volunteer sockets hold connections open; do not let them delay shutdown forever.
     forceCloseConnections: 'idle',
