@@ -23,8 +23,8 @@
  * doubling per strike in a row, at most 60 s), counted from the latest strike. Strikes for leases
  * issued before the latest strike (a batch of leases expiring together after a laptop slept, or
  * lies sent before the first was judged) restart the cool-down without lengthening the run
- * (`strikeEscalates`). Its next accepted or agreeing result clears its strikes. Reported failures are no strike: a module that traps is the
- * author's fault, not the volunteer's.
+ * (`strikeEscalates`). Its next accepted or agreeing result clears its strikes. Reported failures
+ * are no strike: a module that traps is the author's fault, not the volunteer's.
  */
 import type { FailureKind } from '../protocol/events.ts';
 
@@ -74,6 +74,9 @@ export function cooldownMs(strikes: number): number {
 export function strikeEscalates(issuedAt: number, struckAt: number): boolean {
   return issuedAt > struckAt;
 }
+
+/** Strikes after one more: one more in the run, or (not escalating) at least the one it is. */
+const struck = (strikes: number, escalate: boolean): number => (escalate ? strikes + 1 : Math.max(1, strikes));
 
 /** The first time a volunteer may be leased work again, given when its latest strike was. */
 export function claimableFrom(rep: Reputation, struckAt: number): number {
@@ -131,7 +134,7 @@ export function afterDisagreed(rep: Reputation, limits: QuotaLimits = DEFAULT_QU
     consecutiveValid: 0,
     invalid: rep.invalid + 1,
     quota: clampQuota(rep.quota / 2, limits),
-    strikes: escalate ? rep.strikes + 1 : Math.max(1, rep.strikes),
+    strikes: struck(rep.strikes, escalate),
   };
 }
 
@@ -147,8 +150,7 @@ export function afterUnchecked(rep: Reputation, limits: QuotaLimits = DEFAULT_QU
 export function afterError(rep: Reputation, cause: FailureKind | 'expired', limits: QuotaLimits = DEFAULT_QUOTA, escalate = true): Reputation {
   const expired = cause === 'expired';
   const quota = expired ? rep.quota / 2 : rep.quota - 1;
-  const strikes = !expired ? rep.strikes : escalate ? rep.strikes + 1 : Math.max(1, rep.strikes);
-  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits), strikes };
+  return { ...rep, errors: rep.errors + 1, quota: clampQuota(quota, limits), strikes: expired ? struck(rep.strikes, escalate) : rep.strikes };
 }
 
 /** Whether an event is a strike (it dates the volunteer's cool-down). */

@@ -40,7 +40,7 @@ export interface VolunteerSocketDeps {
   publicUrl: string;
   maxOutputBytes: number;
   logger?: SocketLogger;
-  /** Ping interval and answer timeout (default 10 s each); tests shorten them. */
+  /** Ping interval and answer timeout (default 10 s and 20 s); tests shorten them. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 

@@ -1,8 +1,9 @@
 /**
  * A claim inside one store transaction: whether the volunteer may take any now (its cool-down
- * after a strike), how many leases it may take (its quota and its session's prefetch bound), which jobs they come from (fair share with locality), and each
- * task's replication when it is fresh (adaptive replication). The decisions are the pure
- * functions of `scheduler/`; this module reads their inputs and writes their outcome.
+ * after a strike), how many leases it may take (its quota and its session's prefetch bound),
+ * which jobs they come from (fair share with locality), and each task's replication when it is
+ * fresh (adaptive replication). The decisions are the pure functions of `scheduler/`; this module
+ * reads their inputs and writes their outcome.
  */
 import { planClaim, type ShareCandidate } from '../scheduler/fair-share.ts';
 import { leaseBudget } from '../scheduler/leases.ts';

@@ -251,7 +251,8 @@ export async function recordResult(
     }
     for (const id of verdict.agreeing) await updateReputation(trx, id, now, ctx.quota, (rep) => afterAgreed(rep, ctx.quota));
     for (const id of verdict.disagreeing) {
-      const issuedAt = Math.min(...answered.filter((row) => row.volunteer_id === id).map((row) => Number(row.issued_at)));
+      // A volunteer answers a task once: its one completed replica is the lease judged.
+      const issuedAt = Number(answered.find((row) => row.volunteer_id === id)?.issued_at ?? 0);
       await updateReputation(trx, id, now, ctx.quota, (rep, struckAt) => afterDisagreed(rep, ctx.quota, strikeEscalates(issuedAt, struckAt)), { strike: true });
     }
     return closeTask(trx, ctx, settled, { state: 'completed', output: fromDbBytes(winner.output as Uint8Array), otherLive: live, now });

@@ -26,12 +26,6 @@ export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecor
   );
 }
 
-/** The reputation part of a record. */
-function reputationOfRecord(record: VolunteerRecord): Reputation {
-  const { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes } = record;
-  return { consecutiveValid, valid, invalid, unchecked, errors, quota, strikes };
-}
-
 /**
  * Applies `update` (given the record and when its latest strike was, 0 for none) to the
  * volunteer's record, creating it, and marks it seen at `now`. With `strike`, the update is a
@@ -46,8 +40,7 @@ export async function updateReputation(
   options: { strike?: boolean } = {},
 ): Promise<Reputation> {
   const found = await findVolunteer(trx, id);
-  const previous = found ? reputationOfRecord(found) : newReputation(limits);
-  const next = update(previous, found?.struckAt ?? 0);
+  const next = update(found ?? newReputation(limits), found?.struckAt ?? 0);
   const values = {
     consecutive_valid: next.consecutiveValid,
     valid: next.valid,
