@@ -313,20 +313,13 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         // In chunks: a dialect bounds the parameters of one statement (3 besides the ids).
         const chunk = Math.max(1, caps.maxParameters - 3);
         for (let start = 0; start < sessionIds.length; start += chunk) {
-          const sessions = sessionIds.slice(start, start + chunk);
           const rows = await trx
-            .selectFrom('leases')
-            .select('id')
-            .where('state', '=', 'active')
-            .where('deadline', '<', until)
-            .where('session_id', 'in', sessions)
-            .execute();
-          await trx
             .updateTable('leases')
             .set({ deadline: until })
             .where('state', '=', 'active')
             .where('deadline', '<', until)
-            .where('session_id', 'in', sessions)
+            .where('session_id', 'in', sessionIds.slice(start, start + chunk))
+            .returning('id')
             .execute();
           deferred.push(...rows.map((row) => row.id));
         }
