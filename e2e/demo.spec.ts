@@ -25,7 +25,9 @@ test.afterAll(async () => {
 });
 
 test('the demo page: accept, and the Mandelbrot image fills in until every tile is done', async ({ page }) => {
-  expect(coordinator?.output()).toContain(`http://localhost:${DEMO_PORT}`);
+  // Health answers once the coordinator listens; the banner with the demo's address follows once
+  // the demo is up.
+  await expect.poll(() => coordinator?.output(), { timeout: 30_000 }).toContain(`http://localhost:${DEMO_PORT}`);
   await page.goto(`http://localhost:${DEMO_PORT}/`);
   await expect(page.locator('#progress')).toContainText('of 96 tiles');
   await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
