@@ -1,5 +1,5 @@
 /**
- * Consent gating, end to end: the host page (localhost:18082) embeds the snippet from the
+ * Consent gating, end to end: the host page (localhost:18082 by default) embeds the snippet from the
  * coordinator (127.0.0.1:18080). Accept → the visitor's workers finish a whole job correctly;
  * decline → nothing beyond the banner is ever downloaded or run; the choice survives a reload.
  */
