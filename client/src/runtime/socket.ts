@@ -76,6 +76,9 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
       socket.on('work', handler);
       return () => void socket.off('work', handler);
     },
+    // A deliberate close: the coordinator releases this session's leases at once, uncounted.
+    disconnect: () => void socket.disconnect(),
+    connect: () => void socket.connect(),
   };
 
   return { socket, link, connected, close: () => void socket.disconnect() };

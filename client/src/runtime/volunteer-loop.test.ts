@@ -144,9 +144,13 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
     onConnect: (listener) => subscribe(listeners.connect, listener),
     onRevoke: (listener) => subscribe(listeners.revoke, listener),
     onWork: (listener) => subscribe(listeners.work, listener),
+    disconnect: () => void (connections.closed += 1),
+    connect: () => void (connections.opened += 1),
   };
+  const connections = { closed: 0, opened: 0 };
   return {
     link,
+    connections,
     requests,
     reports,
     /** Answers the oldest unanswered lease request. */
@@ -197,12 +201,13 @@ function fakePool(size: number) {
   return {
     pool,
     started,
-    finish(id: string) {
+    finish(id: string, ms = 5) {
       const resolve = running.get(id);
       if (!resolve) throw new Error(`${id} is not running`);
       running.delete(id);
-      resolve({ ok: true, output: Uint8Array.of(7), ms: 5 });
+      resolve({ ok: true, output: Uint8Array.of(7), ms });
     },
+    running: () => [...running.keys()],
   };
 }
 
@@ -394,6 +399,86 @@ describe('volunteer loop with a fake link and pool', () => {
     await settle();
     expect(workers.started).toEqual(['now', 'skewed']);
     expect(loop?.stats().expired).toBe(0);
+  });
+
+  it('rests each worker after a task in proportion to its share, and starts queued work when the rest ends', async () => {
+    const { link, workers, time, loop: l } = harness(1);
+    l.configure({ workers: 1, share: 0.5 });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    expect(workers.started).toEqual(['a']);
+    workers.finish('a', 400);
+    await settle();
+    // At 50 %, 400 ms of work earns 400 ms of rest: 'b' waits for it.
+    expect(workers.started).toEqual(['a']);
+    expect(l.stats()).toMatchObject({ resting: 1, queued: 1, share: 0.5 });
+    expect(time.delays).toContain(400);
+    clock += 400;
+    time.fireAll();
+    await settle();
+    expect(workers.started).toEqual(['a', 'b']);
+  });
+
+  it('at full share a worker takes its next task at once', async () => {
+    const { link, workers, loop: l } = harness(1);
+    l.configure({ workers: 1, share: 1 });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    workers.finish('a', 400);
+    await settle();
+    expect(workers.started).toEqual(['a', 'b']);
+  });
+
+  it('runs no more tasks at once than the policy allows, whatever the pool\'s size', async () => {
+    const { link, workers, loop: l } = harness(4);
+    l.configure({ workers: 1, share: 1 });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    expect(workers.started).toEqual(['a']);
+    workers.finish('a');
+    await settle();
+    expect(workers.started).toEqual(['a', 'b']);
+    expect(link.requests.at(-1)).toEqual({ slots: 1, workers: 1 });
+  });
+
+  it('paused, starts nothing new: queued leases wait and the running one finishes', async () => {
+    const { link, workers, loop: l } = harness(1);
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    l.pause();
+    workers.finish('a');
+    await settle();
+    expect(workers.started).toEqual(['a']);
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    l.resume();
+    await settle();
+    expect(workers.started).toEqual(['a', 'b']);
+  });
+
+  it('suspended, terminates running work, drops the queue and disconnects; resumed, reconnects and asks again', async () => {
+    const { link, workers, loop: l } = harness(2);
+    await settle();
+    link.answer(lease('a'), lease('b'), lease('c'));
+    await settle();
+    expect(workers.running()).toEqual(['a', 'b']);
+    l.suspend();
+    await settle();
+    expect(workers.running()).toEqual([]);
+    expect(l.stats()).toMatchObject({ state: 'suspended', running: 0, queued: 0 });
+    expect(link.connections.closed).toBe(1);
+    // Terminated work is not reported: the coordinator took the leases back at the disconnect.
+    expect(link.reports).toEqual([]);
+    const asked = link.requests.length;
+    l.resume();
+    link.connect();
+    await settle();
+    expect(link.connections.opened).toBe(1);
+    expect(link.requests.length).toBe(asked + 1);
+    expect(link.requests.at(-1)).toEqual({ slots: 4, workers: 2 });
   });
 
   it('drops a revoked queued lease', async () => {

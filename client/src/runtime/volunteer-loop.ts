@@ -4,37 +4,42 @@
  *
  * Loop states:
  *   idle ──start──▶ running ──pause──▶ paused ──resume──▶ running
- *   running | paused ──stop──▶ stopped   (workers terminated; nothing more is sent)
+ *   running | paused ──suspend──▶ suspended ──resume──▶ running
+ *   any ──stop──▶ stopped   (workers terminated; nothing more is sent)
  *
- * Asking: while running and connected, it keeps `workers × (1 + PREFETCH)` leases in hand: one
- * running and one queued per worker, so a worker that finishes starts its next task without
- * waiting for a round trip. It announces `workers: pool.size` and asks for what both sides have
- * room for: free workers and queue places here, and the coordinator's bound of
- * `workers × (1 + PREFETCH)` minus the leases it still counts as this session's (`held`: running,
- * queued, or finished with the report not yet answered). A lease leaving `held` asks for its
- * successor at once. At most one request is in flight. An empty answer with `retryAfterMs` (a
- * cool-down after a strike) waits that long; any other empty answer (or a refused or lost
- * request) backs off 0.5–2 s with jitter; the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives
- * while a request is in flight makes an empty answer ask again instead of backing off).
+ * - running: asks for leases and starts them, on at most `workers` workers, each resting after
+ *   every task as its duty cycle (`share`) says (duty-cycle.ts).
+ * - paused: asks for nothing and starts nothing new; running tasks finish and are reported.
+ * - suspended: running tasks are terminated and queued ones dropped, and the connection is closed
+ *   on purpose so the coordinator takes every lease back at once (not at its deadline, which would
+ *   count against this volunteer). Unsent reports stay in the outbox for the next connection.
  *
- * Queued leases: a queued lease whose deadline passes before a worker takes it is dropped quietly
- * (the coordinator has taken it back already), but only when our clock agreed that its deadline
- * was still ahead when it arrived; with a clock too far off to tell, the lease runs under its
- * time limit and the coordinator decides, as for a running lease.
+ * Asking (lease-request.ts): while running and connected, it keeps `workers × (1 + PREFETCH)`
+ * leases in hand, within the coordinator's bound of the same minus the leases it still counts as
+ * this session's (`held`). A lease leaving `held` asks for its successor at once. At most one
+ * request is in flight. An empty answer with `retryAfterMs` (a cool-down after a strike) waits
+ * that long; any other empty answer (or a refused or lost request) backs off 0.5–2 s with jitter;
+ * the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives while a
+ * request is in flight makes an empty answer ask again instead of backing off).
  *
- * Reporting: each result or failure goes to the outbox first and leaves it only once the
- * coordinator has answered for it (accepted, stale or refused for good); a lost connection keeps
- * it. On start and on every (re)connect the whole outbox is sent, including entries a previous
- * page or process left in a durable outbox. Paused, it asks for nothing but finishes and reports
- * what it already holds. A `revoke` drops the named leases wherever they are.
+ * Queued leases: one whose deadline passes before a worker takes it is dropped quietly (the
+ * coordinator has taken it back already), but only when our clock agreed that its deadline was
+ * still ahead when it arrived; with a clock too far off to tell, the lease runs under its time
+ * limit and the coordinator decides. A `revoke` drops the named leases wherever they are.
+ *
+ * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
  */
-import type { AckReply, Lease, LeaseReply, LeaseRequest, ResultRequest, FailRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
-import type { ErrorCode } from '../../../server/src/protocol/errors.ts';
-import type { ModuleSource } from './modules.ts';
-import type { Outbox, OutboxEntry } from './outbox.ts';
-import type { Pool, PoolOutcome } from './pool.ts';
-import type { Disposer, Timers } from './timers.ts';
+import type { AckReply, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import { freeWorkers, nextRestEnd, NO_RESTS, prune, startRest, type Rests } from './duty-cycle.ts';
 import { errorMessage } from './error-message.ts';
+import { leaseRequestFor } from './lease-request.ts';
+import type { ModuleSource } from './modules.ts';
+import type { Outbox } from './outbox.ts';
+import type { Pool, PoolOutcome } from './pool.ts';
+import { createReports } from './reports.ts';
+import type { Disposer, Timers } from './timers.ts';
+
+export { leaseRequestFor, PREFETCH, type Holding } from './lease-request.ts';
 
 /** The coordinator as the loop sees it (a Socket.IO socket in practice). */
 export interface CoordinatorLink {
@@ -46,15 +51,30 @@ export interface CoordinatorLink {
   onRevoke(listener: (notice: RevokeNotice) => void): Disposer;
   /** The coordinator's hint that work became available since it last had none for us. */
   onWork(listener: () => void): Disposer;
+  /** Closes the connection on purpose (the coordinator releases this session's leases at once). */
+  disconnect?(): void;
+  /** Opens it again after `disconnect`. */
+  connect?(): void;
 }
 
-export type LoopState = 'idle' | 'running' | 'paused' | 'stopped';
+export type LoopState = 'idle' | 'running' | 'paused' | 'suspended' | 'stopped';
+
+/** What a lease says about its job, for the visitor to see (absent from older coordinators). */
+export interface LeaseJob {
+  id: string;
+  title: string | null;
+  purpose: string | null;
+}
+
+const jobOf = (lease: Lease): LeaseJob | undefined => (lease as Lease & { job?: LeaseJob }).job;
 
 /** Counters for the control and the agent. */
 export interface VolunteerStats {
   state: LoopState;
   /** Results the coordinator accepted. */
   completed: number;
+  /** Worker milliseconds of the accepted results. */
+  cpuMs: number;
   /** Failures the coordinator recorded. */
   failed: number;
   /** Reports the coordinator no longer wanted (lease stale) or refused. */
@@ -65,10 +85,17 @@ export interface VolunteerStats {
   expired: number;
   /** Leases being prepared or run. */
   running: number;
+  /** Workers resting after a task (the duty cycle). */
+  resting: number;
   /** Leases received, waiting for a worker. */
   queued: number;
   /** Finished work not yet acknowledged. */
   unsent: number;
+  /** Workers allowed to run, and their duty cycle. */
+  workers: number;
+  share: number;
+  /** The jobs of the running leases (distinct), as their leases describe them. */
+  jobs: LeaseJob[];
 }
 
 export interface VolunteerLoopOptions {
@@ -82,58 +109,30 @@ export interface VolunteerLoopOptions {
   timers: Timers;
   /** Wait after an empty or failed lease request, in ms (default 500–2000). */
   backoff?: { minMs: number; maxMs: number };
+  /** Workers allowed to run (default: the pool's size) and their duty cycle (default 1: no rest). */
+  workers?: number;
+  share?: number;
   onError?(error: unknown): void;
 }
 
 export interface VolunteerLoop {
   start(): void;
   pause(): void;
+  /** Terminates running work, hands every lease back and disconnects until `resume`. */
+  suspend(): void;
   resume(): void;
+  /** Sets how many workers may run (at most the pool's size) and their duty cycle. */
+  configure(settings: { workers: number; share: number }): void;
   /** Terminates running work and stops for good. */
   stop(): void;
   stats(): VolunteerStats;
   onStats(listener: (stats: VolunteerStats) => void): Disposer;
 }
 
-/** Queued leases per worker, beyond the one it runs (matches the coordinator's bound). */
-export const PREFETCH = 1;
-
-/** The protocol's bounds on one lease request. */
-const MAX_SLOTS = 128;
 /** The longest wait a coordinator's `retryAfterMs` can impose (its cool-down is at most 60 s). */
 const MAX_RETRY_AFTER_MS = 60_000;
-const MAX_WORKERS = 64;
-
-/** What the loop holds when it considers asking. */
-export interface Holding {
-  /** Workers in the pool. */
-  workers: number;
-  /** Leases being prepared or run. */
-  active: number;
-  /** Leases waiting for a worker. */
-  queued: number;
-  /**
-   * Leases of the current connection the coordinator still counts as this session's: running,
-   * queued, or finished with the report not yet answered.
-   */
-  held: number;
-  cached: string[];
-}
-
-/**
- * The lease request for the loop's holdings, or `undefined` when it holds enough: pure, so the
- * numbers can be checked without a socket. Slots are what both sides have room for: free workers
- * plus free queue places here, and the coordinator's `workers × (1 + PREFETCH) − held`. Asking
- * past the coordinator's bound would only earn an empty answer and a back-off.
- */
-export function leaseRequestFor(holding: Holding): LeaseRequest | undefined {
-  const workers = Math.min(MAX_WORKERS, holding.workers);
-  const room = holding.workers * (1 + PREFETCH) - holding.active - holding.queued;
-  const grantable = workers * (1 + PREFETCH) - holding.held;
-  const slots = Math.min(MAX_SLOTS, room, grantable);
-  if (slots < 1) return undefined;
-  return holding.cached.length > 0 ? { slots, workers, cached: holding.cached } : { slots, workers };
-}
+const MESSAGE_LIMIT = 2000;
+const CPU_MS_LIMIT = 86_400_000;
 
 /** A lease waiting for a worker. */
 interface Queued {
@@ -141,11 +140,6 @@ interface Queued {
   /** Our clock put the deadline ahead on arrival, so a passed deadline here means it expired. */
   expires: boolean;
 }
-
-/** Acknowledgement errors worth sending the same report again for. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['internal', 'rate_limited']);
-const MESSAGE_LIMIT = 2000;
-const CPU_MS_LIMIT = 86_400_000;
 
 export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoop {
   const { link, modules, pool, outbox, now, random, timers } = options;
@@ -155,35 +149,69 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   const disposers: Disposer[] = [];
 
   let state: LoopState = 'idle';
-  const counts = { completed: 0, failed: 0, dropped: 0, revoked: 0, expired: 0 };
+  let workers = clampWorkers(options.workers ?? pool.size);
+  let share = clampShare(options.share ?? 1);
+  let rests: Rests = NO_RESTS;
+  const counts = { completed: 0, cpuMs: 0, failed: 0, dropped: 0, revoked: 0, expired: 0 };
   const active = new Map<string, Lease>();
   let queue: Queued[] = [];
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
-  // Reports not yet answered for, kept in memory too: an outbox that failed to store or to list
-  // one must not lose it (nor leave it counted as held for the rest of the connection).
-  const unsent = new Map<string, OutboxEntry>();
-  const sending = new Set<string>();
-  // Reports settled while an outbox listing is in flight: that listing may still hold them.
-  const settledWhileListing = new Set<string>();
-  let listing = 0;
   let asking = false;
   let woken = false;
+  // Bumped by `suspend`: an answer to a request of the closed connection is nobody's business.
+  let connection = 0;
   let backoffTimer: unknown;
-  let retryTimer: unknown;
+  let restTimer: unknown;
 
-  const stats = (): VolunteerStats => ({
-    state,
-    ...counts,
-    running: active.size,
-    queued: queue.length,
-    unsent: unsent.size,
+  const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
+  const reports = createReports({
+    link,
+    outbox,
+    timers,
+    retryDelay: delay,
+    onError,
+    onSettled(entry, verdict) {
+      if (verdict === 'completed') {
+        counts.completed += 1;
+        if (entry.kind === 'result') counts.cpuMs += entry.payload.cpuMs;
+      } else if (verdict !== 'withdrawn') counts[verdict] += 1;
+      unhold(entry.payload.leaseId);
+      emit();
+    },
+    onChange: () => emit(),
   });
-  const emit = (): void => {
+
+  function clampWorkers(count: number): number {
+    return Math.max(1, Math.min(pool.size, Math.floor(count) || 1));
+  }
+  function clampShare(value: number): number {
+    return Number.isFinite(value) ? Math.min(1, Math.max(0.01, value)) : 1;
+  }
+
+  function stats(): VolunteerStats {
+    const at = now();
+    const jobs = new Map<string, LeaseJob>();
+    for (const lease of active.values()) {
+      const job = jobOf(lease);
+      if (job) jobs.set(job.id, job);
+    }
+    return {
+      state,
+      ...counts,
+      running: active.size,
+      resting: rests.until.filter((end) => end > at).length,
+      queued: queue.length,
+      unsent: reports.pending().length,
+      workers,
+      share,
+      jobs: [...jobs.values()],
+    };
+  }
+  function emit(): void {
     const snapshot = stats();
     for (const listener of listeners) listener(snapshot);
-  };
-  const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
+  }
 
   /** Waits `ms` (default: the jittered back-off) before asking again. */
   const backOff = (ms: number = delay()): void => {
@@ -193,14 +221,36 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       pump();
     }, ms);
   };
+  const cancelBackOff = (): void => {
+    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
+    backoffTimer = undefined;
+  };
+
+  function startQueued(): void {
+    if (state !== 'running') return;
+    const at = now();
+    rests = prune(rests, at);
+    while (queue.length > 0 && active.size < pool.size && freeWorkers(workers, active.size, rests, at) > 0) {
+      begin((queue.shift() as Queued).lease);
+    }
+    // Work waits for a rest to end: look again then.
+    const restEnd = queue.length > 0 ? nextRestEnd(rests, at) : undefined;
+    if (restEnd !== undefined && restTimer === undefined) {
+      restTimer = timers.setTimeout(() => {
+        restTimer = undefined;
+        pump();
+        emit();
+      }, restEnd - at);
+    }
+  }
 
   function pump(): void {
     if (state === 'stopped') return;
     dropExpired();
-    while (queue.length > 0 && active.size < pool.size) begin((queue.shift() as Queued).lease);
+    startQueued();
     if (state !== 'running' || asking || backoffTimer !== undefined || !link.connected()) return;
     const request = leaseRequestFor({
-      workers: pool.size,
+      workers,
       active: active.size,
       queued: queue.length,
       held: held.size,
@@ -209,10 +259,12 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     if (!request) return;
     asking = true;
     woken = false;
+    const askedOn = connection;
     link.lease(request).then(
       (reply) => {
+        // Suspended while asking: the connection is closed, so the coordinator has these back.
+        if (askedOn !== connection) return;
         asking = false;
-        // Stopping closes the connection, which hands these leases straight back.
         if (state === 'stopped') return;
         if ('error' in reply) {
           onError(new Error(`lease refused: ${reply.error.code}: ${reply.error.message}`));
@@ -232,6 +284,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
         }
       },
       (error: unknown) => {
+        if (askedOn !== connection) return;
         asking = false;
         onError(error);
         backOff();
@@ -258,8 +311,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       woken = true;
       return;
     }
-    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
-    backoffTimer = undefined;
+    cancelBackOff();
     pump();
   }
 
@@ -289,60 +341,18 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   }
 
   function finish(lease: Lease, outcome: PoolOutcome): void {
-    // Not active any more: revoked or stopped while it ran; nobody wants the outcome.
+    // Not active any more: revoked, suspended or stopped while it ran; nobody wants the outcome.
     if (!active.delete(lease.leaseId)) return;
+    rests = startRest(rests, outcome.ms, share, now());
     pump();
     if (outcome.ok) {
-      report({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
+      reports.add({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
     } else if (outcome.kind === 'cancelled') {
       unhold(lease.leaseId);
       emit();
     } else {
-      report({ kind: 'fail', payload: { leaseId: lease.leaseId, kind: outcome.kind, message: outcome.message.slice(0, MESSAGE_LIMIT) } });
+      reports.add({ kind: 'fail', payload: { leaseId: lease.leaseId, kind: outcome.kind, message: outcome.message.slice(0, MESSAGE_LIMIT) } });
     }
-  }
-
-  function report(entry: OutboxEntry): void {
-    unsent.set(entry.payload.leaseId, entry);
-    emit();
-    outbox.put(entry).then(
-      () => send(entry),
-      (error: unknown) => {
-        onError(error);
-        send(entry);
-      },
-    );
-  }
-
-  function send(entry: OutboxEntry): void {
-    const { leaseId } = entry.payload;
-    if (state === 'stopped' || sending.has(leaseId) || !unsent.has(leaseId) || !link.connected()) return;
-    sending.add(leaseId);
-    const reply = entry.kind === 'result' ? link.result(entry.payload) : link.fail(entry.payload);
-    reply.then(
-      (ack) => {
-        sending.delete(leaseId);
-        if (!('error' in ack)) {
-          counts[entry.kind === 'result' ? 'completed' : 'failed'] += 1;
-          settle(leaseId);
-        } else if (RETRYABLE.has(ack.error.code)) {
-          retryLater();
-        } else {
-          // `stale_lease`: the task was taken back or finished elsewhere. Anything else refused
-          // this report for good; sending it again cannot change the answer.
-          if (ack.error.code !== 'stale_lease') onError(new Error(`${entry.kind} refused: ${ack.error.code}: ${ack.error.message}`));
-          counts.dropped += 1;
-          settle(leaseId);
-        }
-        emit();
-      },
-      (error: unknown) => {
-        sending.delete(leaseId);
-        onError(error);
-        // A lost connection resends on reconnect; a slow coordinator gets another try soon.
-        if (link.connected()) retryLater();
-      },
-    );
   }
 
   /**
@@ -352,47 +362,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
    */
   function unhold(leaseId: string): void {
     if (!held.delete(leaseId) || state !== 'running') return;
-    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
-    backoffTimer = undefined;
+    cancelBackOff();
     queueMicrotask(pump);
-  }
-
-  function settle(leaseId: string): void {
-    unsent.delete(leaseId);
-    unhold(leaseId);
-    if (listing > 0) settledWhileListing.add(leaseId);
-    outbox.delete(leaseId).catch(onError);
-  }
-
-  function retryLater(): void {
-    if (retryTimer !== undefined || state === 'stopped') return;
-    retryTimer = timers.setTimeout(() => {
-      retryTimer = undefined;
-      flush();
-    }, delay());
-  }
-
-  /**
-   * Sends every unanswered report: this run's (from memory, whatever the outbox managed to keep)
-   * and any a previous page or process left in the outbox.
-   */
-  function flush(): void {
-    listing += 1;
-    outbox
-      .list()
-      .then((entries) => {
-        for (const entry of entries) {
-          const { leaseId } = entry.payload;
-          // Entries from before this run are unsent too, though this loop never ran them.
-          if (!settledWhileListing.has(leaseId) && !unsent.has(leaseId)) unsent.set(leaseId, entry);
-        }
-      }, onError)
-      .finally(() => {
-        listing -= 1;
-        if (listing === 0) settledWhileListing.clear();
-        for (const entry of unsent.values()) send(entry);
-        emit();
-      });
   }
 
   function revoke(notice: RevokeNotice): void {
@@ -406,10 +377,25 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
         counts.revoked += 1;
         pool.cancel(id);
       }
-      if (unsent.has(id)) settle(id);
+      reports.withdraw(id);
     }
     pump();
     emit();
+  }
+
+  /** Terminates running work and forgets queued leases (their coordinator takes them back). */
+  function dropWork(): void {
+    queue = [];
+    const running = [...active.keys()];
+    active.clear();
+    for (const id of running) pool.cancel(id);
+    held.clear();
+  }
+
+  function clearTimers(): void {
+    cancelBackOff();
+    if (restTimer !== undefined) timers.clearTimeout(restTimer);
+    restTimer = undefined;
   }
 
   return {
@@ -425,16 +411,15 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           held.clear();
           for (const id of active.keys()) held.add(id);
           for (const { lease } of queue) held.add(lease.leaseId);
-          for (const id of unsent.keys()) held.add(id);
-          if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
-          backoffTimer = undefined;
-          flush();
+          for (const id of reports.pending()) held.add(id);
+          cancelBackOff();
+          reports.flush();
           pump();
         }),
         link.onRevoke(revoke),
         link.onWork(wake),
       );
-      flush();
+      reports.flush();
       pump();
       emit();
     },
@@ -443,9 +428,27 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       state = 'paused';
       emit();
     },
+    suspend() {
+      if (state !== 'running' && state !== 'paused') return;
+      state = 'suspended';
+      connection += 1;
+      asking = false;
+      clearTimers();
+      dropWork();
+      link.disconnect?.();
+      emit();
+    },
     resume() {
-      if (state !== 'paused') return;
+      if (state !== 'paused' && state !== 'suspended') return;
+      const wasSuspended = state === 'suspended';
       state = 'running';
+      if (wasSuspended) link.connect?.();
+      pump();
+      emit();
+    },
+    configure(settings) {
+      workers = clampWorkers(settings.workers);
+      share = clampShare(settings.share);
       pump();
       emit();
     },
@@ -453,8 +456,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       if (state === 'stopped') return;
       state = 'stopped';
       for (const dispose of disposers.splice(0)) dispose();
-      for (const handle of [backoffTimer, retryTimer]) if (handle !== undefined) timers.clearTimeout(handle);
-      backoffTimer = retryTimer = undefined;
+      clearTimers();
+      reports.stop();
       queue = [];
       active.clear();
       held.clear();
