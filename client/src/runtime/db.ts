@@ -4,7 +4,7 @@
  * outbox of finished work the coordinator has not yet acknowledged.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { OutboxEntry } from './outbox.ts';
+import type { OutboxEntry } from './outbox-entry.ts';
 
 export interface RuntimeSchema extends DBSchema {
   /** Module bytes keyed by lowercase hex SHA-256. */

@@ -4,11 +4,10 @@
  * survives a dropped connection and is sent again on reconnect. The IndexedDB outbox also
  * survives a reload or a coordinator crash: the next page sends what this one could not.
  */
-import type { FailRequest, ResultRequest } from '../../../server/src/protocol/events.ts';
 import type { RuntimeDb } from './db.ts';
+import type { OutboxEntry } from './outbox-entry.ts';
 
-/** One unacknowledged report. */
-export type OutboxEntry = { kind: 'result'; payload: ResultRequest } | { kind: 'fail'; payload: FailRequest };
+export type { OutboxEntry } from './outbox-entry.ts';
 
 /** Where unacknowledged reports wait, keyed by lease id (a second `put` for one lease replaces the first). */
 export interface Outbox {
