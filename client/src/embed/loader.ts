@@ -36,6 +36,23 @@ if (script && site) {
     }
   });
 
+  // The frame backs off while the page is busy or in use: only the page can see that, coarsely.
+  const last: Record<string, number> = {};
+  const busy = (kind: 'longtask' | 'input'): void => {
+    const now = Date.now();
+    if (now - (last[kind] ?? 0) < 1000) return;
+    last[kind] = now;
+    frame.contentWindow?.postMessage({ type: 'sparecycles:busy', kind }, origin);
+  };
+  try {
+    new PerformanceObserver(() => busy('longtask')).observe({ type: 'longtask' });
+  } catch {
+    // No long-task entries in this browser: the frame goes by its other signals.
+  }
+  for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
+    addEventListener(type, () => busy('input'), { capture: true, passive: true });
+  }
+
   const attach = (): void => void document.body.appendChild(frame);
   if (document.body) attach();
   else addEventListener('DOMContentLoaded', attach, { once: true });

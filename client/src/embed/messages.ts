@@ -1,5 +1,5 @@
 /**
- * The small vocabulary the frame posts to the loader in the host page. The loader trusts a
+ * The small vocabulary between the loader in the host page and the frame. The loader trusts a
  * message only when it comes from the coordinator's origin and the frame it added, and only after
  * `parseFrameMessage` accepts its shape. Kept tiny: it is bundled into the loader.
  */
@@ -40,4 +40,22 @@ export function parseFrameMessage(data: unknown): FrameMessage | undefined {
     return { type: 'sparecycles:state', state: message['state'] as StateMessage['state'] };
   }
   return undefined;
+}
+
+/**
+ * The loader tells the frame what only the host page sees: a long task on its main thread, or its
+ * visitor's input, at most once a second of each kind. The frame can only pause on these, so a
+ * page that sends them falsely only makes the grid do less.
+ */
+export interface HostBusyMessage {
+  type: 'sparecycles:busy';
+  kind: 'longtask' | 'input';
+}
+
+/** The message if `data` is a well-formed host message, else `undefined`. */
+export function parseHostMessage(data: unknown): HostBusyMessage | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const message = data as Record<string, unknown>;
+  if (message['type'] !== 'sparecycles:busy') return undefined;
+  return message['kind'] === 'longtask' || message['kind'] === 'input' ? { type: 'sparecycles:busy', kind: message['kind'] } : undefined;
 }

@@ -1,18 +1,29 @@
 /**
- * The small control that stays on the page after the visitor chose: the state, the tasks done,
- * and Pause/Resume and Stop (or "Turn on" after a decline). DOM only: it is updated in place, so
- * keyboard focus survives a stats update, and it reports clicks as actions.
+ * The small control that stays on the page after the visitor chose. Its first line says what the
+ * CPU does now (sharing, resting and why, paused, off) and the tasks done this visit; "Details"
+ * opens what it works on and for whom, the tasks and CPU time given to this site (this visit and
+ * in all), the share, and "Forget me". DOM only: it is updated in place, so keyboard focus
+ * survives a stats update, and it reports clicks as actions.
  */
 import type { ConsentState } from './consent.ts';
+import type { Texts } from './i18n.ts';
+import type { PoolStatus } from './tabs.ts';
+import type { Totals } from './choice.ts';
 
 /** What the visitor can do from the control. `reconsider` shows the banner again. */
-export type ControlAction = 'pause' | 'resume' | 'withdraw' | 'reconsider';
+export type ControlAction =
+  | { type: 'pause' | 'resume' | 'withdraw' | 'reconsider' | 'forget' }
+  | { type: 'share'; share: number };
 
 /** Everything the control shows. */
 export interface ControlView {
   state: Exclude<ConsentState, 'undecided'>;
-  completed: number;
-  running: number;
+  status: PoolStatus | undefined;
+  visit: Totals;
+  total: Totals;
+  share: number;
+  shareChoices: number[];
+  operator: string;
   error?: string | undefined;
 }
 
@@ -23,56 +34,112 @@ export interface Control {
 }
 
 /** Builds the control; its root carries `data-state`, `data-completed` and `data-running`. */
-export function createControl(onAction: (action: ControlAction) => void): Control {
+export function createControl(texts: Texts, onAction: (action: ControlAction) => void): Control {
   const element = document.createElement('section');
   element.className = 'card control';
-  element.setAttribute('aria-label', 'sparecycles CPU sharing');
+  element.setAttribute('aria-label', texts.controlLabel);
 
+  const bar = document.createElement('div');
+  bar.className = 'bar';
   const dot = document.createElement('span');
   dot.className = 'dot';
   dot.setAttribute('aria-hidden', 'true');
   const label = document.createElement('span');
+  label.className = 'label';
   label.setAttribute('role', 'status');
   const error = document.createElement('span');
   error.className = 'error';
   error.setAttribute('role', 'alert');
 
-  const toggle = button(() => onAction(element.dataset['state'] === 'paused' ? 'resume' : 'pause'));
-  const stop = button(() => onAction('withdraw'));
-  stop.textContent = 'Stop';
-  stop.title = 'Stop sharing CPU on this site';
-  const turnOn = button(() => onAction('reconsider'));
-  turnOn.textContent = 'Turn on';
+  const toggle = button(() => onAction({ type: element.dataset['state'] === 'paused' ? 'resume' : 'pause' }));
+  const stop = button(() => onAction({ type: 'withdraw' }), texts.stop);
+  stop.title = texts.stopTitle;
+  const turnOn = button(() => onAction({ type: 'reconsider' }), texts.turnOn);
+  bar.append(dot, label, error, toggle, stop, turnOn);
 
-  element.append(dot, label, error, toggle, stop, turnOn);
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = texts.details;
+  const work = line();
+  const operator = line();
+  const visit = line();
+  const total = line();
+
+  const shareLabel = document.createElement('label');
+  shareLabel.textContent = `${texts.share} `;
+  const shareSelect = document.createElement('select');
+  shareSelect.addEventListener('change', () => onAction({ type: 'share', share: Number(shareSelect.value) }));
+  shareLabel.append(shareSelect);
+
+  const forget = button(() => onAction({ type: 'forget' }), texts.forget);
+  forget.title = texts.forgetTitle;
+  forget.className = 'forget';
+  details.append(summary, work, operator, visit, total, shareLabel, forget);
+  element.append(bar, details);
+
+  let shownChoices = '';
 
   return {
     element,
     update(view) {
+      const status = view.status;
       element.dataset['state'] = view.state;
-      element.dataset['completed'] = String(view.completed);
-      element.dataset['running'] = String(view.running);
-      label.textContent = describe(view);
+      element.dataset['completed'] = String(view.visit.tasks);
+      element.dataset['running'] = String(status?.running ?? 0);
+      element.dataset['paused'] = (status?.pausedBy ?? []).join(' ');
+      label.textContent = describe(view, texts);
       error.textContent = view.error ?? '';
       error.hidden = !view.error;
       const off = view.state === 'declined';
       toggle.hidden = off;
       stop.hidden = off;
       turnOn.hidden = !off;
-      toggle.textContent = view.state === 'paused' ? 'Resume' : 'Pause';
+      details.hidden = off;
+      toggle.textContent = view.state === 'paused' ? texts.resume : texts.pause;
+
+      const jobs = (status?.jobs ?? []).map((job) => [job.title, job.purpose].filter(Boolean).join(': ')).filter(Boolean);
+      work.textContent = `${texts.workingOn}: ${jobs.length > 0 ? jobs.join('; ') : texts.nothingYet}`;
+      operator.textContent = texts.runBy(view.operator);
+      visit.textContent = `${texts.thisVisit}: ${texts.tasks(view.visit.tasks)}, ${texts.cpu(view.visit.cpuMs)}`;
+      total.textContent = `${texts.inAll}: ${texts.tasks(view.total.tasks)}, ${texts.cpu(view.total.cpuMs)}`;
+
+      const choices = view.shareChoices.join(',');
+      if (choices !== shownChoices) {
+        shownChoices = choices;
+        shareSelect.replaceChildren(
+          ...view.shareChoices.map((share) => {
+            const option = document.createElement('option');
+            option.value = String(share);
+            option.textContent = texts.shareNames[String(share)] ?? `${Math.round(share * 100)}%`;
+            return option;
+          }),
+        );
+      }
+      shareSelect.value = String(view.share);
     },
   };
 }
 
-function describe(view: ControlView): string {
-  if (view.state === 'declined') return 'CPU sharing off';
-  const tasks = `${view.completed} ${view.completed === 1 ? 'task' : 'tasks'} done`;
-  return view.state === 'paused' ? `Paused \u00b7 ${tasks}` : `Sharing CPU \u00b7 ${tasks}`;
+function describe(view: ControlView, texts: Texts): string {
+  if (view.state === 'declined') return texts.off;
+  const done = texts.tasks(view.visit.tasks);
+  if (view.state === 'paused') return `${texts.paused} \u00b7 ${done}`;
+  const reasons = (view.status?.pausedBy ?? []).filter((reason) => reason !== 'visitor');
+  if (reasons.length > 0) {
+    const why = reasons.map((reason) => texts.reasons[reason as keyof Texts['reasons']]).join(', ');
+    return `${texts.pausedBecause(why)} \u00b7 ${done}`;
+  }
+  return `${texts.sharing} \u00b7 ${done}`;
 }
 
-function button(onClick: () => void): HTMLButtonElement {
+function line(): HTMLParagraphElement {
+  return document.createElement('p');
+}
+
+function button(onClick: () => void, label?: string): HTMLButtonElement {
   const element = document.createElement('button');
   element.type = 'button';
+  if (label) element.textContent = label;
   element.addEventListener('click', onClick);
   return element;
 }

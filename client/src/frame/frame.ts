@@ -1,101 +1,277 @@
 /**
- * The frame's wiring: the remembered choice, the banner or the control, the size and state posted
- * to the loader, and the runtime, which is imported only after the visitor accepts. Until then
- * nothing runs and nothing beyond this banner is downloaded; after a decline, nothing ever is.
+ * The frame's wiring: the site's config, the remembered choice, the banner or the control, the
+ * size and state posted to the loader, leadership among the site's tabs, and (in the leading tab
+ * only) the runtime, imported only after the visitor accepts and driven by the idle policy.
+ * Until consent nothing runs and nothing beyond this banner is downloaded; after a decline,
+ * nothing ever is.
+ *
+ * Tabs: every frame of the site reads consent and share from the shared storage and hears their
+ * changes (`storage` events), so Pause, Resume, a share change and Stop in any tab reach the
+ * leader at once; the leader posts the pool's status to the others (tabs.ts).
  */
+import type { Runtime, VolunteerStats } from '../runtime/runtime.ts';
+import { shareChoices, shareFor, workersFor, type Decision, type SiteLimits } from '../runtime/policy.ts';
+import { systemTimers } from '../runtime/timers.ts';
+import { RUNTIME_DB_NAME } from '../runtime/db-name.ts';
 import { createBanner } from './banner.ts';
-import { readChoice, saveChoice } from './choice.ts';
+import {
+  addToTotals,
+  forgetChoices,
+  isChoiceKey,
+  readChoice,
+  readShare,
+  readTotals,
+  saveChoice,
+  saveShare,
+  type Totals,
+} from './choice.ts';
+import { readFrameConfig, type SiteColors } from './config.ts';
 import { nextConsent, runtimeWanted, type ConsentEvent, type ConsentState } from './consent.ts';
 import { createControl, type ControlAction } from './control.ts';
+import { createGuest } from './guest.ts';
+import { pickLanguage, textsFor } from './i18n.ts';
+import { requestLeadership, type LockManagerLike } from './leader.ts';
 import { parentOrigin, postToParent } from './parent.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import { watchSignals } from './signals.ts';
+import { openTabs, type PoolStatus, type TabMessage } from './tabs.ts';
 
 const app = document.getElementById('app') as HTMLElement;
-const siteKey = new URLSearchParams(location.search).get('site') ?? '';
+const config = readFrameConfig(document, new URLSearchParams(location.search).get('site') ?? '');
+const { siteKey, settings } = config;
+const texts = textsFor(pickLanguage(settings.language, navigator.languages ?? [navigator.language]));
+document.documentElement.lang = texts.lang;
+applyColors(settings.colors);
+
 const target = parentOrigin();
 const storage = (): Storage => localStorage;
+const site: SiteLimits = settings;
+const cores = navigator.hardwareConcurrency || undefined;
 
-let consent: ConsentState = readChoice(storage);
+let consent: ConsentState = readChoice(storage, siteKey);
+let share = shareFor(site, { share: readShare(storage, siteKey), paused: false });
 let reconsidering = false;
 let view: 'banner' | 'control' | undefined;
-let runtime: Runtime | undefined;
-let starting: Promise<Runtime | undefined> | undefined;
-let stats = { completed: 0, running: 0 };
 let error: string | undefined;
 let posted: ConsentState | undefined;
+/** Totals when this frame loaded: "this visit" is what was added since. */
+let totalsAtLoad: Totals = readTotals(storage, siteKey);
+let totals: Totals = totalsAtLoad;
+let status: PoolStatus | undefined;
 
-const control = createControl(onControl);
-const banner = createBanner(dispatch);
+// Leadership and the runtime, in the leading frame only.
+let releaseLead: (() => void) | undefined;
+let leading = false;
+let runtime: Runtime | undefined;
+let starting: Promise<void> | undefined;
+let stopSignals: (() => void) | undefined;
+let counted = { completed: 0, cpuMs: 0 };
+let poolStats: VolunteerStats | undefined;
+
+const facts = () => ({ workers: workersFor(site, cores), share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
+const control = createControl(texts, onControl);
+const banner = createBanner({ texts, facts: facts(), message: settings.message, dispatch });
+const guest = createGuest({
+  site,
+  visitor: () => ({ share, paused: consent === 'paused' }),
+  now: Date.now,
+  timers: systemTimers,
+  onDecision: (decision) => publishStatus(decision),
+});
+const tabs = openTabs(siteKey, onTabMessage);
 
 function dispatch(event: ConsentEvent): void {
   const before = consent;
   consent = nextConsent(consent, event);
   reconsidering = false;
-  if (consent !== before) saveChoice(storage, consent);
+  if (consent !== before) saveChoice(storage, siteKey, consent);
   render();
-  applyToRuntime();
+  applyConsent();
 }
 
 function onControl(action: ControlAction): void {
-  if (action !== 'reconsider') return dispatch(action);
-  reconsidering = true;
+  if (action.type === 'reconsider') {
+    reconsidering = true;
+    render();
+    banner.focus();
+  } else if (action.type === 'share') {
+    share = shareFor(site, { share: action.share, paused: false });
+    saveShare(storage, siteKey, share);
+    guest.reconsider();
+    render();
+  } else if (action.type === 'forget') {
+    void forget();
+  } else {
+    dispatch(action.type);
+  }
+}
+
+/** Another tab changed the site's consent, share or totals. */
+window.addEventListener('storage', (event: StorageEvent) => {
+  if (event.storageArea !== localStorage || !isChoiceKey(event.key, siteKey)) return;
+  const before = consent;
+  consent = readChoice(storage, siteKey);
+  share = shareFor(site, { share: readShare(storage, siteKey), paused: false });
+  totals = readTotals(storage, siteKey);
+  // Everything was forgotten in another tab: this visit starts again from nothing too.
+  if (event.key === null || (consent === 'undecided' && before !== 'undecided')) totalsAtLoad = totals;
+  if (consent !== before) reconsidering = false;
+  guest.reconsider();
   render();
+  applyConsent();
+});
+
+function onTabMessage(message: TabMessage): void {
+  if (message.type === 'hello') {
+    if (leading) publishStatus(guest.current());
+  } else if (message.type === 'status' && !leading) {
+    status = message.status;
+    render();
+  }
 }
 
 function render(): void {
   document.body.dataset['state'] = consent;
+  document.body.dataset['leader'] = String(leading);
   const wanted = consent === 'undecided' || reconsidering ? 'banner' : 'control';
   if (wanted !== view) {
     view = wanted;
-    app.replaceChildren(wanted === 'banner' ? banner : control.element);
-    // Focus follows the swap only after the visitor acted, never on first load.
-    if (wanted === 'banner' && reconsidering) banner.querySelector('button')?.focus();
+    app.replaceChildren(wanted === 'banner' ? banner.element : control.element);
   }
-  if (consent !== 'undecided') control.update({ state: consent, ...stats, error });
+  banner.setFacts(facts());
+  if (consent !== 'undecided') {
+    control.update({
+      state: consent,
+      status: runtimeWanted(consent) ? status : undefined,
+      visit: { tasks: totals.tasks - totalsAtLoad.tasks, cpuMs: totals.cpuMs - totalsAtLoad.cpuMs },
+      total: totals,
+      share,
+      shareChoices: shareChoices(site),
+      operator: config.operator,
+      error: error ?? status?.error,
+    });
+  }
   if (posted !== consent) postToParent({ type: 'sparecycles:state', state: consent }, target);
   posted = consent;
 }
 
-/** Brings the runtime in line with the consent state, starting it only when accepted. */
-function applyToRuntime(): void {
-  if (consent === 'accepted' && !starting) starting = start();
-  if (!runtime) return;
-  if (consent === 'accepted') runtime.resume();
-  else if (consent === 'paused') runtime.pause();
-  else if (!runtimeWanted(consent)) {
-    runtime.stop();
-    runtime = undefined;
-    starting = undefined;
-    stats = { ...stats, running: 0 };
-    render();
+/** Brings leadership and the runtime in line with the consent state. */
+function applyConsent(): void {
+  if (runtimeWanted(consent)) {
+    releaseLead ??= requestLeadership(navigator.locks as LockManagerLike | undefined, `sparecycles:pool:${siteKey}`, lead);
+    if (leading && consent === 'accepted' && !runtime && !starting) starting = start();
+    guest.reconsider();
+    return;
   }
+  // Declined or undecided: stop everything this frame runs and let go of the lead.
+  stopRuntime();
+  releaseLead?.();
+  releaseLead = undefined;
+  leading = false;
+  status = undefined;
+  render();
 }
 
-async function start(): Promise<Runtime | undefined> {
+function lead(): void {
+  leading = true;
+  stopSignals = watchSignals((signals) => guest.signals(signals));
+  render();
+  applyConsent();
+}
+
+async function start(): Promise<void> {
   try {
     // The runtime's chunk (socket, pool, idb) is fetched here, after consent and not before.
     const { startRuntime } = await import('../runtime/runtime.ts');
+    const decision = guest.current();
     const started = await startRuntime({
       siteKey,
+      workers: decision.workers,
+      share: decision.share,
       onRefused: () => {
-        error = 'Not available on this site';
+        error = texts.notAvailable;
         render();
       },
     });
-    started.onStats((next) => {
-      stats = { completed: next.completed, running: next.running };
-      render();
-    });
+    if (!leading || !runtimeWanted(consent)) {
+      started.stop();
+      return;
+    }
+    counted = { completed: 0, cpuMs: 0 };
+    started.onStats(onPoolStats);
     runtime = started;
-    applyToRuntime();
-    return started;
+    guest.attach(started);
   } catch (failure) {
     console.warn('sparecycles: the runtime did not start:', failure);
-    error = 'Could not start';
-    starting = undefined;
+    error = texts.couldNotStart;
     render();
-    return undefined;
+  } finally {
+    starting = undefined;
   }
+}
+
+function onPoolStats(next: VolunteerStats): void {
+  poolStats = next;
+  // Only the leader adds to the site's totals, once per accepted result.
+  const delta = { tasks: next.completed - counted.completed, cpuMs: next.cpuMs - counted.cpuMs };
+  if (delta.tasks > 0 || delta.cpuMs > 0) {
+    counted = { completed: next.completed, cpuMs: next.cpuMs };
+    totals = addToTotals(storage, siteKey, delta);
+  }
+  publishStatus(guest.current());
+}
+
+/** The leader's status, shown here and posted to the site's other tabs. */
+function publishStatus(decision: Decision): void {
+  if (!leading) return;
+  status = {
+    running: poolStats?.running ?? 0,
+    resting: poolStats?.resting ?? 0,
+    completed: poolStats?.completed ?? 0,
+    cpuMs: poolStats?.cpuMs ?? 0,
+    pausedBy: decision.pausedBy,
+    jobs: poolStats?.jobs ?? [],
+    ...(error ? { error } : {}),
+  };
+  tabs.post({ type: 'status', status });
+  render();
+}
+
+function stopRuntime(): void {
+  guest.attach(undefined);
+  stopSignals?.();
+  stopSignals = undefined;
+  runtime?.stop();
+  runtime = undefined;
+  poolStats = undefined;
+}
+
+/**
+ * "Forget me": stops sharing in every tab (the choice disappears from the shared storage, which
+ * the other tabs hear), then deletes the database: the volunteer id, cached modules and the
+ * outbox. Unsent results go with it; their leases went back to the coordinator when the
+ * connection closed, so the tasks run elsewhere and no job loses anything but that work.
+ */
+async function forget(): Promise<void> {
+  forgetChoices(storage, siteKey);
+  consent = 'undecided';
+  totals = totalsAtLoad = readTotals(storage, siteKey);
+  reconsidering = false;
+  applyConsent();
+  // The leader closes its connection to the database when it stops; deleting waits for that.
+  await new Promise<void>((resolve) => {
+    const request = indexedDB.deleteDatabase(RUNTIME_DB_NAME);
+    request.onsuccess = request.onerror = () => resolve();
+  });
+}
+
+function applyColors(colors: SiteColors | null): void {
+  if (!colors) return;
+  const style = document.documentElement.style;
+  style.setProperty('--site-bg', colors.background);
+  style.setProperty('--site-fg', colors.text);
+  style.setProperty('--site-accent', colors.accent);
+  style.setProperty('--site-accent-fg', colors.accentText);
+  document.documentElement.dataset['colors'] = 'site';
 }
 
 new ResizeObserver(() => {
@@ -105,4 +281,5 @@ new ResizeObserver(() => {
 
 if (!siteKey) error = 'Missing site key';
 render();
-applyToRuntime();
+applyConsent();
+tabs.post({ type: 'hello' });

@@ -4,6 +4,7 @@
  * outbox of finished work the coordinator has not yet acknowledged.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { RUNTIME_DB_NAME } from './db-name.ts';
 import type { OutboxEntry } from './outbox-entry.ts';
 
 export interface RuntimeSchema extends DBSchema {
@@ -17,7 +18,6 @@ export interface RuntimeSchema extends DBSchema {
 
 export type RuntimeDb = IDBPDatabase<RuntimeSchema>;
 
-const NAME = 'sparecycles';
 const VERSION = 2;
 
 /**
@@ -29,7 +29,7 @@ const VERSION = 2;
  * blocked upgrade rejects rather than leaving the runtime waiting until that tab goes away (the
  * runtime then works on without the database for this page view).
  */
-export function openRuntimeDb(name: string = NAME): Promise<RuntimeDb> {
+export function openRuntimeDb(name: string = RUNTIME_DB_NAME): Promise<RuntimeDb> {
   return new Promise((resolve, reject) => {
     let gaveUp = false;
     openDB<RuntimeSchema>(name, VERSION, {

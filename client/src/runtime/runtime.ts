@@ -25,16 +25,22 @@ export interface RuntimeOptions {
   siteKey: string;
   /** The coordinator's origin (default: the frame's own). */
   origin?: string;
-  /** Parallel tasks (default: all cores but one). */
+  /** Workers in the pool (default: all cores but one); the policy may run fewer. */
   workers?: number;
+  /** Each worker's duty cycle at start (default 0.5). */
+  share?: number;
   onError?(error: unknown): void;
   /** The coordinator refused this volunteer (e.g. the site key is unknown); nothing will run. */
   onRefused?(message: string): void;
 }
 
 export interface Runtime {
+  /** Starts nothing new; running tasks finish. */
   pause(): void;
+  /** Terminates running tasks and hands every lease back (a deliberate disconnect) until `resume`. */
+  suspend(): void;
   resume(): void;
+  configure(settings: { workers: number; share: number }): void;
   /** Terminates the workers and disconnects; the runtime cannot be restarted. */
   stop(): void;
   stats(): VolunteerStats;
@@ -53,7 +59,7 @@ const browserWorkers: WorkerFactory = () => {
   };
 };
 
-/** Starts contributing; running at once (call `pause()` right after for a paused start). */
+/** Starts contributing; running at once (call `pause()` or `suspend()` right after for a paused start). */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const origin = options.origin ?? location.origin;
   const onError = options.onError ?? ((error: unknown) => console.warn('sparecycles:', error));
@@ -84,6 +90,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     now: Date.now,
     random: Math.random,
     timers: systemTimers,
+    share: options.share ?? 0.5,
     onError,
   });
   connection.connected.catch((error: unknown) => {
@@ -94,7 +101,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   return {
     pause: loop.pause,
+    suspend: loop.suspend,
     resume: loop.resume,
+    configure: loop.configure,
     stop() {
       loop.stop();
       connection.close();

@@ -1,0 +1,88 @@
+/**
+ * What the coordinator tells the frame with the page: the site's key and name, who runs the grid,
+ * and the site owner's settings, as a JSON script element the frame reads once (a JSON script is
+ * not executed, so the frame's CSP stays `script-src 'self'`).
+ */
+
+/** Colours a site may give the banner and control (the coordinator checked their contrast). */
+export interface SiteColors {
+  background: string;
+  text: string;
+  accent: string;
+  accentText: string;
+}
+
+/** The site owner's settings, defaults filled in by the coordinator. */
+export interface FrameSettings {
+  maxWorkers: number | null;
+  maxShare: number;
+  defaultShare: number;
+  pauseWhenHidden: boolean;
+  runModules: string[];
+  runPerMinute: number;
+  language: 'auto' | 'en' | 'fr';
+  message: string | null;
+  colors: SiteColors | null;
+}
+
+export interface FrameConfig {
+  siteKey: string;
+  siteName: string;
+  operator: string;
+  settings: FrameSettings;
+}
+
+export const DEFAULT_FRAME_SETTINGS: FrameSettings = Object.freeze({
+  maxWorkers: null,
+  maxShare: 1,
+  defaultShare: 0.5,
+  pauseWhenHidden: true,
+  runModules: [],
+  runPerMinute: 30,
+  language: 'auto',
+  message: null,
+  colors: null,
+});
+
+const COLOR = /^#[0-9a-f]{6}$/i;
+const num = (value: unknown, low: number, high: number): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value >= low && value <= high ? value : undefined;
+
+/** Reads the config element; anything missing or malformed falls back to the strictest default. */
+export function parseFrameConfig(text: string | null | undefined, siteKey: string): FrameConfig {
+  let raw: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text ?? '{}');
+    if (parsed && typeof parsed === 'object') raw = parsed as Record<string, unknown>;
+  } catch {
+    // A page served without the element (a development build): defaults.
+  }
+  const given = (raw['settings'] && typeof raw['settings'] === 'object' ? raw['settings'] : {}) as Record<string, unknown>;
+  const d = DEFAULT_FRAME_SETTINGS;
+  const colors = given['colors'] as Record<string, unknown> | null | undefined;
+  const maxShare = num(given['maxShare'], 0.1, 1) ?? d.maxShare;
+  return {
+    siteKey: typeof raw['siteKey'] === 'string' ? raw['siteKey'] : siteKey,
+    siteName: typeof raw['siteName'] === 'string' ? raw['siteName'] : '',
+    operator: typeof raw['operator'] === 'string' && raw['operator'] ? raw['operator'] : location.host,
+    settings: {
+      maxWorkers: given['maxWorkers'] === null ? null : (num(given['maxWorkers'], 1, 64) ?? d.maxWorkers),
+      maxShare,
+      defaultShare: Math.min(maxShare, num(given['defaultShare'], 0.1, 1) ?? d.defaultShare),
+      pauseWhenHidden: typeof given['pauseWhenHidden'] === 'boolean' ? given['pauseWhenHidden'] : d.pauseWhenHidden,
+      runModules: Array.isArray(given['runModules']) ? given['runModules'].filter((h): h is string => typeof h === 'string') : [],
+      runPerMinute: num(given['runPerMinute'], 1, 600) ?? d.runPerMinute,
+      language: given['language'] === 'en' || given['language'] === 'fr' ? given['language'] : 'auto',
+      message: typeof given['message'] === 'string' ? given['message'].slice(0, 200) : null,
+      colors:
+        colors && ['background', 'text', 'accent', 'accentText'].every((key) => COLOR.test(String(colors[key])))
+          ? (colors as unknown as SiteColors)
+          : null,
+    },
+  };
+}
+
+/** The config the coordinator embedded in this page. */
+export function readFrameConfig(doc: Document, siteKey: string): FrameConfig {
+  return parseFrameConfig(doc.getElementById('sparecycles-config')?.textContent, siteKey);
+}
