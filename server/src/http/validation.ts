@@ -5,6 +5,7 @@
  */
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { FastifySchemaCompiler } from 'fastify';
 import { CodedError } from '../protocol/errors.ts';
 
@@ -26,8 +27,15 @@ export function compileChecker<S extends TSchema>(schema: S, what: string): Chec
       const first = type.Errors(value).First();
       if (!first) return { ok: false, message: 'invalid payload' };
       const where = first.path === '' ? '' : ` at ${first.path}`;
+      // A pattern that says what it means in its description is named by that, not by its regex.
+      const described =
+        first.type === ValueErrorType.StringPattern && typeof first.schema.description === 'string'
+          ? `expected ${first.schema.description}`
+          : undefined;
       const message =
-        first.message === 'Unexpected property' ? `unknown field${where}` : `${lowerFirst(first.message)}${where}`;
+        first.message === 'Unexpected property'
+          ? `unknown field${where}`
+          : `${described ?? lowerFirst(first.message)}${where}`;
       return { ok: false, message };
     };
     compiled.set(schema, check);
