@@ -21,6 +21,7 @@ describe('parseEnv', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.demoPort).toBe(8081);
     expect(config.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(config.operatorName).toBe('127.0.0.1:8080');
     expect(config.demo).toBe(true);
     expect(config.adminKey).toBeUndefined();
     expect(config.dataDir.endsWith('data')).toBe(true);
@@ -47,14 +48,22 @@ describe('parseEnv', () => {
       SPARECYCLES_MAX_OUTPUT_BYTES: '2048',
       SPARECYCLES_DEADLINE_MS: '500',
       SPARECYCLES_MAX_ATTEMPTS: '7',
+      SPARECYCLES_OPERATOR: '  Université de Nantes — calcul  ',
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
+    expect(config.operatorName).toBe('Université de Nantes — calcul');
     expect(config.publicUrl).toBe('https://grid.example.com');
     expect(config.limits).toMatchObject({ maxModuleBytes: 1024 * 1024, maxMemoryBytes: 65536, maxOutputBytes: 2048, defaultDeadlineMs: 500, defaultMaxAttempts: 7 });
   });
 
   it('derives DEMO_PORT from PORT and a usable PUBLIC_URL from a wildcard HOST', () => {
     expect(parseEnv({ PORT: '3000', HOST: '0.0.0.0' })).toMatchObject({ demoPort: 3001, publicUrl: 'http://localhost:3000' });
+  });
+
+  it("names the operator by the public URL's host unless SPARECYCLES_OPERATOR says otherwise", () => {
+    expect(parseEnv({ PUBLIC_URL: 'https://grid.example.com' }).operatorName).toBe('grid.example.com');
+    expect(parseEnv({ PUBLIC_URL: 'https://grid.example.com:8443', SPARECYCLES_OPERATOR: ' ' }).operatorName).toBe('grid.example.com:8443');
+    expect(parseEnv({ SPARECYCLES_OPERATOR: 'x'.repeat(100) }).operatorName).toBe('x'.repeat(100));
   });
 
   it.each([
@@ -72,6 +81,9 @@ describe('parseEnv', () => {
     [{ SPARECYCLES_MAX_MODULE_BYTES: '8 parsecs' }, 'SPARECYCLES_MAX_MODULE_BYTES'],
     [{ SPARECYCLES_MAX_ATTEMPTS: '0' }, 'SPARECYCLES_MAX_ATTEMPTS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SPARECYCLES_OPERATOR: 'x'.repeat(101) }, 'SPARECYCLES_OPERATOR'],
+    [{ SPARECYCLES_OPERATOR: 'two\nlines' }, 'SPARECYCLES_OPERATOR'],
+    [{ SPARECYCLES_OPERATOR: 'lone \ud800' }, 'SPARECYCLES_OPERATOR'],
   ])('refuses %o naming %s', (env, variable) => {
     let thrown: unknown;
     try {

@@ -14,7 +14,7 @@ const limits = { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 1024 }
 
 function lease(input: Uint8Array, overrides: Partial<Lease> = {}): Lease {
   seq += 1;
-  return { leaseId: `lease-${seq}`, taskId: `task-${seq}`, module, input, deadline: Date.now() + 60_000, limits, ...overrides };
+  return { leaseId: `lease-${seq}`, taskId: `task-${seq}`, job: { id: 'job', title: null, purpose: null }, module, input, deadline: Date.now() + 60_000, limits, ...overrides };
 }
 
 async function volunteer(options: Partial<Parameters<typeof startNodeVolunteer>[0]> = {}): Promise<NodeVolunteer> {

@@ -73,6 +73,7 @@ describe('volunteer loop', () => {
     coordinator.offer({
       leaseId: 'held',
       taskId: 't',
+      job: { id: 'j', title: null, purpose: null },
       module,
       input: Uint8Array.of(0, 20),
       deadline: Date.now() + 60_000,
@@ -246,6 +247,7 @@ describe('volunteer loop with a fake link and pool', () => {
   const lease = (leaseId: string, deadline = clock + 60_000): Lease => ({
     leaseId,
     taskId: `task-${leaseId}`,
+    job: { id: 'job', title: null, purpose: null },
     module: { hash: 'a'.repeat(64), url: '/modules/a.wasm' },
     input: Uint8Array.of(1),
     deadline,

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watToWasm } from '../../../wasm/testing/wat.ts';
+import { FRAME_CONFIG_ELEMENT_ID, type FrameConfig } from '../protocol/http.ts';
+import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from './testing.ts';
 
 let c: TestCoordinator;
@@ -64,6 +66,8 @@ describe('health and errors', () => {
       ['POST', '/api/v1/jobs'],
       ['POST', '/api/v1/sites'],
       ['GET', '/api/v1/sites/x'],
+      // Settings change only with the operator's key, like everything else under /api/v1.
+      ['PATCH', '/api/v1/sites/x'],
       ['POST', '/api/v1/modules'],
       ['GET', `/api/v1/modules/${'0'.repeat(64)}`],
       ['GET', '/api/v1/jobs/x/results'],
@@ -142,6 +146,7 @@ describe('sites', () => {
     expect(site.siteKey).toMatch(/^site_[A-Za-z0-9_-]+$/);
     expect(site.origins).toEqual(['https://example.com', 'http://localhost:3000']);
     expect(site.embed).toBe(`<script src="http://127.0.0.1:1/embed.js" data-site="${site.siteKey}" async></script>`);
+    expect(site.settings).toEqual(DEFAULT_SITE_SETTINGS);
     const read = await c.api('GET', `/sites/${site.siteKey}`);
     expect(read.statusCode).toBe(200);
     expect(read.json()).toEqual(site);
@@ -162,6 +167,79 @@ describe('sites', () => {
     [{ origins: ['https://example.com'] }, /name/],
   ])('refuses %o', async (body, message) => {
     expectError(await c.api('POST', '/sites', body), 400, 'bad_request', message);
+  });
+
+  it('registers settings with a site, fills the defaults, and changes them field by field with PATCH', async () => {
+    const module = await primesModule();
+    const colors = { background: '#FFFFFF', text: '#1d2330', accent: '#1f6feb', accentText: '#ffffff' };
+    const created = await c.api('POST', '/sites', {
+      name: 'Blog',
+      origins: ['https://blog.example'],
+      settings: { maxWorkers: 2, maxShare: 0.8, runModules: [module], language: 'fr', message: 'Merci de votre aide !', colors },
+    });
+    expect(created.statusCode).toBe(201);
+    const site = created.json();
+    const settings = {
+      ...DEFAULT_SITE_SETTINGS,
+      maxWorkers: 2,
+      maxShare: 0.8,
+      runModules: [module],
+      language: 'fr',
+      message: 'Merci de votre aide !',
+      colors: { ...colors, background: '#ffffff' },
+    };
+    expect(site.settings).toEqual(settings);
+    expect((await c.api('GET', `/sites/${site.siteKey}`)).json().settings).toEqual(settings);
+
+    const patched = await c.api('PATCH', `/sites/${site.siteKey}`, {
+      name: 'The blog',
+      settings: { defaultShare: 0.25, pauseWhenHidden: false, runPerMinute: 600, message: null, colors: null },
+    });
+    expect(patched.statusCode).toBe(200);
+    const next = { ...settings, defaultShare: 0.25, pauseWhenHidden: false, runPerMinute: 600, message: null, colors: null };
+    expect(patched.json()).toEqual({ ...site, name: 'The blog', settings: next });
+    expect((await c.api('GET', `/sites/${site.siteKey}`)).json()).toEqual(patched.json());
+
+    const moved = await c.api('PATCH', `/sites/${site.siteKey}`, { origins: ['https://Blog.example:443', 'https://www.blog.example'] });
+    expect(moved.json()).toMatchObject({ name: 'The blog', origins: ['https://blog.example', 'https://www.blog.example'], settings: next });
+    expect((await c.api('PATCH', `/sites/${site.siteKey}`, {})).json()).toEqual(moved.json());
+  });
+
+  it('refuses a PATCH of an unknown site, and bad settings naming the problem, changing nothing', async () => {
+    expectError(await c.api('PATCH', '/sites/site_unknown', { name: 'x' }), 404, 'site_not_found');
+    const site = (await c.api('POST', '/sites', { name: 'Blog', origins: ['https://blog.example'], settings: { maxShare: 0.5 } })).json();
+    const unknown = 'e'.repeat(64);
+    for (const [settings, message] of [
+      [{ defaultShare: 0.6 }, /settings\/defaultShare \(0.6\) must not exceed settings\/maxShare \(0.5\)/],
+      [{ maxShare: 1, defaultShare: 0.1, runModules: [unknown] }, new RegExp(`settings/runModules/0: no module ${unknown}`)],
+      [{ colors: { background: '#ffffff', text: '#777777', accent: '#1f6feb', accentText: '#ffffff' } }, /text #777777 on background #ffffff has contrast 4.47:1, below the 4.5:1/],
+      [{ colors: { background: '#ffffff', text: '#000000', accent: '#1f6feb', accentText: '#6a6a6a' } }, /accentText #6a6a6a on accent #1f6feb/],
+      [{ colors: { background: '#ffffff', text: '#000000', accent: '#aaaaaa', accentText: '#000000' } }, /accent #aaaaaa against background #ffffff has contrast 2.32:1, below the 3:1/],
+      [{ colors: { background: 'white', text: '#000000', accent: '#000000', accentText: '#ffffff' } }, /expected a colour as #rrggbb at \/settings\/colors\/background/],
+      [{ message: 'two\nlines' }, /expected plain text.* at \/settings\/message/],
+      [{ message: 'bell\u0007' }, /\/settings\/message/],
+      [{ message: 'half an emoji \ud83d' }, /expected plain text.* at \/settings\/message/],
+      [{ message: 'x'.repeat(201) }, /\/settings\/message/],
+      [{ maxWorkers: 65 }, /\/settings\/maxWorkers/],
+      [{ maxShare: 0.05 }, /\/settings\/maxShare/],
+      [{ runPerMinute: 601 }, /\/settings\/runPerMinute/],
+      [{ runModules: Array.from({ length: 101 }, () => unknown) }, /\/settings\/runModules/],
+      [{ language: 'de' }, /\/settings\/language/],
+      [{ theme: 'dark' }, /unknown field at \/settings\/theme/],
+    ] as const) {
+      expectError(await c.api('PATCH', `/sites/${site.siteKey}`, { name: 'Changed', settings }), 400, 'bad_request', message);
+    }
+    expectError(await c.api('PATCH', `/sites/${site.siteKey}`, { origins: [] }), 400, 'bad_request', /origins/);
+    expectError(await c.api('PATCH', `/sites/${site.siteKey}`, { siteKey: 'other' }), 400, 'bad_request', /unknown field at \/siteKey/);
+    expectError(await c.api('POST', '/sites', { name: 'x', origins: ['https://x.example'], settings: { defaultShare: 1, maxShare: 0.9 } }), 400, 'bad_request', /defaultShare/);
+    const notJson = await c.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sites/${site.siteKey}`,
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'text/plain' },
+      payload: 'name=x',
+    });
+    expectError(notJson, 415, 'unsupported_media_type');
+    expect((await c.api('GET', `/sites/${site.siteKey}`)).json()).toEqual(site);
   });
 
   it('refuses bodies that are not JSON', async () => {
@@ -204,6 +282,11 @@ describe('jobs', () => {
     expect(read.json()).toEqual(status);
     expectError(await c.api('GET', '/jobs/nope'), 404, 'job_not_found');
 
+    expect(status).not.toHaveProperty('purpose');
+    const explained = await job({ module, inputs: [b64(u32pair(0, 100))], title: 'primes', purpose: 'Primes below 100 for a maths lesson — merci' });
+    expect(explained.json()).toMatchObject({ title: 'primes', purpose: 'Primes below 100 for a maths lesson — merci' });
+    expect((await c.api('GET', `/jobs/${explained.json().id}`)).json()).toEqual(explained.json());
+
     const strict = await job({ module, inputs: [b64(u32pair(0, 100))], redundancy: 3, quorum: 2, adaptiveReplication: false });
     expect(strict.statusCode).toBe(201);
     expect(strict.json()).toMatchObject({ redundancy: 3, quorum: 2, adaptiveReplication: false });
@@ -224,6 +307,9 @@ describe('jobs', () => {
     expectError(await job({ module, inputs: [input], colour: 'red' }), 400, 'bad_request', /unknown field at \/colour/);
     expectError(await job({ module, inputs: [42] }), 400, 'bad_request', /inputs\/0/);
     expectError(await job({ module: 'abc', inputs: [input] }), 400, 'bad_request', /module/);
+    expectError(await job({ module, inputs: [input], purpose: 'x'.repeat(281) }), 400, 'bad_request', /\/purpose/);
+    expectError(await job({ module, inputs: [input], purpose: 'line\nbreak' }), 400, 'bad_request', /expected plain text.* at \/purpose/);
+    expectError(await job({ module, inputs: [input], purpose: 'lone \udc00' }), 400, 'bad_request', /expected plain text.* at \/purpose/);
   });
 
   it('accepts empty inputs and refuses a body over the limit', async () => {
@@ -317,6 +403,47 @@ describe('embed files', () => {
     const frameB = await c.app.inject({ url: `/frame?site=${b.siteKey}` });
     expect(String(frameB.headers['content-security-policy'])).toContain('frame-ancestors https://b.example;');
     expect(String(frameB.headers['content-security-policy'])).not.toContain('a.example');
+  });
+
+  it('builds the frame CSP from the configured public URL only, whatever Host the request names', async () => {
+    const site = (await c.api('POST', '/sites', { name: 'A', origins: ['https://a.example'] })).json();
+    for (const host of ['evil.example', 'evil.example:8080', '127.0.0.1:1']) {
+      const frame = await c.app.inject({ url: `/frame?site=${site.siteKey}`, headers: { host } });
+      expect(frame.statusCode).toBe(200);
+      const csp = String(frame.headers['content-security-policy']);
+      expect(csp).not.toContain('evil');
+      expect(csp).toContain("connect-src 'self' http://127.0.0.1:1 ws://127.0.0.1:1;");
+    }
+  });
+
+  it("carries the site's config in the frame page: one JSON element before </head>, unable to end it", async () => {
+    const message = 'Thanks </script><script>alert(1)</script> & <!-- \u2028 \u2029 "quoted"';
+    const site = (
+      await c.api('POST', '/sites', { name: 'Blog </head> & co', origins: ['https://a.example'], settings: { message, maxWorkers: 3 } })
+    ).json();
+    const frame = await c.app.inject({ url: `/frame?site=${site.siteKey}` });
+    expect(frame.statusCode).toBe(200);
+    const pattern = new RegExp(`<script type="application/json" id="${FRAME_CONFIG_ELEMENT_ID}">([^<]*)</script>\n</head>`);
+    const element = pattern.exec(frame.body);
+    expect(element).not.toBeNull();
+    expect(frame.body.match(new RegExp(FRAME_CONFIG_ELEMENT_ID, 'g'))).toHaveLength(1);
+    // Nothing the site wrote can close the element or start another.
+    expect(frame.body).not.toContain('<script>alert');
+    expect(element![1]).not.toMatch(/[<>&\u2028\u2029]/);
+    const config: FrameConfig = JSON.parse(element![1]!);
+    expect(config).toEqual({
+      siteKey: site.siteKey,
+      siteName: 'Blog </head> & co',
+      operator: 'Test Grid',
+      settings: { ...DEFAULT_SITE_SETTINGS, message, maxWorkers: 3 },
+    });
+    // The JSON element is data, not script: the frame's script policy is unchanged.
+    expect(String(frame.headers['content-security-policy'])).toContain("script-src 'self' 'wasm-unsafe-eval';");
+    expect(frame.headers['cache-control']).toBe('no-cache');
+
+    await c.api('PATCH', `/sites/${site.siteKey}`, { settings: { message: null } });
+    const after = await c.app.inject({ url: `/frame?site=${site.siteKey}` });
+    expect(JSON.parse(pattern.exec(after.body)![1]!).settings.message).toBeNull();
   });
 
   it('answers an unknown or missing site with a 404 page that no one may frame', async () => {

@@ -7,17 +7,19 @@
 export interface FrameCspInput {
   /** The site's registered origins; empty means nobody may embed the page. */
   ancestors: readonly string[];
-  /** The coordinator's own origins (public URL, and the one the request came in on). */
-  selfOrigins: readonly string[];
+  /**
+   * The coordinator's configured public origin. Never an origin taken from the request (its Host
+   * header is whatever the client sent).
+   */
+  publicUrl: string;
 }
 
 /** `http://h` → `ws://h`, `https://h` → `wss://h`. */
 export const socketOrigin = (origin: string): string => origin.replace(/^http/, 'ws');
 
 /** The frame's CSP header value. */
-export function frameCsp({ ancestors, selfOrigins }: FrameCspInput): string {
-  const unique = [...new Set(selfOrigins)];
-  const connect = ["'self'", ...unique, ...unique.map(socketOrigin)];
+export function frameCsp({ ancestors, publicUrl }: FrameCspInput): string {
+  const connect = ["'self'", publicUrl, socketOrigin(publicUrl)];
   return [
     `frame-ancestors ${ancestors.length > 0 ? ancestors.join(' ') : "'none'"}`,
     "default-src 'self'",

@@ -20,6 +20,8 @@ export interface AppDeps {
     adminKey: string;
     /** The coordinator's public origin (no trailing slash). */
     publicUrl: string;
+    /** Who runs this coordinator, as the frame names it to visitors. */
+    operatorName: string;
     limits: Limits;
     /** Where the client build lives (`embed.js`, `frame.html`, `assets/`). */
     clientDir: string;

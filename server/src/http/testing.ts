@@ -70,7 +70,7 @@ export interface TestCoordinator {
   listen(): Promise<string>;
   close(): Promise<void>;
   /** `inject` with the admin key. */
-  api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
 /** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
@@ -81,7 +81,10 @@ export async function startTestCoordinator(
   const clientDir = join(dir, 'client');
   await mkdir(join(clientDir, 'assets'), { recursive: true });
   await writeFile(join(clientDir, 'embed.js'), 'console.log("embed");\n');
-  await writeFile(join(clientDir, 'frame.html'), '<!doctype html><title>frame</title><script type="module" src="/assets/frame-abc123.js"></script>\n');
+  await writeFile(
+    join(clientDir, 'frame.html'),
+    '<!doctype html><html><head><title>frame</title><script type="module" src="/assets/frame-abc123.js"></script></head><body></body></html>\n',
+  );
   await writeFile(join(clientDir, 'assets', 'frame-abc123.js'), 'export {};\n');
 
   const limits = { ...TEST_LIMITS, ...options.limits };
@@ -103,7 +106,7 @@ export async function startTestCoordinator(
     now: Date.now,
     newId,
     newSiteKey,
-    config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, limits, clientDir },
+    config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
   volunteers = attachVolunteerSocket({
     server: app.server,

@@ -56,10 +56,20 @@ export interface LeaseLimits {
   maxOutputBytes: number;
 }
 
+/** The job a lease belongs to, so the volunteer's frame can show what its CPU works on. */
+export interface LeaseJob {
+  id: string;
+  /** The job's title, or null. */
+  title: string | null;
+  /** What the work is for (plain text, at most 280 characters), or null. */
+  purpose: string | null;
+}
+
 /** One unit of work handed to a volunteer. `module.url` is a path on the coordinator. */
 export interface Lease {
   leaseId: string;
   taskId: string;
+  job: LeaseJob;
   module: { hash: string; url: string };
   input: Uint8Array;
   /** Epoch ms after which the coordinator takes the task back. */

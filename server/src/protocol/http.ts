@@ -25,14 +25,89 @@ export const Origin = Type.String({
   maxLength: 255,
 });
 
+/**
+ * Plain text for the frame to show (a site's banner line, a job's purpose): one line, no control
+ * characters (C0, DEL, C1) and no lone UTF-16 surrogates. The frame renders it with `textContent`;
+ * the pattern keeps out what would still garble or break a line there.
+ */
+export function PlainText(maxLength: number) {
+  return Type.String({
+    maxLength,
+    pattern: '^(?:[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$',
+    description: 'plain text: no control characters or lone surrogates',
+  });
+}
+
+/** A colour as `#rrggbb`. */
+export const HexColor = Type.String({ pattern: '^#[0-9A-Fa-f]{6}$', description: 'a colour as #rrggbb' });
+
+/**
+ * The frame's colours. Accepted only when `text` on `background` and `accentText` on `accent`
+ * reach WCAG AA contrast (4.5:1) and `accent` against `background` reaches 3:1.
+ */
+export const SiteColors = Type.Object(
+  { background: HexColor, text: HexColor, accent: HexColor, accentText: HexColor },
+  strict,
+);
+export type SiteColors = Static<typeof SiteColors>;
+
+/**
+ * How a site's visitors are asked and how much they give: the site owner's bounds. Responses carry
+ * every field (defaults filled in); requests may give any subset, and a given field replaces that
+ * field.
+ */
+export const SiteSettings = Type.Object(
+  {
+    /** Workers at most; null: the visitor's cores minus one. */
+    maxWorkers: Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Null()]),
+    /** The highest duty cycle a visitor may choose. */
+    maxShare: Type.Number({ minimum: 0.1, maximum: 1 }),
+    /** The duty cycle a visitor starts with (at most `maxShare`). */
+    defaultShare: Type.Number({ minimum: 0.1, maximum: 1 }),
+    /** Pause while the page is hidden. */
+    pauseWhenHidden: Type.Boolean(),
+    /** Modules (uploaded) the host page may run through its own `run()` API. */
+    runModules: Type.Array(ModuleHash, { maxItems: 100 }),
+    /** Per-visitor limit of the host page's `run()` calls per minute. */
+    runPerMinute: Type.Integer({ minimum: 1, maximum: 600 }),
+    /** The banner's language; `auto` follows the visitor's browser. */
+    language: Type.Union([Type.Literal('auto'), Type.Literal('en'), Type.Literal('fr')]),
+    /** A short line the site adds to the banner, or null. */
+    message: Type.Union([PlainText(200), Type.Null()]),
+    /** The frame's colours, or null for the frame's own. */
+    colors: Type.Union([SiteColors, Type.Null()]),
+  },
+  strict,
+);
+export type SiteSettings = Static<typeof SiteSettings>;
+
+/** Settings in a request: any subset of `SiteSettings`. */
+export const SiteSettingsInput = Type.Partial(SiteSettings, strict);
+export type SiteSettingsInput = Static<typeof SiteSettingsInput>;
+
+const SiteName = Type.String({ minLength: 1, maxLength: 200 });
+const SiteOrigins = Type.Array(Origin, { minItems: 1, maxItems: 50 });
+
 export const CreateSiteBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    origins: Type.Array(Origin, { minItems: 1, maxItems: 50 }),
+    name: SiteName,
+    origins: SiteOrigins,
+    settings: Type.Optional(SiteSettingsInput),
   },
   strict,
 );
 export type CreateSiteBody = Static<typeof CreateSiteBody>;
+
+/** `PATCH /sites/:key`: a given field replaces that field (within `settings`, field by field). */
+export const UpdateSiteBody = Type.Object(
+  {
+    name: Type.Optional(SiteName),
+    origins: Type.Optional(SiteOrigins),
+    settings: Type.Optional(SiteSettingsInput),
+  },
+  strict,
+);
+export type UpdateSiteBody = Static<typeof UpdateSiteBody>;
 
 export const SiteInfo = Type.Object({
   siteKey: Type.String(),
@@ -40,14 +115,33 @@ export const SiteInfo = Type.Object({
   origins: Type.Array(Type.String()),
   createdAt: Type.Integer(),
   embed: Type.String({ description: 'The snippet to paste into the site' }),
+  settings: SiteSettings,
 });
 export type SiteInfo = Static<typeof SiteInfo>;
+
+/**
+ * What `GET /frame?site=KEY` hands the frame, as JSON in
+ * `<script type="application/json" id="sparecycles-config">` just before `</head>`.
+ */
+export const FrameConfig = Type.Object({
+  siteKey: Type.String(),
+  siteName: Type.String(),
+  /** Who runs the coordinator (`SPARECYCLES_OPERATOR`, else the public URL's host). */
+  operator: Type.String(),
+  settings: SiteSettings,
+});
+export type FrameConfig = Static<typeof FrameConfig>;
+
+/** The id of the frame's config element. */
+export const FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config';
 
 export const CreateJobBody = Type.Object(
   {
     module: ModuleHash,
     inputs: Type.Array(Type.String({ contentEncoding: 'base64' }), { minItems: 1, maxItems: 100_000 }),
     title: Type.Optional(Type.String({ maxLength: 200 })),
+    /** What the work is for, shown to the volunteers who compute it. */
+    purpose: Type.Optional(PlainText(280)),
     redundancy: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
     quorum: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
     /** Whether trusted volunteers may get tasks as single replicas, with spot checks (default true). */
@@ -83,6 +177,7 @@ export const JobStatus = Type.Object({
   state: JobState,
   module: ModuleHash,
   title: Type.Optional(Type.String()),
+  purpose: Type.Optional(Type.String()),
   redundancy: Type.Integer(),
   quorum: Type.Integer(),
   adaptiveReplication: Type.Boolean(),

@@ -98,12 +98,24 @@ describe('wire leases', () => {
     expect(leaseLimits(2500, limits)).toEqual({ timeMs: 2500, ...limits });
   });
 
-  it('builds the lease a volunteer receives', () => {
+  it('builds the lease a volunteer receives, naming its job', () => {
     const input = new Uint8Array([1, 2]);
-    const claimed = { leaseId: 'l1', taskId: 'j:0', jobId: 'j', index: 0, moduleHash: 'ab', input, deadline: 9000, deadlineMs: 3000 };
+    const claimed = {
+      leaseId: 'l1',
+      taskId: 'j:0',
+      jobId: 'j',
+      jobTitle: 'Primes',
+      jobPurpose: null,
+      index: 0,
+      moduleHash: 'ab',
+      input,
+      deadline: 9000,
+      deadlineMs: 3000,
+    };
     expect(toWireLease(claimed, (h) => `/modules/${h}.wasm`, limits)).toEqual({
       leaseId: 'l1',
       taskId: 'j:0',
+      job: { id: 'j', title: 'Primes', purpose: null },
       module: { hash: 'ab', url: '/modules/ab.wasm' },
       input,
       deadline: 9000,

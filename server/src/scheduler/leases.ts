@@ -86,6 +86,7 @@ export function toWireLease(
   return {
     leaseId: claimed.leaseId,
     taskId: claimed.taskId,
+    job: { id: claimed.jobId, title: claimed.jobTitle, purpose: claimed.jobPurpose },
     module: { hash: claimed.moduleHash, url: moduleUrl(claimed.moduleHash) },
     input: claimed.input,
     deadline: claimed.deadline,

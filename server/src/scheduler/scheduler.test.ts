@@ -98,6 +98,7 @@ describe('scheduler', () => {
     expect(leases[0]).toEqual({
       leaseId: 'lease-1',
       taskId: expect.any(String),
+      job: { id: 'j1', title: null, purpose: null },
       module: { hash: MODULE, url: `/modules/${MODULE}.wasm` },
       input: new Uint8Array([0]),
       deadline: h.clock.t + 1500,

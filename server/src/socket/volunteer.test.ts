@@ -30,8 +30,8 @@ afterEach(async () => {
   await c.close();
 });
 
-async function createJob(ranges: [number, number][]): Promise<string> {
-  const reply = await c.api('POST', '/jobs', { module: moduleHash, inputs: ranges.map(([lo, hi]) => u32pair(lo, hi)) });
+async function createJob(ranges: [number, number][], about: { title?: string; purpose?: string } = {}): Promise<string> {
+  const reply = await c.api('POST', '/jobs', { module: moduleHash, inputs: ranges.map(([lo, hi]) => u32pair(lo, hi)), ...about });
   expect(reply.statusCode).toBe(201);
   return reply.json().id;
 }
@@ -96,12 +96,14 @@ describe('/volunteer', () => {
 
   it('leases, runs the real module, reports the result: the job completes with the right output', async () => {
     const ranges: [number, number][] = [[0, 1000], [1000, 5000]];
-    const id = await createJob(ranges);
+    const id = await createJob(ranges, { purpose: 'Counting primes for a <school> project' });
     const client = volunteer();
     await connected(client);
     const leases = leasesOf(await lease(client, { slots: 4 }));
     expect(leases).toHaveLength(2);
     for (const l of leases) {
+      // The volunteer's frame can say what its CPU works on.
+      expect(l.job).toEqual({ id, title: null, purpose: 'Counting primes for a <school> project' });
       expect(l.module).toEqual({ hash: moduleHash, url: `/modules/${moduleHash}.wasm` });
       expect(l.input).toBeInstanceOf(Uint8Array);
       expect(l.deadline).toBeGreaterThan(Date.now());

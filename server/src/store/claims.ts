@@ -78,7 +78,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
 
   const jobs = await trx
     .selectFrom('jobs')
-    .select(['id', 'module_hash', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive'])
+    .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive'])
     .where('state', '=', 'active')
     .where(({ exists, selectFrom }) =>
       exists(selectFrom('tasks').select('tasks.idx').whereRef('tasks.job_id', '=', 'jobs.id').where('tasks.state', '=', 'pending')),
@@ -204,6 +204,8 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
         leaseId,
         taskId: taskIdOf(jobId, task.idx),
         jobId,
+        jobTitle: job.title,
+        jobPurpose: job.purpose,
         index: task.idx,
         moduleHash: job.module_hash,
         input: fromDbBytes(task.input),

@@ -31,7 +31,8 @@ import type {
   ModuleMeta,
   ModuleRecord,
   NewJob,
-  SiteRecord,
+  NewSite,
+  SiteChange,
   Store,
   TaskResult,
 } from './store.ts';
@@ -47,6 +48,7 @@ import {
   type StoreContext,
 } from './lease-endings.ts';
 import { findVolunteer } from './volunteer-records.ts';
+import { changeSite, findSite, insertSite } from './sites.ts';
 
 export { taskIdOf };
 const TASK_COLUMNS_PER_ROW = 12;
@@ -94,22 +96,16 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return row && toModuleMeta(row);
     },
 
-    async createSite(site: SiteRecord) {
-      const result = await db
-        .insertInto('sites')
-        .values({ site_key: site.siteKey, name: site.name, origins: JSON.stringify(site.origins), created_at: site.createdAt })
-        .onConflict((oc) => oc.column('site_key').doNothing())
-        .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) {
-        throw new CodedError('conflict', `site ${site.siteKey} already exists`);
-      }
+    async createSite(site: NewSite) {
+      return db.transaction().execute((trx) => insertSite(trx, site));
     },
 
     async getSite(siteKey) {
-      const row = await db.selectFrom('sites').selectAll().where('site_key', '=', siteKey).executeTakeFirst();
-      return (
-        row && { siteKey: row.site_key, name: row.name, origins: JSON.parse(row.origins) as string[], createdAt: Number(row.created_at) }
-      );
+      return findSite(db, siteKey);
+    },
+
+    async updateSite(siteKey, change: SiteChange) {
+      return db.transaction().execute((trx) => changeSite(trx, ctx, siteKey, change));
     },
 
     async createJob(job: NewJob) {
@@ -123,6 +119,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
             id: job.id,
             module_hash: job.moduleHash,
             title: job.title ?? null,
+            purpose: job.purpose ?? null,
             state: job.inputs.length === 0 ? 'completed' : 'active',
             redundancy: job.redundancy,
             quorum: job.quorum,
@@ -187,6 +184,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         counts,
       };
       if (job.title !== null) status.title = job.title;
+      if (job.purpose !== null) status.purpose = job.purpose;
       return status;
     },
 

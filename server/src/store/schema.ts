@@ -13,12 +13,16 @@ export interface ModulesTable {
   created_at: number;
 }
 
-/** Registered sites; `origins` is a JSON array of origins. */
+/**
+ * Registered sites; `origins` is a JSON array of origins, `settings` a JSON object of
+ * `SiteSettings` (fields missing from it read as their defaults).
+ */
 export interface SitesTable {
   site_key: string;
   name: string;
   origins: string;
   created_at: number;
+  settings: string;
 }
 
 /** Jobs: `state` is `active` | `completed` | `cancelled`. */
@@ -26,6 +30,8 @@ export interface JobsTable {
   id: string;
   module_hash: string;
   title: string | null;
+  /** What the work is for, shown to volunteers. */
+  purpose: string | null;
   state: string;
   redundancy: number;
   quorum: number;

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
+import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import type { AnswerEffects, NewJob, Store } from './store.ts';
 
 /** The outcome of answering a lease, without its effects. */
@@ -88,23 +89,69 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       it('creates a site, reads it back, and refuses a second site with the same key', async () => {
         const store = await fresh();
         const site = { siteKey: 'sk_1', name: 'Blog', origins: ['https://a.example', 'http://localhost:8081'], createdAt: 7 };
-        await store.createSite(site);
-        expect(await store.getSite('sk_1')).toEqual(site);
+        const record = { ...site, settings: DEFAULT_SITE_SETTINGS };
+        expect(await store.createSite(site)).toEqual(record);
+        expect(await store.getSite('sk_1')).toEqual(record);
         expect(await codeOf(store.createSite({ ...site, name: 'Other' }))).toBe('conflict');
-        expect(await store.getSite('sk_1')).toEqual(site);
+        expect(await store.getSite('sk_1')).toEqual(record);
         expect(await store.getSite('nope')).toBeUndefined();
+      });
+
+      it('keeps a site\'s settings, defaults filled in, and changes them field by field', async () => {
+        const store = await fresh();
+        const colors = { background: '#FFFFFF', text: '#000000', accent: '#1f6feb', accentText: '#ffffff' };
+        const created = await store.createSite({
+          siteKey: 'sk_1',
+          name: 'Blog',
+          origins: ['https://a.example'],
+          createdAt: 7,
+          settings: { maxShare: 0.6, runModules: [MODULE_A], message: 'Merci !', colors },
+        });
+        const settings = { ...DEFAULT_SITE_SETTINGS, maxShare: 0.6, runModules: [MODULE_A], message: 'Merci !', colors: { ...colors, background: '#ffffff' } };
+        expect(created.settings).toEqual(settings);
+        expect((await store.getSite('sk_1'))?.settings).toEqual(settings);
+
+        const changed = await store.updateSite('sk_1', { name: 'Le blog', settings: { defaultShare: 0.3, colors: null, runModules: [MODULE_B, MODULE_A] } });
+        const next = { ...settings, defaultShare: 0.3, colors: null, runModules: [MODULE_B, MODULE_A] };
+        expect(changed).toEqual({ siteKey: 'sk_1', name: 'Le blog', origins: ['https://a.example'], createdAt: 7, settings: next });
+        expect(await store.getSite('sk_1')).toEqual(changed);
+        expect(await store.updateSite('sk_1', { origins: ['https://b.example'] })).toEqual({ ...changed, origins: ['https://b.example'] });
+        expect(await store.updateSite('nope', { name: 'x' })).toBeUndefined();
+      });
+
+      it('refuses settings that break a rule or name a module never uploaded, changing nothing', async () => {
+        const store = await fresh();
+        const site = { siteKey: 'sk_1', name: 'Blog', origins: ['https://a.example'], createdAt: 7 };
+        const unknown = 'c'.repeat(64);
+        const refusal = async (promise: Promise<unknown>): Promise<string> => {
+          const error = await promise.then(() => undefined, (e: unknown) => e);
+          expect(error).toBeInstanceOf(CodedError);
+          expect((error as CodedError).code).toBe('bad_request');
+          return (error as CodedError).message;
+        };
+        expect(await refusal(store.createSite({ ...site, settings: { runModules: [MODULE_A, unknown] } }))).toMatch(
+          new RegExp(`settings/runModules/1: no module ${unknown}`),
+        );
+        expect(await store.getSite('sk_1')).toBeUndefined();
+        await store.createSite({ ...site, settings: { maxShare: 0.5, defaultShare: 0.5 } });
+        // Merged with what is stored: 0.6 is within the schema but above the stored maxShare.
+        expect(await refusal(store.updateSite('sk_1', { name: 'Other', settings: { defaultShare: 0.6 } }))).toMatch(/defaultShare \(0.6\) must not exceed settings\/maxShare \(0.5\)/);
+        expect(await refusal(store.updateSite('sk_1', { settings: { colors: { background: '#ffffff', text: '#eeeeee', accent: '#000000', accentText: '#ffffff' } } }))).toMatch(/settings\/colors: text #eeeeee/);
+        expect(await refusal(store.updateSite('sk_1', { settings: { runModules: [unknown] } }))).toMatch(/settings\/runModules\/0/);
+        expect(await store.getSite('sk_1')).toEqual({ ...site, settings: { ...DEFAULT_SITE_SETTINGS, maxShare: 0.5 } });
       });
     });
 
     describe('jobs', () => {
       it('creates a job with one pending task per input and reports it', async () => {
         const store = await fresh();
-        await store.createJob(job('j1', { title: 'squares', priority: 5, deadlineMs: 2500, maxAttempts: 4 }));
+        await store.createJob(job('j1', { title: 'squares', purpose: 'Squares for a maths class', priority: 5, deadlineMs: 2500, maxAttempts: 4 }));
         expect(await store.getJob('j1')).toEqual({
           id: 'j1',
           state: 'active',
           module: MODULE_A,
           title: 'squares',
+          purpose: 'Squares for a maths class',
           redundancy: 1,
           quorum: 1,
           adaptiveReplication: true,
@@ -117,6 +164,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await store.getJob('missing')).toBeUndefined();
         const untitled = await store.createJob(job('j2')).then(() => store.getJob('j2'));
         expect(untitled).not.toHaveProperty('title');
+        expect(untitled).not.toHaveProperty('purpose');
       });
 
       it('refuses an unknown module and a duplicate id, leaving nothing behind', async () => {
@@ -153,9 +201,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         ]);
         expect(new Set(leases.map((l) => l.leaseId)).size).toBe(2);
         expect(new Set(leases.map((l) => l.taskId)).size).toBe(2);
+        expect(leases.map((l) => [l.jobTitle, l.jobPurpose])).toEqual([[null, null], [null, null]]);
         expect((await store.getJob('j1'))?.counts).toMatchObject({ pending: 1, running: 2 });
         expect((await claim(store, 5)).map((l) => l.index)).toEqual([2]);
         expect(await claim(store, 5)).toEqual([]);
+      });
+
+      it("names the lease's job: its title and purpose travel with the lease", async () => {
+        const store = await fresh();
+        await store.createJob(job('j1', { title: 'Mandelbrot', purpose: 'Tiles of a poster <b>', inputs: [bytes(1)] }));
+        const [lease] = await claim(store, 1);
+        expect(lease).toMatchObject({ jobId: 'j1', jobTitle: 'Mandelbrot', jobPurpose: 'Tiles of a poster <b>' });
       });
 
       it('shares claims among jobs by priority weight, oldest first among equals', async () => {

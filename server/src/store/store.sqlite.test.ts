@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import { SQLITE_CAPABILITIES } from './capabilities.ts';
 import { staticMigrationProvider } from './migrations/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }, { name: 'volunteers' }]);
@@ -81,6 +82,37 @@ describe('SQLite store', () => {
     const store = await openSqliteStore({ file });
     try {
       expect(await store.getJob('old-job')).toMatchObject({ redundancy: 2, quorum: 2, adaptiveReplication: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrades a version-4 database across the gap at 000005: its sites get default settings, its jobs no purpose', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const migrated = await new Migrator({ db: old, provider: staticMigrationProvider(SQLITE_CAPABILITIES) }).migrateTo('000004-strikes');
+    expect(migrated.error).toBeUndefined();
+    await old.insertInto('sites').values({ site_key: 'old-site', name: 'Old', origins: '["https://old.example"]', created_at: 1 }).execute();
+    await old.insertInto('modules').values({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), created_at: 1 }).execute();
+    await old
+      .insertInto('jobs')
+      .values({ id: 'old-job', module_hash: hash, title: 'Old', state: 'active', redundancy: 1, quorum: 1, adaptive: 1, deadline_ms: 1000, max_attempts: 3, priority: 1, created_at: 1, finished_at: null })
+      .execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ file });
+    try {
+      expect(await store.getSite('old-site')).toEqual({
+        siteKey: 'old-site',
+        name: 'Old',
+        origins: ['https://old.example'],
+        createdAt: 1,
+        settings: DEFAULT_SITE_SETTINGS,
+      });
+      const job = await store.getJob('old-job');
+      expect(job).toMatchObject({ title: 'Old' });
+      expect(job).not.toHaveProperty('purpose');
     } finally {
       await store.close();
     }

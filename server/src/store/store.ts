@@ -25,7 +25,7 @@
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
  */
 import type { FailureKind } from '../protocol/events.ts';
-import type { JobStatus, ModuleAbi, ResultLine } from '../protocol/http.ts';
+import type { JobStatus, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
 
 export interface ModuleRecord {
@@ -43,12 +43,28 @@ export interface SiteRecord {
   name: string;
   origins: string[];
   createdAt: number;
+  /** Every setting, defaults filled in. */
+  settings: SiteSettings;
+}
+
+/** A site to register: settings as given (the rest default). */
+export interface NewSite extends Omit<SiteRecord, 'settings'> {
+  settings?: SiteSettingsInput | undefined;
+}
+
+/** What `updateSite` changes: a given field replaces that field; `settings` field by field. */
+export interface SiteChange {
+  name?: string | undefined;
+  origins?: string[] | undefined;
+  settings?: SiteSettingsInput | undefined;
 }
 
 export interface NewJob {
   id: string;
   moduleHash: string;
   title?: string | undefined;
+  /** What the work is for, shown to the volunteers who compute it. */
+  purpose?: string | undefined;
   redundancy: number;
   quorum: number;
   /** Whether trusted volunteers may get this job's tasks as single replicas (default true). */
@@ -87,6 +103,9 @@ export interface ClaimedLease {
   leaseId: string;
   taskId: string;
   jobId: string;
+  /** The job's title and purpose (null when it has none), for the volunteer to see. */
+  jobTitle: string | null;
+  jobPurpose: string | null;
   index: number;
   moduleHash: string;
   input: Uint8Array;
@@ -147,8 +166,18 @@ export interface Store {
   getModule(hash: string): Promise<ModuleRecord | undefined>;
   getModuleMeta(hash: string): Promise<ModuleMeta | undefined>;
 
-  createSite(site: SiteRecord): Promise<void>;
+  /**
+   * Registers a site. Its settings must keep the rules of `sites/settings.ts` and name only
+   * uploaded run modules (else `bad_request`); a taken key is a `conflict`.
+   */
+  createSite(site: NewSite): Promise<SiteRecord>;
+  /** A site with every setting (defaults filled in). */
   getSite(siteKey: string): Promise<SiteRecord | undefined>;
+  /**
+   * Changes a site atomically: the given fields replace the current ones, settings merged field by
+   * field and then held to the same rules as `createSite`. `undefined` when no such site.
+   */
+  updateSite(siteKey: string, change: SiteChange): Promise<SiteRecord | undefined>;
 
   /** Creates the job and one pending task per input, atomically. The module must exist. */
   createJob(job: NewJob): Promise<void>;

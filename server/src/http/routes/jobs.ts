@@ -72,6 +72,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
         id,
         moduleHash: body.module,
         title: body.title,
+        purpose: body.purpose,
         redundancy,
         quorum,
         adaptiveReplication: body.adaptiveReplication ?? true,

@@ -1,11 +1,12 @@
 /**
- * Sites: `POST /sites` registers a site's origins and returns its key and embed snippet;
- * `GET /sites/:key` reads it back.
+ * Sites: `POST /sites` registers a site's origins (and settings) and returns its key and embed
+ * snippet; `GET /sites/:key` reads it back with every setting; `PATCH /sites/:key` changes the
+ * given fields (settings field by field).
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
-import { CreateSiteBody, type SiteInfo } from '../../protocol/http.ts';
+import { CreateSiteBody, UpdateSiteBody, type SiteInfo } from '../../protocol/http.ts';
 import type { SiteRecord } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
 import { requireJson } from './content-type.ts';
@@ -49,13 +50,13 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
     '/sites',
     { schema: { body: CreateSiteBody }, preValidation: requireJson },
     async (request, reply) => {
-      const site: SiteRecord = {
+      const site = await store.createSite({
         siteKey: newSiteKey(),
         name: request.body.name,
         origins: normaliseOrigins(request.body.origins),
         createdAt: now(),
-      };
-      await store.createSite(site);
+        settings: request.body.settings,
+      });
       return reply.code(201).header('location', `${request.url}/${site.siteKey}`).send(siteInfo(site, config.publicUrl));
     },
   );
@@ -65,4 +66,19 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
     if (!site) throw new CodedError('site_not_found', `no site ${request.params.key}`);
     return siteInfo(site, config.publicUrl);
   });
+
+  api.patch<{ Params: { key: string }; Body: UpdateSiteBody }>(
+    '/sites/:key',
+    { schema: { params: KeyParams, body: UpdateSiteBody }, preValidation: requireJson },
+    async (request) => {
+      const { name, origins, settings } = request.body;
+      const site = await store.updateSite(request.params.key, {
+        name,
+        origins: origins && normaliseOrigins(origins),
+        settings,
+      });
+      if (!site) throw new CodedError('site_not_found', `no site ${request.params.key}`);
+      return siteInfo(site, config.publicUrl);
+    },
+  );
 }

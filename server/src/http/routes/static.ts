@@ -1,15 +1,17 @@
 /**
  * What the embed needs from the coordinator's origin: `GET /embed.js` (the loader, loaded
- * cross-origin by host pages), `GET /frame?site=KEY` (the frame page, with a per-site CSP) and
- * `/assets/*` (the frame's hashed bundles, cached for good).
+ * cross-origin by host pages), `GET /frame?site=KEY` (the frame page, with a per-site CSP and the
+ * site's config inside it) and `/assets/*` (the frame's hashed bundles, cached for good).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
+import type { FrameConfig } from '../../protocol/http.ts';
 import { frameCsp, NO_FRAME_CSP } from '../csp.ts';
 import type { AppDeps } from '../deps.ts';
+import { injectFrameConfig } from '../frame-config.ts';
 import { SITE_KEY_PATTERN } from './sites.ts';
 
 const SITE_KEY = new RegExp(SITE_KEY_PATTERN);
@@ -39,12 +41,6 @@ function unknownSitePage(reply: FastifyReply, site: string | undefined): Fastify
     );
 }
 
-/** The origin a request reached us on, as the browser sees it. */
-function requestOrigin(publicUrl: string, host: string | undefined): string | undefined {
-  if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return undefined;
-  return `${new URL(publicUrl).protocol}//${host.toLowerCase()}`;
-}
-
 export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, config } = deps;
 
@@ -63,15 +59,21 @@ export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise
     const site = typeof request.query.site === 'string' ? request.query.site : undefined;
     const record = site && SITE_KEY.test(site) ? await store.getSite(site) : undefined;
     if (!record) return unknownSitePage(reply, site);
-    const body = await readClientFile(config.clientDir, 'frame.html');
-    const own = requestOrigin(config.publicUrl, request.headers.host);
-    const selfOrigins = own ? [config.publicUrl, own] : [config.publicUrl];
+    const page = await readClientFile(config.clientDir, 'frame.html');
+    const frameConfig: FrameConfig = {
+      siteKey: record.siteKey,
+      siteName: record.name,
+      operator: config.operatorName,
+      settings: record.settings,
+    };
+    const body = injectFrameConfig(page.toString('utf8'), frameConfig);
     return reply
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', frameCsp({ ancestors: record.origins, selfOrigins }))
+      // From the configured public URL only: the request's Host header is the client's to choose.
+      .header('content-security-policy', frameCsp({ ancestors: record.origins, publicUrl: config.publicUrl }))
       .header('cross-origin-resource-policy', 'cross-origin')
       .header('x-content-type-options', 'nosniff')
-      // The CSP follows the site's origins: never serve a stale one.
+      // The CSP and the config follow the site's registration: never serve a stale one.
       .header('cache-control', 'no-cache')
       .send(body);
   });

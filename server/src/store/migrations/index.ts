@@ -8,6 +8,7 @@ import { initialMigration } from './000001-initial.ts';
 import { replicasMigration } from './000002-replicas.ts';
 import { adaptiveSwitchMigration } from './000003-adaptive-switch.ts';
 import { strikesMigration } from './000004-strikes.ts';
+import { siteSettingsMigration } from './000006-site-settings.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -16,6 +17,8 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000002-replicas': replicasMigration(caps),
     '000003-adaptive-switch': adaptiveSwitchMigration(),
     '000004-strikes': strikesMigration(),
+    // 000005 belongs to a change made in parallel; names only need to sort in order, gaps are fine.
+    '000006-site-settings': siteSettingsMigration(),
   };
 }
 
