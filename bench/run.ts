@@ -15,7 +15,7 @@ import { decodePrimesOutput, encodePrimesInput } from '../wasm/tasks/primes/code
 import { countPrimesReference } from '../wasm/tasks/primes/reference.ts';
 import { startNodeVolunteer } from '../client/src/agent/index.ts';
 import { apiClient, hostPageUrl } from '../e2e/support/api.ts';
-import { embedFrame } from '../e2e/support/frame.ts';
+import { embedFrame, allowSharing } from '../e2e/support/frame.ts';
 import { primeInputs, primeRanges } from '../e2e/support/jobs.ts';
 import { taskWasmPath } from '../wasm/testing/task-modules.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
@@ -91,7 +91,7 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     await context.addInitScript(`Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => ${workers + 1} })`);
     const page = await context.newPage();
     await page.goto(hostPageUrl(siteKey, 'http://localhost:18182'));
-    await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+    await allowSharing(page);
     // Warm up: the volunteer is connected, the module fetched, verified and compiled.
     const warm = await api.createJob({ module: hash, inputs: [encodePrimesInput(0, 1000)] });
     await waitDone(api, warm, 50);

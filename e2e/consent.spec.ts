@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { cancelJob, createJob, createSite, hostPageUrl, jobStatus, uploadBuiltModule } from './support/api.ts';
-import { embedFrame, isRuntimeTraffic, watchCoordinatorTraffic } from './support/frame.ts';
+import { embedFrame, isRuntimeTraffic, watchCoordinatorTraffic, allowSharing } from './support/frame.ts';
 import {
   expectMandelbrotResults,
   expectPrimeResults,
@@ -47,7 +47,7 @@ test('accept: a job of 64 tiles completes and every tile equals the reference', 
 
   await page.goto(hostPageUrl(siteKey));
   const frame = embedFrame(page);
-  await frame.getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
 
   const done = await waitForJobDone(jobId);
   expect(done.state).toBe('completed');
@@ -104,7 +104,7 @@ test('reload after decline: no banner, and still nothing runs', async ({ page, c
 
 test('reload after accept: no banner, and work resumes', async ({ page }) => {
   await page.goto(hostPageUrl(siteKey));
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
   const first = primeRanges(10, 5000);
   const firstJob = await submit({ module: primes, inputs: primeInputs(first) });
   await waitForJobDone(firstJob);

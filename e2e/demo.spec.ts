@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { startCoordinatorProcess, type CoordinatorProcess } from './support/coordinator-process.ts';
-import { embedFrame } from './support/frame.ts';
+import { embedFrame, allowSharing } from './support/frame.ts';
 
 const PORT = 18200;
 const DEMO_PORT = 18201;
@@ -30,7 +30,7 @@ test('the demo page: accept, and the Mandelbrot image fills in until every tile 
   await expect.poll(() => coordinator?.output(), { timeout: 30_000 }).toContain(`http://localhost:${DEMO_PORT}`);
   await page.goto(`http://localhost:${DEMO_PORT}/`);
   await expect(page.locator('#progress')).toContainText('of 96 tiles');
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
 
   await expect(page.locator('#progress')).toContainText('96 of 96 tiles — done', { timeout: 60_000 });
   // The canvas is painted, not left at its background colour: count distinct colours in it.

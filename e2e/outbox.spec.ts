@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { createSite, hostPageUrl } from './support/api.ts';
-import { embedFrame } from './support/frame.ts';
+import { embedFrame, allowSharing } from './support/frame.ts';
 import { createVersion1Db, describeRuntimeDb, frameOf, holdVersion1Db, putOutboxEntries, readOutbox, recordSocketFrames, waitForRuntimeDb, type RawOutboxEntry } from './support/outbox.ts';
 import { E2E } from './support/ports.ts';
 
@@ -43,7 +43,7 @@ function ackFor(frames: (string | Buffer)[], ackId: string): unknown {
 test('a result and a failure left in IndexedDB by a previous page are sent after a reload, then removed', async ({ page }) => {
   const frames = recordSocketFrames(page);
   await page.goto(hostPageUrl(siteKey));
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
   const first = await frameOf(page);
   // The runtime opened (and so created or upgraded) its database: the outbox store exists.
   await waitForRuntimeDb(first, 2);
@@ -106,7 +106,7 @@ test('a version-1 database upgrades in place: the volunteer keeps its id and gai
   const volunteerId = `v1-volunteer-${Date.now()}`;
   await createVersion1Db(frame, volunteerId);
 
-  await allow.click();
+  await allowSharing(page);
   await waitForRuntimeDb(frame, 2);
   expect(await describeRuntimeDb(frame)).toEqual({ version: 2, stores: ['meta', 'modules', 'outbox'], volunteerId });
   // The runtime connected as the same volunteer.
@@ -123,7 +123,7 @@ test('a version-1 page holding the database open in another tab does not stop th
   const page = await context.newPage();
   const frames = recordSocketFrames(page);
   await page.goto(hostPageUrl(siteKey));
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
   // The upgrade is blocked; the runtime goes on without its database and asks for work.
   await expect.poll(() => frames.sockets.some((socket) => eventFrame(socket.sent, 'lease'))).toBe(true);
   await expect(embedFrame(page).locator('section.control')).toHaveAttribute('data-state', 'accepted');

@@ -15,7 +15,7 @@ import {
   uploadBuiltModule,
   uploadModule,
 } from './support/api.ts';
-import { embedFrame } from './support/frame.ts';
+import { embedFrame, allowSharing } from './support/frame.ts';
 import { expectPrimeResults, primeInputs, primeRanges, waitForJobDone } from './support/jobs.ts';
 import { E2E } from './support/ports.ts';
 
@@ -48,14 +48,14 @@ test('a volunteer that disconnects mid-task: its task runs elsewhere, long befor
   const leaving = await browser.newContext();
   const leavingPage = await leaving.newPage();
   await leavingPage.goto(hostPageUrl(siteKey));
-  await embedFrame(leavingPage).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(leavingPage);
   await expect.poll(async () => (await jobStatus(jobId)).counts.running, { timeout: 30_000 }).toBeGreaterThan(0);
   await leaving.close();
 
   const staying = await browser.newContext();
   const stayingPage = await staying.newPage();
   await stayingPage.goto(hostPageUrl(siteKey));
-  await embedFrame(stayingPage).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(stayingPage);
 
   expect((await waitForJobDone(jobId, 60_000)).state).toBe('completed');
   await expectPrimeResults(jobId, ranges);
@@ -71,7 +71,7 @@ test('an infinite loop fails as `timeout` at its deadline, and the pool keeps wo
   jobs.push(stuck);
 
   await page.goto(hostPageUrl(siteKey));
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
 
   const stuckStatus = await waitForJobDone(stuck, 30_000);
   expect(stuckStatus.counts.failed).toBe(1);

@@ -15,7 +15,7 @@ import { startChaosCoordinator, type ChaosCoordinator } from '../support/chaos-c
 import { countByTask, readJobLeases } from '../support/chaos-db.ts';
 import { chaosApi, primeInputs, primeRanges, primesProblems, waitForJobSettled, waitUntil, type ChaosApi } from '../support/chaos-jobs.ts';
 import { chromiumArgs, chromiumPath } from '../support/chromium.ts';
-import { embedFrame } from '../support/frame.ts';
+import { embedFrame, allowSharing } from '../support/frame.ts';
 import { serveHostPages } from '../support/host-pages.ts';
 
 const ADMIN_KEY = 'chaos-admin-key-0123456789';
@@ -53,7 +53,7 @@ it('SIGKILLed and restarted twice mid-job: the job completes, every result prese
   browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs] });
   const page = await browser.newPage();
   await page.goto(hostPageUrl(siteKey, hostOrigin));
-  await embedFrame(page).getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
   agent = await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1, connectTimeoutMs: 30_000 });
 
   // Tasks of about a quarter of a second each. The deadline is far beyond any task, yet short

@@ -1,5 +1,5 @@
 /** Helpers to drive the embed's frame and watch what a page downloads. */
-import type { BrowserContext, FrameLocator, Page } from '@playwright/test';
+import { expect, type BrowserContext, type FrameLocator, type Page } from '@playwright/test';
 import { E2E } from './ports.ts';
 
 export const FRAME_SELECTOR = 'iframe[src*="/frame?site="]';
@@ -37,3 +37,41 @@ export function watchCoordinatorTraffic(context: BrowserContext): NetworkLog {
 /** Paths that only a started runtime requests: the socket, modules, the worker's script. */
 export const isRuntimeTraffic = (path: string): boolean =>
   path.startsWith('/socket.io') || path.startsWith('/modules/');
+
+/** How long the banner must be fully visible before "Allow" counts (client/src/frame/gate.ts). */
+const LOOK_MS = 1_000;
+
+/**
+ * Accepts the banner as a visitor does: looks at it for a moment, moves the pointer onto "Allow"
+ * and clicks. A click with no pointer movement in the frame, or on a banner that has not been
+ * visible long enough, does not count (the clickjacking gate).
+ */
+export async function allowSharing(page: Page, label = 'Allow'): Promise<void> {
+  const allow = embedFrame(page).getByRole('button', { name: label });
+  await allow.waitFor({ state: 'visible' });
+  await expect(allow).toBeEnabled();
+  const box = await allow.boundingBox();
+  if (!box) throw new Error('the Allow button has no box');
+  const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  await page.mouse.move(centre.x - 60, centre.y - 25);
+  await page.waitForTimeout(LOOK_MS);
+  await page.mouse.move(centre.x, centre.y, { steps: 6 });
+  await page.mouse.down();
+  await page.mouse.up();
+  await expect(embedFrame(page).locator('body')).toHaveAttribute('data-state', 'accepted');
+}
+
+/** Sets the share in the control (its Details section), as a visitor would. */
+export async function chooseShare(page: Page, label: RegExp | string): Promise<void> {
+  const frame = embedFrame(page);
+  const details = frame.locator('details');
+  if (!(await details.evaluate((element: HTMLDetailsElement) => element.open))) await frame.locator('summary').click();
+  await frame.getByLabel(/Share|Part/).selectOption({ label: typeof label === 'string' ? label : (await matchingOption(page, label)) });
+}
+
+async function matchingOption(page: Page, label: RegExp): Promise<string> {
+  const options = await embedFrame(page).locator('select option').allTextContents();
+  const found = options.find((text) => label.test(text));
+  if (!found) throw new Error(`no share option matches ${label}`);
+  return found;
+}

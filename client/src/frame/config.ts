@@ -4,33 +4,18 @@
  * not executed, so the frame's CSP stays `script-src 'self'`).
  */
 
-/** Colours a site may give the banner and control (the coordinator checked their contrast). */
-export interface SiteColors {
-  background: string;
-  text: string;
-  accent: string;
-  accentText: string;
-}
+import type { FRAME_CONFIG_ELEMENT_ID, FrameConfig } from '../../../server/src/protocol/http.ts';
+
+export type { FrameConfig } from '../../../server/src/protocol/http.ts';
 
 /** The site owner's settings, defaults filled in by the coordinator. */
-export interface FrameSettings {
-  maxWorkers: number | null;
-  maxShare: number;
-  defaultShare: number;
-  pauseWhenHidden: boolean;
-  runModules: string[];
-  runPerMinute: number;
-  language: 'auto' | 'en' | 'fr';
-  message: string | null;
-  colors: SiteColors | null;
-}
+export type FrameSettings = FrameConfig['settings'];
 
-export interface FrameConfig {
-  siteKey: string;
-  siteName: string;
-  operator: string;
-  settings: FrameSettings;
-}
+/** Colours a site may give the banner and control (the coordinator checked their contrast). */
+export type SiteColors = NonNullable<FrameSettings['colors']>;
+
+// Checked against the contract's constant without importing the contract (and TypeBox) at run time.
+const ELEMENT_ID: typeof FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config';
 
 export const DEFAULT_FRAME_SETTINGS: FrameSettings = Object.freeze({
   maxWorkers: null,
@@ -84,5 +69,5 @@ export function parseFrameConfig(text: string | null | undefined, siteKey: strin
 
 /** The config the coordinator embedded in this page. */
 export function readFrameConfig(doc: Document, siteKey: string): FrameConfig {
-  return parseFrameConfig(doc.getElementById('sparecycles-config')?.textContent, siteKey);
+  return parseFrameConfig(doc.getElementById(ELEMENT_ID)?.textContent, siteKey);
 }

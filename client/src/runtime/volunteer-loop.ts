@@ -29,7 +29,7 @@
  *
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
  */
-import type { AckReply, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { AckReply, FailRequest, Lease, LeaseJob, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import { freeWorkers, nextRestEnd, NO_RESTS, prune, startRest, type Rests } from './duty-cycle.ts';
 import { errorMessage } from './error-message.ts';
 import { leaseRequestFor } from './lease-request.ts';
@@ -59,14 +59,10 @@ export interface CoordinatorLink {
 
 export type LoopState = 'idle' | 'running' | 'paused' | 'suspended' | 'stopped';
 
-/** What a lease says about its job, for the visitor to see (absent from older coordinators). */
-export interface LeaseJob {
-  id: string;
-  title: string | null;
-  purpose: string | null;
-}
+export type { LeaseJob } from '../../../server/src/protocol/events.ts';
 
-const jobOf = (lease: Lease): LeaseJob | undefined => (lease as Lease & { job?: LeaseJob }).job;
+/** What a lease says about its job, for the visitor to see (absent from older coordinators). */
+const jobOf = (lease: Lease): LeaseJob | undefined => (lease as Partial<Lease>).job;
 
 /** Counters for the control and the agent. */
 export interface VolunteerStats {

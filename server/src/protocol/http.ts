@@ -133,7 +133,7 @@ export const FrameConfig = Type.Object({
 export type FrameConfig = Static<typeof FrameConfig>;
 
 /** The id of the frame's config element. */
-export const FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config';
+export const FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config' as const;
 
 export const CreateJobBody = Type.Object(
   {
