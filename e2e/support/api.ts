@@ -52,8 +52,10 @@ export function apiClient(base: string, key: string) {
     uploadModule,
     uploadBuiltModule: async (name: TaskName): Promise<string> =>
       uploadModule(new Uint8Array(await readFile(taskWasmPath(name)))),
-    createSite: async (origins: string[]): Promise<string> =>
-      (await call<{ siteKey: string }>('/sites', json({ name: 'test site', origins }))).siteKey,
+    createSite: async (origins: string[], settings?: Record<string, unknown>): Promise<string> =>
+      (await call<{ siteKey: string }>('/sites', json({ name: 'test site', origins, ...(settings ? { settings } : {}) }))).siteKey,
+    updateSite: (siteKey: string, body: Record<string, unknown>): Promise<unknown> =>
+      call(`/sites/${siteKey}`, { ...json(body), method: 'PATCH' }),
     createJob: async (body: NewJob): Promise<string> => {
       const { inputs, ...rest } = body;
       const encoded = inputs.map((input) => Buffer.from(input).toString('base64'));
@@ -76,10 +78,11 @@ export interface NewJob {
   maxAttempts?: number;
   priority?: number;
   title?: string;
+  purpose?: string;
 }
 
 /** The e2e coordinator's client, its verbs exported one by one for the specs. */
-export const { uploadModule, uploadBuiltModule, createSite, createJob, jobStatus, jobResults, cancelJob } = apiClient(
+export const { uploadModule, uploadBuiltModule, createSite, updateSite, createJob, jobStatus, jobResults, cancelJob } = apiClient(
   E2E.coordinator,
   E2E.adminKey,
 );
