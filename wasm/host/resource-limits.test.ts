@@ -72,7 +72,7 @@ describe('checkResources', () => {
     ['too many data segments', `(module (memory 1) ${repeat(100_001, () => '(data "")')})`, /data segments: 100,001; the limit is 100,000/],
     ['too many element segments', `(module (func $f) ${repeat(10_001, () => '(elem func $f)')})`, /element segments: 10,001; the limit is 10,000/],
     ['too many elements', `(module (func $f) (elem func ${repeat(1_000_001, () => '$f')}))`, /entries in element segments: 1,000,001; the limit is 1,000,000/],
-    ['too many locals', '(module (func) (func (local i32) (local i64) (local f64)) (func (local i64 i64)))', /locals in function 1: 3; the limit is 2/, { localsPerFunction: 2 }],
+    ['too many locals', '(module (func) (func (local i32) (local i64) (local f64)) (func (local i64 i64)))', /locals in defined function 1: 3; the limit is 2/, { localsPerFunction: 2 }],
     ['too many tags', `(module ${repeat(1_001, () => '(tag)')})`, /exception tags: 1,001; the limit is 1,000/],
     ['too many types', `(module ${repeat(50_001, (i) => `(type (func (param ${'i32 '.repeat(i % 7)}) (result ${i >= 7 ? 'i64' : 'i32'})))`)})`, /types: 50,001; the limit is 50,000/],
   ] as const)('refuses %s', async (_, wat, message, custom?: object) => {

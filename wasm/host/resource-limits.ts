@@ -112,7 +112,7 @@ export function resourceProblems(resources: ModuleResources, limits: Readonly<Re
   over(problems, 'entries in element segments', resources.elements, limits.elements);
   over(problems, 'data segments', resources.dataSegments, limits.dataSegments);
   over(problems, 'bytes in data segments', resources.dataBytes, limits.dataBytes);
-  over(problems, `locals in function ${resources.mostLocals.index}`, resources.mostLocals.count, limits.localsPerFunction);
+  over(problems, `locals in defined function ${resources.mostLocals.index}`, resources.mostLocals.count, limits.localsPerFunction);
   return problems;
 }
 
