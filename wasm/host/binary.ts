@@ -1,10 +1,11 @@
 /**
- * A tiny reader (and one rewriter) for the WebAssembly binary format: just enough to see a
- * module's memory declarations and to cap them. The JS API cannot tell a memory's limits before
- * instantiation, and a module that declares no maximum could otherwise grow to 4 GiB.
+ * A tiny reader (and rewriter) for the WebAssembly binary format: just enough to see a module's
+ * memory and table declarations and to cap them. The JS API cannot tell their limits before
+ * instantiation, and a memory or table that declares no maximum could otherwise grow to the
+ * engine's own limit (4 GiB of memory, ten million table entries).
  */
 
-import { LIMITS_HAS_MAX, Reader, readHeader } from './reader.ts';
+import { KIND, LIMITS_HAS_MAX, Reader, SECTION, readHeader } from './reader.ts';
 
 /** The limits of a module's first memory, as declared in its binary. */
 export interface MemoryLimits {
@@ -18,18 +19,11 @@ export interface MemoryLimits {
 /** Bytes in one WebAssembly page. */
 export const WASM_PAGE_BYTES = 65_536;
 
-const SECTION_IMPORT = 2;
-const SECTION_MEMORY = 5;
-const KIND_FUNC = 0;
-const KIND_TABLE = 1;
-const KIND_MEMORY = 2;
-const KIND_GLOBAL = 3;
-const KIND_TAG = 4;
 
 const LIMITS_SHARED = 0x02;
 const LIMITS_64 = 0x04;
 
-/** One memory's limits and where they sit in the binary. */
+/** One memory's or table's limits and where they sit in the binary. */
 interface LimitsSpan {
   start: number;
   end: number;
@@ -41,31 +35,38 @@ interface LimitsSpan {
   section: { idStart: number; start: number; end: number };
 }
 
-function readImportedMemories(r: Reader, end: number, section: LimitsSpan['section'], out: LimitsSpan[]): void {
+/** Every memory and table declaration (imported ones first, as in the index spaces), with positions. */
+interface Declarations {
+  memories: LimitsSpan[];
+  tables: LimitsSpan[];
+}
+
+function readImports(r: Reader, end: number, section: LimitsSpan['section'], out: Declarations): void {
   const count = r.uleb();
   for (let i = 0; i < count; i++) {
     r.name();
     r.name();
     const kind = r.byte();
     switch (kind) {
-      case KIND_FUNC:
+      case KIND.func:
         r.uleb();
         break;
-      case KIND_TABLE:
-        r.byte(); // reference type
-        r.limits();
-        break;
-      case KIND_MEMORY: {
+      case KIND.table: {
+        r.valueType();
         const start = r.pos;
-        const limits = r.limits();
-        out.push({ ...limits, start, end: r.pos, imported: true, section });
+        out.tables.push({ ...r.limits(), start, end: r.pos, imported: true, section });
         break;
       }
-      case KIND_GLOBAL:
-        r.byte(); // value type
+      case KIND.memory: {
+        const start = r.pos;
+        out.memories.push({ ...r.limits(), start, end: r.pos, imported: true, section });
+        break;
+      }
+      case KIND.global:
+        r.valueType();
         r.byte(); // mutability
         break;
-      case KIND_TAG:
+      case KIND.tag:
         r.byte(); // attribute
         r.uleb();
         break;
@@ -76,11 +77,24 @@ function readImportedMemories(r: Reader, end: number, section: LimitsSpan['secti
   if (r.pos !== end) throw new Error('import section size does not match its contents');
 }
 
-/** Every memory declaration (imported ones first, as in the index space), with its position. */
-function findMemories(bytes: Uint8Array): LimitsSpan[] {
+function readTables(r: Reader, end: number, section: LimitsSpan['section'], out: LimitsSpan[]): void {
+  const count = r.uleb();
+  for (let i = 0; i < count; i++) {
+    // 0x40 0x00: a table with an initialiser expression (function-references proposal).
+    const withInit = r.bytes[r.pos] === 0x40;
+    if (withInit) r.skip(2);
+    r.valueType();
+    const start = r.pos;
+    out.push({ ...r.limits(), start, end: r.pos, imported: false, section });
+    if (withInit) r.constExpr();
+  }
+  if (r.pos !== end) throw new Error('table section size does not match its contents');
+}
+
+function findDeclarations(bytes: Uint8Array): Declarations {
   const r = new Reader(bytes);
   readHeader(r);
-  const out: LimitsSpan[] = [];
+  const out: Declarations = { memories: [], tables: [] };
   while (r.pos < bytes.length) {
     const idStart = r.pos;
     const id = r.byte();
@@ -89,20 +103,27 @@ function findMemories(bytes: Uint8Array): LimitsSpan[] {
     const end = start + size;
     if (end > bytes.length) throw new Error(`section ${id} runs past the end of the binary`);
     const section = { idStart, start, end };
-    if (id === SECTION_IMPORT) {
-      readImportedMemories(r, end, section, out);
-    } else if (id === SECTION_MEMORY) {
+    if (id === SECTION.import) {
+      readImports(r, end, section, out);
+    } else if (id === SECTION.table) {
+      readTables(r, end, section, out.tables);
+    } else if (id === SECTION.memory) {
       const count = r.uleb();
       for (let i = 0; i < count; i++) {
         const limitsStart = r.pos;
         const limits = r.limits();
-        out.push({ ...limits, start: limitsStart, end: r.pos, imported: false, section });
+        out.memories.push({ ...limits, start: limitsStart, end: r.pos, imported: false, section });
       }
       if (r.pos !== end) throw new Error('memory section size does not match its contents');
     }
     r.pos = end;
   }
   return out;
+}
+
+/** Every memory declaration (imported ones first, as in the index space), with its position. */
+function findMemories(bytes: Uint8Array): LimitsSpan[] {
+  return findDeclarations(bytes).memories;
 }
 
 /**
@@ -160,6 +181,19 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array<Array
   }
   if (edits.length === 0) return bytes.slice();
   return applyEdits(bytes, edits);
+}
+
+/**
+ * Returns a copy of `bytes` in which every table that declares no maximum gets its initial size
+ * as its maximum, so `table.grow` fails (returns -1) instead of growing it without bound: the
+ * resource limits count a table by its maximum, and one without a declared maximum by its
+ * initial size. Tables that declare a maximum are left as they are. Throws on a malformed binary.
+ */
+export function capTables(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const edits = findDeclarations(bytes)
+    .tables.filter((span) => span.maximum === undefined)
+    .map((span) => ({ span, encoded: encodeLimits(span.flags & LIMITS_64, span.initial, span.initial) }));
+  return edits.length === 0 ? bytes.slice() : applyEdits(bytes, edits);
 }
 
 /** Splices new limit encodings in and rewrites the size of every section that changed. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tableBomb } from '../testing/hostile-modules.ts';
 import { watToWasm } from '../testing/wat.ts';
 import { readMemoryLimits } from './binary.ts';
 import { compileTask, runTask } from './host.ts';
@@ -143,6 +144,21 @@ describe('runTask, bytes ABI', () => {
 
   it('refuses at compile time a module whose initial memory is above the cap', async () => {
     await expect(compileTask(await watToWasm('(module (memory 32))'), 16 * PAGE)).rejects.toThrow(/starts at 32 pages .* above the cap of 16 pages/);
+  });
+
+  it('refuses at compile time, before any instance exists, a module that claims too much (the table bomb)', async () => {
+    const started = performance.now();
+    await expect(compileTask(await tableBomb(), limits.maxMemoryBytes)).rejects.toThrow(
+      /^module claims too much: tables: 64; the limit is 16; table 0 declares 10,000,000 entries/,
+    );
+    // Refused by reading ~400 bytes, not by an allocation that failed.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('caps a table that declares no maximum: table.grow fails inside the module', async () => {
+    const grow = '(i32.store (i32.const 0) (i32.const 4)) (i32.store (i32.const 4) (table.grow $t (ref.null extern) (i32.const 1000))) (i32.const 0)';
+    const outcome = await runTask(await task(bytesModule(grow, '(table $t 8 externref)')), new Uint8Array(0), limits);
+    expect(outcome.ok && new DataView(outcome.output.buffer).getInt32(0, true)).toBe(-1);
   });
 
   it('never reuses an instance after a trap: memory and globals start fresh', async () => {

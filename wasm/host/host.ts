@@ -4,7 +4,8 @@
  * agent run tasks through the same code.
  */
 import { classifyModule } from './abi.ts';
-import { capMemory } from './binary.ts';
+import { capMemory, capTables } from './binary.ts';
+import { checkResources } from './resource-limits.ts';
 import type { Classification } from './abi.ts';
 import { capPages, failure } from './outcome.ts';
 import type { TaskHooks, TaskLimits, TaskOutcome } from './outcome.ts';
@@ -13,11 +14,19 @@ import { runWasiTask } from './run-wasi.ts';
 
 /**
  * Compiles a module whose memory may not grow past `maxMemoryBytes`: a declared maximum above the
- * cap is lowered to it and a missing one is added, so the engine itself refuses the growth.
- * Throws when the module is not valid WebAssembly or its initial memory is already above the cap.
+ * cap is lowered to it and a missing one is added, so the engine itself refuses the growth. Its
+ * other resources are checked against `RESOURCE_LIMITS` first (the same check as at upload), and
+ * a table without a maximum is given its initial size as one, so nothing it claims when
+ * instantiated or grows to later passes those limits. Throws, naming the problem, when the module
+ * is not valid WebAssembly, claims too much, or its initial memory is already above the cap: the
+ * runtime reports that as the task error `invalid` before any instance exists.
  */
 export async function compileTask(bytes: Uint8Array, maxMemoryBytes: number): Promise<WebAssembly.Module> {
-  const capped = capMemory(bytes, capPages(maxMemoryBytes));
+  // Before anything is compiled or instantiated: a module that skipped the upload check (another
+  // coordinator, a stale cache) stops here.
+  const problem = checkResources(bytes);
+  if (problem) throw new Error(problem);
+  const capped = capTables(capMemory(bytes, capPages(maxMemoryBytes)));
   const module = await WebAssembly.compile(capped);
   shapes.set(module, classifyModule(module, capped));
   return module;

@@ -19,6 +19,7 @@ const FEATURES = {
   reference_types: true,
   exceptions: true,
   memory64: true,
+  multi_memory: true,
   tail_call: true,
 };
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Lease } from '../../../server/src/protocol/events.ts';
+import { tableBomb } from '../../../wasm/testing/hostile-modules.ts';
 import { behavingModule, LOOP } from '../testing/modules.ts';
 import { eventually, startScriptedCoordinator, type ScriptedCoordinator } from '../testing/scripted-coordinator.ts';
 import { PREFETCH } from '../runtime/volunteer-loop.ts';
@@ -71,6 +72,25 @@ describe('startNodeVolunteer against a scripted coordinator', () => {
     expect(coordinator.fails[0]?.message).toMatch(/hash/);
     expect(coordinator.results).toHaveLength(0);
     await eventually(() => v.stats().failed === 1);
+  });
+
+  it('given a module that skipped the upload check (the table bomb), fails it `invalid` and keeps working', async () => {
+    // The scripted coordinator serves whatever it is given: no upload check stood in the way.
+    const bomb = await coordinator.addModule(await tableBomb());
+    coordinator.offer(lease(Uint8Array.of(1), { module: bomb }), lease(Uint8Array.of(7)), lease(Uint8Array.of(2), { module: bomb }));
+    const v = await volunteer({ workers: 1 });
+    await eventually(() => coordinator.fails.length === 2 && coordinator.results.length === 1, 10_000, 'two refusals and a result');
+    for (const fail of coordinator.fails) {
+      expect(fail).toMatchObject({ kind: 'invalid' });
+      expect(fail.message).toMatch(/table 0 declares 10,000,000 entries; the limit is 1,000,000/);
+    }
+    expect(bytes(coordinator.results[0]?.output)).toEqual([8]);
+    // This process is the agent: it is alive, its heap far from the 5 GB the tables would take.
+    expect(process.memoryUsage().heapUsed).toBeLessThan(1024 * 1024 * 1024);
+    coordinator.offer(lease(Uint8Array.of(41)));
+    await eventually(() => coordinator.results.length === 2, 10_000, 'a later result');
+    expect(bytes(coordinator.results[1]?.output)).toEqual([42]);
+    await eventually(() => v.stats().failed === 2 && v.stats().completed === 2);
   });
 
   it('fails a runaway task with `timeout` at its time limit and keeps working', async () => {

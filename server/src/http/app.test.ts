@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tableBomb } from '../../../wasm/testing/hostile-modules.ts';
 import { watToWasm } from '../../../wasm/testing/wat.ts';
 import { FRAME_CONFIG_ELEMENT_ID, type FrameConfig } from '../protocol/http.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
@@ -106,6 +107,19 @@ describe('modules', () => {
     const forbidden = await watToWasm(`(module (import "env" "fetch" (func)) (memory (export "memory") 1)
       (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "run") (param i32 i32) (result i32) i32.const 0))`);
     expectError(await upload(forbidden), 400, 'invalid_module', /fetch/);
+  });
+
+  it('refuses a module that claims too much at instantiation, naming the claim, and stores nothing', async () => {
+    const bomb = await tableBomb();
+    expect(bomb.length).toBeLessThan(1024);
+    const reply = await upload(bomb);
+    expectError(reply, 400, 'invalid_module', /table 0 declares 10,000,000 entries; the limit is 1,000,000 entries in all tables together/);
+    expect((reply.json() as { error: { message: string } }).error.message).toMatch(/tables: 64; the limit is 16/);
+    const hash = createHash('sha256').update(bomb).digest('hex');
+    expect((await c.app.inject({ method: 'GET', url: `/api/v1/modules/${hash}`, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).statusCode).toBe(404);
+    const growable = await watToWasm(`(module (table 1 2000000 funcref) (memory (export "memory") 1)
+      (func (export "alloc") (param i32) (result i32) i32.const 0) (func (export "run") (param i32 i32) (result i32) i32.const 0))`);
+    expectError(await upload(growable), 400, 'invalid_module', /table 0 may grow to 2,000,000 entries/);
   });
 
   it('refuses a module over the size limit with 413 and a wrong content type with 415', async () => {

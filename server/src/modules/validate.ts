@@ -1,11 +1,12 @@
 /**
- * Upload validation of task modules: size, WebAssembly validity, ABI shape (exports and the import
- * allow-list, decided by the shared wasm host) and memory against the operator's cap. A module that
+ * Upload validation of task modules: size, WebAssembly validity, the resource limits (tables,
+ * segments, globals…; decided by the shared wasm host, which the runtime applies again), ABI shape
+ * (exports and the import allow-list, also the host's) and memory against the operator's cap. A module that
  * passes is content-addressed by the SHA-256 of its bytes.
  */
 import { CodedError } from '../protocol/errors.ts';
 import type { ModuleInfo } from '../protocol/http.ts';
-import { classifyModule, readMemoryLimits, WASM_PAGE_BYTES as WASM_PAGE } from '../../../wasm/host/index.ts';
+import { checkResources, classifyModule, readMemoryLimits, WASM_PAGE_BYTES as WASM_PAGE } from '../../../wasm/host/index.ts';
 import { sha256Hex } from '../store/bytes.ts';
 
 export interface ModuleLimits {
@@ -35,6 +36,10 @@ export async function validateModule(bytes: Uint8Array, limits: ModuleLimits): P
   if (!WebAssembly.validate(bytes as BufferSource)) {
     throw new CodedError('invalid_module', 'not a valid WebAssembly binary');
   }
+  // The same check the runtime makes before instantiating: tables, segments, globals and the like
+  // are claimed at instantiation, outside the memory cap.
+  const claims = checkResources(bytes);
+  if (claims) throw new CodedError('invalid_module', claims);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as BufferSource);

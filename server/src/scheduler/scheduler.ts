@@ -13,7 +13,9 @@
  *                        was expired, released, revoked or is another volunteer's); a settled
  *                        task's other replicas are revoked
  *   fail             ──▶ recorded | duplicate | stale; the task is retried until maxAttempts
- *   disconnect       ──▶ the session's leases are released at once (not counted as attempts)
+ *   disconnect       ──▶ the session's leases are released at once (not counted as attempts, except
+ *                        the second distinct volunteer in a row vanishing with a task without a
+ *                        goodbye: a `crash`)
  *   deadline + grace ──▶ the sweep expires the lease (a counted `timeout`) and sends `revoke`
  *   cancel(job)      ──▶ every live lease of the job is revoked and `revoke` sent
  *   work appears     ──▶ idle sessions get `work` and ask again at once
@@ -24,7 +26,7 @@
 import { CodedError } from '../protocol/errors.ts';
 import type { FailRequest, LeaseGrant, LeaseRequest, ResultRequest } from '../protocol/events.ts';
 import { claimableFrom } from './reputation.ts';
-import type { AnswerEffects, CompleteOutcome, EndedLease, FailOutcome, Store } from '../store/index.ts';
+import type { AnswerEffects, CompleteOutcome, EndedLease, FailOutcome, ReleaseCause, Store } from '../store/index.ts';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_RESUME_GRACE_MS,
@@ -56,8 +58,11 @@ export interface Scheduler {
   result(v: VolunteerRef, req: ResultRequest): Promise<CompleteOutcome>;
   /** Records a failed attempt reported by the volunteer. */
   fail(v: VolunteerRef, req: FailRequest): Promise<FailOutcome>;
-  /** The connection closed: its leases go back to the queue at once. */
-  disconnect(sessionId: string): Promise<void>;
+  /**
+   * The connection closed: its leases go back to the queue at once. `cause` (default `vanished`)
+   * says whether it dropped without a goodbye, which may count as a `crash` of a task.
+   */
+  disconnect(sessionId: string, cause?: ReleaseCause): Promise<void>;
   /** Cancels a job and revokes its live leases; false when there is no such job. */
   cancel(jobId: string): Promise<boolean>;
   /** New work exists (a job was created): idle volunteers are told to ask. */
@@ -173,7 +178,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const { sessions, deferred } = orphans;
     orphans = undefined;
     for (const sessionId of sessions) {
-      if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now()));
+      if (!connected.has(sessionId)) tookBack(await store.releaseSession(sessionId, now(), 'ended'));
     }
     // Leases whose deadline passed while the coordinator was down and that are still unanswered
     // (a volunteer drops a queued lease past the deadline it was given): released, not charged.
@@ -270,13 +275,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       return applyEffects(effects, effects.outcome === 'recorded');
     },
 
-    async disconnect(sessionId) {
+    async disconnect(sessionId, cause = 'vanished') {
       connected.delete(sessionId);
       idle.delete(sessionId);
       for (const [volunteerId, sessions] of sessionsOf) {
         if (sessions.delete(sessionId) && sessions.size === 0) sessionsOf.delete(volunteerId);
       }
-      tookBack(await store.releaseSession(sessionId, now()));
+      tookBack(await store.releaseSession(sessionId, now(), cause));
     },
 
     async cancel(jobId) {

@@ -5,7 +5,7 @@ import { compileTask, runTask } from '../../../wasm/host/index.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
 import type { Lease, LeaseReply, AckReply } from '../protocol/events.ts';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../http/testing.ts';
-import { originAllowed } from './volunteer.ts';
+import { originAllowed, releaseCause } from './volunteer.ts';
 
 let c: TestCoordinator;
 let siteKey: string;
@@ -337,5 +337,18 @@ describe('originAllowed', () => {
     ['null', false],
   ])('origin %s → %s', (origin, allowed) => {
     expect(originAllowed(origin, 'https://grid.example')).toBe(allowed);
+  });
+});
+
+describe('releaseCause', () => {
+  it.each([
+    ['transport close', 'vanished'],
+    ['ping timeout', 'vanished'],
+    ['transport error', 'vanished'],
+    ['client namespace disconnect', 'ended'],
+    ['server namespace disconnect', 'ended'],
+    ['server shutting down', 'ended'],
+  ] as const)('%s → %s', (reason, cause) => {
+    expect(releaseCause(reason)).toBe(cause);
   });
 });

@@ -19,7 +19,7 @@ import {
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
 import type { Scheduler, VolunteerRef } from '../scheduler/index.ts';
-import type { Store } from '../store/index.ts';
+import type { ReleaseCause, Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
 
 /** The part of the scheduler the namespace drives. */
@@ -143,8 +143,8 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
       return { ok: true } as const;
     });
-    socket.on('disconnect', () => {
-      scheduler.disconnect(socket.id).catch((error: unknown) => log.error({ err: error, session: socket.id }, 'releasing leases failed'));
+    socket.on('disconnect', (reason) => {
+      scheduler.disconnect(socket.id, releaseCause(reason)).catch((error: unknown) => log.error({ err: error, session: socket.id }, 'releasing leases failed'));
     });
   });
 
@@ -200,4 +200,14 @@ function handle<S extends TSchema, R>(
       reply(error.code === 'internal' ? errorBody('internal', 'internal error') : error.toBody());
     });
   });
+}
+
+/**
+ * How a connection's end counts for its leases: a volunteer that said goodbye (its own
+ * `disconnect()`) or a coordinator that closed the connection (shutting down) is `ended`;
+ * anything else (the transport closed or errored, the heartbeat went unanswered) is `vanished`,
+ * which is how a closed tab looks, and also a crashed one.
+ */
+export function releaseCause(reason: string): ReleaseCause {
+  return reason === 'client namespace disconnect' || reason === 'server namespace disconnect' || reason === 'server shutting down' ? 'ended' : 'vanished';
 }

@@ -4,7 +4,7 @@
  *
  * Task states: pending ──claim──▶ running ──result──▶ completed
  *                                  running ──fail/expire──▶ pending | failed (attempts >= max)
- *                                  running ──release──▶ pending (attempt not counted)
+ *                                  running ──release──▶ pending (attempt not counted, unless a crash streak)
  *                                  pending | running ──cancel──▶ cancelled
  * Job states:  active ──last task terminal──▶ completed;  active ──cancel──▶ cancelled.
  * (Lease states: see the lifecycle in `store.ts`.)
@@ -270,7 +270,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       });
     },
 
-    async releaseSession(sessionId, now) {
+    async releaseSession(sessionId, now, cause = 'vanished') {
       return db.transaction().execute(async (trx) => {
         const live = await trx
           .selectFrom('leases')
@@ -282,7 +282,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         for (const lease of live) {
           // A release that fails its task revokes the task's other replicas: tell their holders too.
           if ((await findLease(trx, lease.id))?.state !== 'active') continue;
-          ended.push(...(await releaseLease(trx, ctx, lease, now)).revoked);
+          ended.push(...(await releaseLease(trx, ctx, lease, now, cause)).revoked);
         }
         return ended;
       });
@@ -331,7 +331,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         for (const id of leaseIds) {
           const lease = await findLease(trx, id);
           if (lease?.state !== 'active') continue;
-          ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now)).revoked);
+          ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now, 'ended')).revoked);
         }
         return ended;
       });

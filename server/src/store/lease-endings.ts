@@ -1,7 +1,7 @@
 /**
  * How a live lease ends inside a store transaction: a result (judged by the quorum rule), a
- * counted attempt (failure or expiry), a release (not counted), and what follows for its task and
- * job: the task settles (its other replicas are revoked) or wants another replica, and the job
+ * counted attempt (failure, expiry, or a disconnect that continues a streak: a crash), a release
+ * (not counted), and what follows for its task and job: the task settles (its other replicas are revoked) or wants another replica, and the job
  * completes once its last task is terminal. Each function runs inside the caller's transaction
  * and applies the pure decisions of `scheduler/quorum.ts` and `scheduler/reputation.ts`.
  */
@@ -12,8 +12,9 @@ import { afterAgreed, afterDisagreed, afterError, afterUnchecked, isStrike, stri
 import type { DialectCapabilities } from './capabilities.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
 import type { Database } from './schema.ts';
-import type { EndedLease } from './store.ts';
-import { afterFailedAttempt, afterRelease, appendTaskError } from './task-history.ts';
+import type { EndedLease, ReleaseCause } from './store.ts';
+import { afterFailedAttempt, afterRelease, afterVanishing, appendTaskError } from './task-history.ts';
+import type { LeaseEnding } from './task-history.ts';
 import { updateReputation } from './volunteer-records.ts';
 
 /** A Kysely handle: the database or an open transaction. */
@@ -309,15 +310,55 @@ export async function endCountedAttempt(
   return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, failures, now });
 }
 
+
+/** Lease `error_kind` of a disconnect that counted as a crash (the lease state is `failed`). */
+const CRASH = 'crash';
+/** Lease `error_kind` of a release with cause `ended`: no evidence about the task either way. */
+const ENDED = 'ended';
+/** Earlier lease endings read for a streak: more than any streak that matters. */
+const STREAK_HISTORY = 64;
+
+/** The task's earlier ended leases, newest first, as the streak sees them. */
+async function earlierEndings(trx: Db, lease: LeaseRow): Promise<{ volunteerId: string; ending: LeaseEnding }[]> {
+  const rows = await trx
+    .selectFrom('leases')
+    .select(['volunteer_id', 'state', 'error_kind'])
+    .where('job_id', '=', lease.job_id)
+    .where('task_idx', '=', lease.task_idx)
+    .where('state', '!=', 'active')
+    .where('id', '!=', lease.id)
+    .orderBy('ended_at', 'desc')
+    .orderBy('issued_at', 'desc')
+    .limit(STREAK_HISTORY)
+    .execute();
+  return rows.map((row) => ({
+    volunteerId: row.volunteer_id,
+    ending:
+      row.error_kind === ENDED ? 'neutral'
+      : (row.state === 'released' || (row.state === 'failed' && row.error_kind === CRASH)) ? 'vanished'
+      : 'answered',
+  }));
+}
+
 /**
- * Takes a lease back from a volunteer that disconnected. The attempt is not counted (its number is
- * reused), but the release is: a task released `RELEASES_PER_ATTEMPT × maxAttempts` times fails.
+ * Takes a lease back unanswered. With cause `ended`, or for the first volunteer to vanish with
+ * the task, the attempt is not counted (its number is reused), but the release is: a task
+ * released `RELEASES_PER_ATTEMPT × maxAttempts` times fails. A vanishing that continues a streak
+ * of distinct volunteers vanishing with the task (`afterVanishing`) counts as a failed attempt of
+ * kind `crash` instead; the volunteer's record is left alone (it is the victim, not the culprit).
  */
-export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, now: number): Promise<Transition> {
-  const message = 'the volunteer disconnected before answering; not counted as an attempt';
+export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, now: number, cause: ReleaseCause = 'vanished'): Promise<Transition> {
+  if (cause === 'vanished') {
+    const { verdict, streak } = afterVanishing(lease.volunteer_id, await earlierEndings(trx, lease));
+    if (verdict === 'crash') return countCrash(trx, ctx, lease, streak, now);
+  }
+  const message =
+    cause === 'ended'
+      ? 'the connection was closed before an answer (the volunteer left, or the coordinator shut down or restarted); not counted as an attempt'
+      : 'the volunteer disconnected before answering; not counted as an attempt';
   await trx
     .updateTable('leases')
-    .set({ state: 'released', ended_at: now, error_kind: 'released', error_message: message })
+    .set({ state: 'released', ended_at: now, error_kind: cause === 'ended' ? ENDED : 'released', error_message: message })
     .where('id', '=', lease.id)
     .execute();
   const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
@@ -331,6 +372,30 @@ export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, 
   }
   return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, releases, attempts: Math.max(0, task.attempts - 1), now });
 }
+
+/** A disconnect counted as a failed attempt of kind `crash`: the task is open again or fails. */
+async function countCrash(trx: Db, ctx: StoreContext, lease: LeaseRow, streak: number, now: number): Promise<Transition> {
+  const message = `the volunteer vanished while holding this task, the ${ordinal(streak)} distinct volunteer in a row to do so: counted as a crash`;
+  await trx
+    .updateTable('leases')
+    .set({ state: 'failed', ended_at: now, error_kind: CRASH, error_message: message })
+    .where('id', '=', lease.id)
+    .execute();
+  const task = await readTask(trx, lease.job_id, Number(lease.task_idx));
+  if (!isOpen(task.state)) return NOTHING;
+  const failures = task.failures + 1;
+  const errors = appendTaskError(task.errors, { attempt: task.attempts, kind: CRASH, message, at: now });
+  if (afterFailedAttempt(failures, task.maxAttempts) === 'failed') {
+    return closeTask(trx, ctx, task, { state: 'failed', errors, failures, otherLive: task.live - 1, now });
+  }
+  return reopen(trx, task, { live: Math.max(0, task.live - 1), errors, failures, now });
+}
+
+const ordinal = (n: number): string => {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  return `${n}${suffix}`;
+};
 
 /**
  * Marks an active job completed once none of its tasks is pending or running. With concurrent

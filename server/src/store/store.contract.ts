@@ -416,6 +416,73 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       });
     });
 
+    describe('volunteers vanishing with a task', () => {
+      const vanish = (store: Store, volunteer: string, now: number) => store.releaseSession(`tab-${volunteer}`, now);
+      const take = async (store: Store, volunteer: string, now: number) => {
+        const [lease] = await claim(store, 1, { volunteerId: volunteer, sessionId: `tab-${volunteer}`, now });
+        expect(lease?.index, `${volunteer} takes the task`).toBe(0);
+        return lease!;
+      };
+
+      it('the first costs nothing; from the second distinct volunteer in a row each is a `crash` attempt, until the task fails', async () => {
+        const store = await fresh();
+        await store.createJob(job('j1', { inputs: [bytes(1)], maxAttempts: 2 }));
+        await take(store, 'a', 1000);
+        expect((await vanish(store, 'a', 1100)).map((l) => l.volunteerId)).toEqual(['a']);
+        expect((await store.getJob('j1'))?.counts).toMatchObject({ pending: 1, failed: 0 });
+        await take(store, 'b', 1200);
+        await vanish(store, 'b', 1300);
+        expect((await store.getJob('j1'))?.counts).toMatchObject({ pending: 1, failed: 0 });
+        await take(store, 'c', 1400);
+        await vanish(store, 'c', 1500);
+        const status = await store.getJob('j1');
+        expect(status?.state).toBe('completed');
+        expect(status?.counts).toMatchObject({ failed: 1, pending: 0, running: 0 });
+        const [line] = await store.listResults('j1', 0, 1);
+        expect(line?.state).toBe('failed');
+        expect(line?.errors?.map((e) => [e.attempt, e.kind, e.at])).toEqual([
+          [1, 'released', 1100],
+          [1, 'crash', 1300],
+          [2, 'crash', 1500],
+        ]);
+        expect(line?.errors?.[2]?.message).toMatch(/3rd distinct volunteer in a row/);
+        // The victims' records carry no error for it.
+        expect((await store.getVolunteer('c'))?.errors).toBe(0);
+      });
+
+      it('is no streak when the same volunteer vanishes again, when an answer came between, or when the connection ended on purpose', async () => {
+        const store = await fresh();
+        await store.createJob(job('j1', { inputs: [bytes(1)], maxAttempts: 1 }));
+        // The same volunteer twice (a reload, a flaky network): one volunteer, no streak.
+        await take(store, 'a', 1000);
+        await vanish(store, 'a', 1100);
+        await take(store, 'a', 1200);
+        await vanish(store, 'a', 1300);
+        // Closed on purpose (its own disconnect, a shutdown, a restart): neither counts nor breaks.
+        await take(store, 'b', 1400);
+        await store.releaseSession('tab-b', 1500, 'ended');
+        expect((await store.getJob('j1'))?.counts).toMatchObject({ pending: 1, failed: 0 });
+        await take(store, 'c', 1600);
+        await vanish(store, 'c', 1700);
+        const [line] = await store.listResults('j1', 0, 1);
+        expect(line?.state).toBe('failed');
+        expect(line?.errors?.map((e) => e.kind)).toEqual(['released', 'released', 'released', 'crash']);
+
+        // An answer between two vanishings (here a reported failure) ends the streak.
+        await store.createJob(job('j2', { inputs: [bytes(1)], maxAttempts: 2, createdAt: 200 }));
+        const first = await claim(store, 1, { volunteerId: 'd', sessionId: 'tab-d', now: 2000 });
+        await vanish(store, 'd', 2100);
+        const second = await claim(store, 1, { volunteerId: 'e', sessionId: 'tab-e', now: 2200 });
+        expect([first[0]?.jobId, second[0]?.jobId]).toEqual(['j2', 'j2']);
+        await outcome(store.failLease({ leaseId: second[0]!.leaseId, volunteerId: 'e', kind: 'trap', message: 'boom', now: 2300 }));
+        await claim(store, 1, { volunteerId: 'f', sessionId: 'tab-f', now: 2400 });
+        await vanish(store, 'f', 2500);
+        const [after] = await store.listResults('j2', 0, 1);
+        expect(after?.state).toBe('pending');
+        expect(after?.errors?.map((e) => e.kind)).toEqual(['released', 'trap', 'released']);
+      });
+    });
+
     describe('cancelling a job', () => {
       it('cancels open tasks, revokes live leases and fences them', async () => {
         const store = await fresh();

@@ -15,6 +15,8 @@
  *   lease active ──expireLeases───▶ expired     (a counted `timeout` attempt, same as failLease)
  *   lease active ──releaseSession──▶ released   (the volunteer's connection closed: not counted,
  *                                                 but a task released too often fails)
+ *                └─releaseSession──▶ failed     (the second distinct volunteer in a row vanishing
+ *                                                 with the task: a counted attempt of kind `crash`)
  *   lease active ──task ended / cancelJob──▶ revoked (another replica settled the task, or the job
  *                                                 was cancelled; the volunteer is told to drop it)
  *
@@ -27,6 +29,14 @@
 import type { FailureKind } from '../protocol/events.ts';
 import type { JobStatus, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
+
+/**
+ * Why leases are taken back unanswered: `vanished`, the volunteer's connection dropped without a
+ * goodbye (a closed tab, a crash, a lost network: it may count towards a crash streak); `ended`,
+ * the connection was closed on purpose (the volunteer's own disconnect, the coordinator shutting
+ * down) or died with a previous coordinator process (never counted, and no evidence either way).
+ */
+export type ReleaseCause = 'vanished' | 'ended';
 
 export interface ModuleRecord {
   hash: string;
@@ -195,10 +205,12 @@ export interface Store {
   completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
   failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
   /**
-   * Releases every live lease claimed by one connection at once (it disconnected). Returns them,
-   * plus other volunteers' replicas revoked because a release failed their task.
+   * Releases every live lease claimed by one connection at once (it closed; `cause` says how,
+   * default `vanished`). A vanishing that continues a streak of distinct volunteers vanishing
+   * with the task counts as a failed attempt of kind `crash`; nothing else counts. Returns the
+   * leases, plus other volunteers' replicas revoked because a release failed their task.
    */
-  releaseSession(sessionId: string, now: number): Promise<EndedLease[]>;
+  releaseSession(sessionId: string, now: number, cause?: ReleaseCause): Promise<EndedLease[]>;
   /**
    * Moves the volunteer's live leases to its new session, except those of `keepSessions` (its
    * other connections that are still up). Returns how many moved.
@@ -213,7 +225,7 @@ export interface Store {
    */
   deferDeadlines(sessionIds: readonly string[], until: number): Promise<string[]>;
   /**
-   * Releases these leases where they are still live, as a disconnect would (not counted). Returns
+   * Releases these leases where they are still live, with cause `ended` (never counted). Returns
    * them, plus other volunteers' replicas revoked because a release failed their task.
    */
   releaseLeases(leaseIds: readonly string[], now: number): Promise<EndedLease[]>;
