@@ -34,7 +34,7 @@ const num = (value: unknown, low: number, high: number): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= low && value <= high ? value : undefined;
 
 /** Reads the config element; anything missing or malformed falls back to the strictest default. */
-export function parseFrameConfig(text: string | null | undefined, siteKey: string): FrameConfig {
+export function parseFrameConfig(text: string | null | undefined, siteKey: string, host: string): FrameConfig {
   let raw: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text ?? '{}');
@@ -49,7 +49,7 @@ export function parseFrameConfig(text: string | null | undefined, siteKey: strin
   return {
     siteKey: typeof raw['siteKey'] === 'string' ? raw['siteKey'] : siteKey,
     siteName: typeof raw['siteName'] === 'string' ? raw['siteName'] : '',
-    operator: typeof raw['operator'] === 'string' && raw['operator'] ? raw['operator'] : location.host,
+    operator: typeof raw['operator'] === 'string' && raw['operator'] ? raw['operator'] : host,
     settings: {
       maxWorkers: given['maxWorkers'] === null ? null : (num(given['maxWorkers'], 1, 64) ?? d.maxWorkers),
       maxShare,
@@ -69,5 +69,5 @@ export function parseFrameConfig(text: string | null | undefined, siteKey: strin
 
 /** The config the coordinator embedded in this page. */
 export function readFrameConfig(doc: Document, siteKey: string): FrameConfig {
-  return parseFrameConfig(doc.getElementById(ELEMENT_ID)?.textContent, siteKey);
+  return parseFrameConfig(doc.getElementById(ELEMENT_ID)?.textContent, siteKey, location.host);
 }
