@@ -98,10 +98,10 @@ export function createControl(texts: Texts, onAction: (action: ControlAction) =>
       toggle.textContent = view.state === 'paused' ? texts.resume : texts.pause;
 
       const jobs = (status?.jobs ?? []).map((job) => [job.title, job.purpose].filter(Boolean).join(': ')).filter(Boolean);
-      work.textContent = `${texts.workingOn}: ${jobs.length > 0 ? jobs.join('; ') : texts.nothingYet}`;
+      work.textContent = `${texts.workingOn}${texts.colon}${jobs.length > 0 ? jobs.join('; ') : texts.nothingYet}`;
       operator.textContent = texts.runBy(view.operator);
-      visit.textContent = `${texts.thisVisit}: ${texts.tasks(view.visit.tasks)}, ${texts.cpu(view.visit.cpuMs)}`;
-      total.textContent = `${texts.inAll}: ${texts.tasks(view.total.tasks)}, ${texts.cpu(view.total.cpuMs)}`;
+      visit.textContent = `${texts.thisVisit}${texts.colon}${texts.tasks(view.visit.tasks)}, ${texts.cpu(view.visit.cpuMs)}`;
+      total.textContent = `${texts.inAll}${texts.colon}${texts.tasks(view.total.tasks)}, ${texts.cpu(view.total.cpuMs)}`;
 
       const choices = view.shareChoices.join(',');
       if (choices !== shownChoices) {

@@ -18,6 +18,8 @@ export interface PromiseFacts {
 
 export interface Texts {
   lang: Language;
+  /** A label's separator: French typography puts a space before the colon. */
+  colon: string;
   bannerTitle: string;
   bannerText(facts: PromiseFacts): string;
   allow: string;
@@ -60,6 +62,7 @@ const percent = (share: number): string => `${Math.round(share * 100)}%`;
 
 const en: Texts = {
   lang: 'en',
+  colon: ': ',
   bannerTitle: 'Share your idle CPU?',
   bannerText: (f) =>
     `This site can use spare processing power of your computer for small computing tasks while this page is open: ` +
@@ -110,6 +113,7 @@ const en: Texts = {
 
 const fr: Texts = {
   lang: 'fr',
+  colon: '\u00a0: ',
   bannerTitle: 'Partager votre processeur inutilisé ?',
   bannerText: (f) =>
     `Ce site peut utiliser la puissance de calcul inutilisée de votre ordinateur pour de petites tâches tant que cette page est ouverte : ` +

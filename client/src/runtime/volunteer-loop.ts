@@ -90,7 +90,7 @@ export interface VolunteerStats {
   /** Workers allowed to run, and their duty cycle. */
   workers: number;
   share: number;
-  /** The jobs of the running leases (distinct), as their leases describe them. */
+  /** The jobs of the leases in hand, running or queued (distinct), as their leases describe them. */
   jobs: LeaseJob[];
 }
 
@@ -188,7 +188,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   function stats(): VolunteerStats {
     const at = now();
     const jobs = new Map<string, LeaseJob>();
-    for (const lease of active.values()) {
+    for (const lease of [...active.values(), ...queue.map((queued) => queued.lease)]) {
       const job = jobOf(lease);
       if (job) jobs.set(job.id, job);
     }
