@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { cancelJob, createJob, createSite, hostPageUrl, jobStatus, uploadBuiltModule } from './support/api.ts';
 import { browserCoresOver } from './support/cpu.ts';
-import { allowSharing, embedFrame } from './support/frame.ts';
+import { allowSharing, chooseShare, embedFrame } from './support/frame.ts';
 import { expectPrimeResults, primeInputs, primeRanges, waitForJobDone } from './support/jobs.ts';
 import { frameOf } from './support/outbox.ts';
 import { E2E } from './support/ports.ts';
@@ -179,4 +179,51 @@ test('the embed causes no long task in the host page (nor in its frame) while wo
   expect(await longTasks(page)).toEqual([]);
   // The frame's own main thread too, from consent on (its first paint, before, is not the grid's).
   expect((await longTasks(frame)).filter((task) => task.at >= acceptedAt)).toEqual([]);
+});
+
+test('a share or a pause chosen in any tab applies to the pool; a hidden tab does not pause it while another is visible', async ({ context }) => {
+  await simulateSignals(context);
+  const jobId = await submit(LONG_JOB());
+  const first = await openTab(context);
+  await allowSharing(first);
+  const second = await openTab(context);
+  await expect.poll(() => leaders([first, second])).toBe(1);
+  const leader = (await embedFrame(first).locator('body').getAttribute('data-leader')) === 'true' ? first : second;
+  const follower = leader === first ? second : first;
+  await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
+
+  await chooseShare(follower, /100/);
+  await expect(embedFrame(leader).getByLabel('Share')).toHaveValue('1');
+
+  // The leader's page goes to the background while the visitor reads the other tab.
+  await setHidden(leader, true);
+  await leader.waitForTimeout(1_500);
+  await expect(embedFrame(leader).locator('section.control')).toHaveAttribute('data-paused', '');
+  await setHidden(follower, true);
+  await expect(embedFrame(leader).locator('section.control')).toHaveAttribute('data-paused', 'hidden');
+  await setHidden(follower, false);
+  await setHidden(leader, false);
+
+  await embedFrame(follower).getByRole('button', { name: 'Pause' }).click();
+  await expect(embedFrame(leader).locator('section.control')).toHaveAttribute('data-state', 'paused');
+  await expect.poll(() => running(jobId), { timeout: 1_000, intervals: [100] }).toBe(0);
+  await embedFrame(leader).getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(() => running(jobId), { timeout: 10_000 }).toBeGreaterThan(0);
+});
+
+test('Forget me stops sharing in every tab and deletes everything the frame stored', async ({ context }) => {
+  const jobId = await submit(LONG_JOB());
+  const first = await openTab(context);
+  await allowSharing(first);
+  const second = await openTab(context);
+  await expect.poll(() => completed(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
+  const frame = await frameOf(second);
+  await expect.poll(() => frame.evaluate(async () => (await indexedDB.databases()).map((db) => db.name))).toContain('sparecycles');
+
+  await embedFrame(second).locator('summary').click();
+  await embedFrame(second).getByRole('button', { name: 'Forget me' }).click();
+  for (const tab of [first, second]) await expect(embedFrame(tab).getByRole('button', { name: 'Allow' })).toBeVisible();
+  await expect.poll(() => running(jobId), { timeout: 2_000, intervals: [100] }).toBe(0);
+  await expect.poll(() => frame.evaluate(async () => (await indexedDB.databases()).map((db) => db.name))).not.toContain('sparecycles');
+  expect(await frame.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('sparecycles:')))).toEqual([]);
 });

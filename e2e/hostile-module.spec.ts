@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { expect, test } from '@playwright/test';
 import { tableBomb } from '../wasm/testing/hostile-modules.ts';
 import { cancelJob, createJob, createSite, hostPageUrl, jobResults, uploadBuiltModule, uploadModule } from './support/api.ts';
-import { embedFrame } from './support/frame.ts';
+import { allowSharing, embedFrame } from './support/frame.ts';
 import { expectPrimeResults, primeInputs, primeRanges, waitForJobDone } from './support/jobs.ts';
 import { E2E } from './support/ports.ts';
 
@@ -59,7 +59,7 @@ test('a table bomb that skipped the upload check fails `invalid` in the frame, a
   page.on('crash', () => (crashed = true));
   await page.goto(hostPageUrl(siteKey));
   const frame = embedFrame(page);
-  await frame.getByRole('button', { name: 'Allow' }).click();
+  await allowSharing(page);
 
   const bombDone = await waitForJobDone(bombJob);
   expect(bombDone.counts).toMatchObject({ total: 3, failed: 3, completed: 0 });

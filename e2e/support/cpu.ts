@@ -1,26 +1,52 @@
 /**
  * CPU time of the browser, read from `/proc` (Linux): the sum of user and system time of every
- * Chromium process, so a test can say how many cores the grid really took over a window.
+ * Chromium process this test process started (its descendants: other browsers on a shared machine
+ * do not count), so a test can say how many cores the grid really took over a window.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ; 100 on every Linux we run on). */
 const TICKS_PER_SECOND = 100;
 
-function chromiumTicks(): number {
-  let ticks = 0;
+interface Proc {
+  parent: number;
+  ticks: number;
+  chromium: boolean;
+}
+
+function processes(): Map<number, Proc> {
+  const all = new Map<number, Proc>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!readlinkSync(`/proc/${entry}/exe`).includes('chrom')) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+      // Fields after the command name, which may hold spaces: ppid is the 2nd, utime and stime the 12th and 13th.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      let chromium = false;
+      try {
+        chromium = readlinkSync(`/proc/${entry}/exe`).includes('chrom');
+      } catch {
+        // Not ours to read.
+      }
+      all.set(Number(entry), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), chromium });
     } catch {
       // The process ended while we looked.
     }
   }
+  return all;
+}
+
+function chromiumTicks(): number {
+  const all = processes();
+  const ours = (pid: number): boolean => {
+    for (let at = pid, hops = 0; at > 1 && hops < 64; hops += 1) {
+      if (at === process.pid) return true;
+      at = all.get(at)?.parent ?? 0;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, proc] of all) if (proc.chromium && ours(pid)) ticks += proc.ticks;
   return ticks;
 }
 

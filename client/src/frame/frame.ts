@@ -10,7 +10,7 @@
  * leader at once; the leader posts the pool's status to the others (tabs.ts).
  */
 import type { Runtime, VolunteerStats } from '../runtime/runtime.ts';
-import { shareChoices, shareFor, workersFor, type Decision, type SiteLimits } from '../runtime/policy.ts';
+import { shareChoices, shareFor, workersFor, type Decision, type Signals, type SiteLimits } from '../runtime/policy.ts';
 import { systemTimers } from '../runtime/timers.ts';
 import { RUNTIME_DB_NAME } from '../runtime/db-name.ts';
 import { createBanner } from './banner.ts';
@@ -66,6 +66,10 @@ let starting: Promise<void> | undefined;
 let stopSignals: (() => void) | undefined;
 let counted = { completed: 0, cpuMs: 0 };
 let poolStats: VolunteerStats | undefined;
+/** This tab's name on the channel, and which other tabs of the site are visible (leader only). */
+const tabId = Math.random().toString(36).slice(2, 12);
+const visibleTabs = new Map<string, boolean>();
+let ownSignals: Signals = {};
 
 const facts = () => ({ workers: workersFor(site, cores), share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
 const control = createControl(texts, onControl);
@@ -122,7 +126,12 @@ window.addEventListener('storage', (event: StorageEvent) => {
 
 function onTabMessage(message: TabMessage): void {
   if (message.type === 'hello') {
+    postVisibility();
     if (leading) publishStatus(guest.current());
+  } else if (message.type === 'visibility' || message.type === 'bye') {
+    if (message.type === 'visibility') visibleTabs.set(message.tab, message.visible);
+    else visibleTabs.delete(message.tab);
+    if (leading) feedSignals();
   } else if (message.type === 'status' && !leading) {
     status = message.status;
     render();
@@ -171,9 +180,25 @@ function applyConsent(): void {
   render();
 }
 
+/**
+ * The leader's signals, with "hidden" meaning hidden in every tab of the site: a visitor reading
+ * the site in another tab is still on the site.
+ */
+function feedSignals(): void {
+  const otherVisible = [...visibleTabs.values()].some(Boolean);
+  guest.signals({ ...ownSignals, hidden: ownSignals.hidden === true && !otherVisible });
+}
+
+function postVisibility(): void {
+  tabs.post({ type: 'visibility', tab: tabId, visible: document.visibilityState === 'visible' });
+}
+
 function lead(): void {
   leading = true;
-  stopSignals = watchSignals((signals) => guest.signals(signals));
+  stopSignals = watchSignals((signals) => {
+    ownSignals = signals;
+    feedSignals();
+  });
   render();
   applyConsent();
 }
@@ -283,3 +308,6 @@ if (!siteKey) error = 'Missing site key';
 render();
 applyConsent();
 tabs.post({ type: 'hello' });
+postVisibility();
+document.addEventListener('visibilitychange', postVisibility);
+addEventListener('pagehide', () => tabs.post({ type: 'bye', tab: tabId }));

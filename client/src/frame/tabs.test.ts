@@ -7,6 +7,8 @@ describe('parseTabMessage', () => {
   it('accepts the leader\'s status and the small requests', () => {
     expect(parseTabMessage({ type: 'status', status })).toEqual({ type: 'status', status });
     expect(parseTabMessage({ type: 'hello' })).toEqual({ type: 'hello' });
+    expect(parseTabMessage({ type: 'visibility', tab: 'abc', visible: true })).toEqual({ type: 'visibility', tab: 'abc', visible: true });
+    expect(parseTabMessage({ type: 'bye', tab: 'abc' })).toEqual({ type: 'bye', tab: 'abc' });
   });
 
   it('drops extra fields of jobs', () => {
@@ -22,6 +24,8 @@ describe('parseTabMessage', () => {
     ['a job without an id', { type: 'status', status: { ...status, jobs: [{ title: 't', purpose: null }] } }],
     ['too many jobs', { type: 'status', status: { ...status, jobs: Array.from({ length: 17 }, (_, i) => ({ id: String(i), title: null, purpose: null })) } }],
     ['an error that is not text', { type: 'status', status: { ...status, error: 42 } }],
+    ['visibility without a tab', { type: 'visibility', visible: true }],
+    ['visibility that is not a boolean', { type: 'visibility', tab: 'a', visible: 'yes' }],
   ])('refuses %s', (_name, data) => {
     expect(parseTabMessage(data)).toBeUndefined();
   });

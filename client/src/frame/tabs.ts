@@ -1,8 +1,8 @@
 /**
  * Messages between the frames of one site in the visitor's browser (every tab that embeds it), on
  * a BroadcastChannel named after the site key; browsers partition channels per top-level site like
- * the frame's storage. The leader tells the others what the pool does; any frame can ask the
- * leader to forget everything. Consent and share travel through storage (choice.ts), not here.
+ * the frame's storage. The leader tells the others what the pool does; every tab says whether its
+ * page is visible. Consent and share travel through storage (choice.ts), not here.
  */
 import type { PauseReason } from '../runtime/policy.ts';
 import type { LeaseJob } from '../runtime/volunteer-loop.ts';
@@ -23,10 +23,10 @@ export type TabMessage =
   | { type: 'status'; status: PoolStatus }
   /** A frame that just opened asks the leader for its status. */
   | { type: 'hello' }
-  /** Stop and delete everything: the leader closes the database so it can be deleted. */
-  | { type: 'forget' }
-  /** The leader closed what it held after a `forget`. */
-  | { type: 'forgotten' };
+  /** A tab's page became visible or hidden (the pool pauses only when no tab of the site is visible). */
+  | { type: 'visibility'; tab: string; visible: boolean }
+  /** A tab is going away. */
+  | { type: 'bye'; tab: string };
 
 const REASONS: readonly PauseReason[] = ['visitor', 'battery', 'save-data', 'hidden', 'pressure', 'page-busy', 'page-input'];
 
@@ -37,9 +37,13 @@ const text = (value: unknown): value is string | null => value === null || (type
 export function parseTabMessage(data: unknown): TabMessage | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const message = data as Record<string, unknown>;
-  if (message['type'] === 'hello' || message['type'] === 'forget' || message['type'] === 'forgotten') {
-    return { type: message['type'] };
+  if (message['type'] === 'hello') return { type: 'hello' };
+  const tab = message['tab'];
+  const tabOk = typeof tab === 'string' && tab.length > 0 && tab.length <= 64;
+  if (message['type'] === 'visibility' && tabOk && typeof message['visible'] === 'boolean') {
+    return { type: 'visibility', tab: tab as string, visible: message['visible'] };
   }
+  if (message['type'] === 'bye' && tabOk) return { type: 'bye', tab: tab as string };
   if (message['type'] !== 'status' || typeof message['status'] !== 'object' || message['status'] === null) return undefined;
   const status = message['status'] as Record<string, unknown>;
   const jobs = status['jobs'];
