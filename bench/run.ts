@@ -9,13 +9,15 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import { chromium } from '@playwright/test';
+import { chromium, expect } from '@playwright/test';
 import { compileTask, runTask } from '../wasm/host/index.ts';
 import { decodePrimesOutput, encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../wasm/tasks/primes/reference.ts';
 import { startNodeVolunteer } from '../client/src/agent/index.ts';
 import { apiClient, hostPageUrl } from '../e2e/support/api.ts';
-import { embedFrame, allowSharing } from '../e2e/support/frame.ts';
+import { embedFrame, allowSharing, chooseShare } from '../e2e/support/frame.ts';
+import { readJobLeases } from '../e2e/support/chaos-db.ts';
+import { DEFAULT_SITE_LIMITS } from '../client/src/runtime/policy.ts';
 import { primeInputs, primeRanges } from '../e2e/support/jobs.ts';
 import { taskWasmPath } from '../wasm/testing/task-modules.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
@@ -67,6 +69,34 @@ async function waitDone(api: Api, jobId: string, pollMs: number): Promise<{ firs
   }
 }
 
+/** One timed job on the grid: wall time from creation to the poll that saw it end, checked against native. */
+interface GridRun {
+  wallMs: number;
+  startLatencyMs: number;
+  /** Mean milliseconds a worker reported per task (instantiate, copy in, run, copy out). */
+  workerMsPerTask: number;
+}
+
+async function timeGridJob(api: Api, dbFile: string, hash: string, inputs: Uint8Array[], expected: Uint8Array[]): Promise<GridRun> {
+  const started = performance.now();
+  const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
+  const { firstSeenAt, doneAt } = await waitDone(api, jobId, 20);
+  const results = await api.jobResults(jobId);
+  results.forEach((line, i) => {
+    if (line.output !== Buffer.from(expected[i]!).toString('base64')) throw new Error(`grid task ${i} differs from native`);
+  });
+  const completed = readJobLeases(dbFile, jobId).filter((lease) => lease.state === 'completed');
+  const workerMs = completed.reduce((sum, lease) => sum + (lease.cpuMs ?? 0), 0);
+  // An idle volunteer polls for work with a backoff: the wait for the first lease is start-up
+  // latency, the rest is the grid's steady-state cost.
+  return { wallMs: doneAt - started, startLatencyMs: firstSeenAt - started, workerMsPerTask: workerMs / completed.length };
+}
+
+/**
+ * The grid at the visitor's full share (no rests), against native on the same worker count; the
+ * same job at the default share (a rest after every task as long as the task) is reported beside
+ * it, since that is what a visitor who changes nothing gives.
+ */
 async function gridVersusNative(primes: Uint8Array, workers: number): Promise<void> {
   const width = await calibrate(primes, 100);
   const tasks = workers * 15;
@@ -79,7 +109,8 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     if (decodePrimesOutput(output) !== countPrimesReference(lo, hi)) throw new Error(`native task ${i} is wrong`);
   });
 
-  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: BENCH_ADMIN_KEY });
+  const dataDir = '.tmp/bench-grid';
+  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir, adminKey: BENCH_ADMIN_KEY });
   const host = await serveHostPages(18182, coordinator.url);
   const browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs] });
   try {
@@ -95,35 +126,41 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     // Warm up: the volunteer is connected, the module fetched, verified and compiled.
     const warm = await api.createJob({ module: hash, inputs: [encodePrimesInput(0, 1000)] });
     await waitDone(api, warm, 50);
+    const dbFile = `${dataDir}/sparecycles.db`;
 
-    const started = performance.now();
-    const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
-    const { firstSeenAt, doneAt } = await waitDone(api, jobId, 20);
-    const gridMs = doneAt - started;
-    // An idle volunteer polls for work with a backoff: the wait for the first lease is start-up
-    // latency, the rest is the grid's steady-state cost.
-    const startLatencyMs = firstSeenAt - started;
+    // First as a visitor who changed nothing: the default share, rests included.
+    const atDefault = await timeGridJob(api, dbFile, hash, inputs, native.outputs);
 
-    const results = await api.jobResults(jobId);
-    results.forEach((line, i) => {
-      const expected = Buffer.from(native.outputs[i]!).toString('base64');
-      if (line.output !== expected) throw new Error(`grid task ${i} differs from native`);
-    });
+    // Then "Full (100%)" in the control, clicked inside the frame (a click in the host page would
+    // pause the pool for a few seconds as the visitor's own activity).
+    await chooseShare(page, /100/);
+    const control = embedFrame(page);
+    await expect(control.locator('select')).toHaveValue('1');
+    await expect(control.locator('[data-paused]')).toHaveAttribute('data-paused', '');
+    // The last task's rest at the default share runs out before the job is created.
+    await sleep(atDefault.wallMs / tasks + 200);
+    const atFull = await timeGridJob(api, dbFile, hash, inputs, native.outputs);
 
-    const perTaskMs = native.wallMs / (tasks / workers);
+    const perWorker = tasks / workers;
     report({
       name: 'grid-vs-native',
       unit: 'ratio',
-      value: round(gridMs / native.wallMs, 3),
+      value: round(atFull.wallMs / native.wallMs, 3),
       detail: {
         workers,
         tasks,
-        taskMsNative: round(perTaskMs, 1),
+        share: 1,
+        taskMsNative: round(native.wallMs / perWorker, 1),
         nativeWallMs: round(native.wallMs, 0),
-        gridWallMs: round(gridMs, 0),
-        startLatencyMs: round(startLatencyMs, 0),
-        steadyStateRatio: round((gridMs - startLatencyMs) / native.wallMs, 3),
-        overheadPerTaskMs: round((gridMs - startLatencyMs - native.wallMs) / (tasks / workers), 1),
+        gridWallMs: round(atFull.wallMs, 0),
+        startLatencyMs: round(atFull.startLatencyMs, 0),
+        steadyStateRatio: round((atFull.wallMs - atFull.startLatencyMs) / native.wallMs, 3),
+        overheadPerTaskMs: round((atFull.wallMs - atFull.startLatencyMs - native.wallMs) / perWorker, 1),
+        workerMsPerTask: round(atFull.workerMsPerTask, 1),
+        defaultShare: DEFAULT_SITE_LIMITS.defaultShare,
+        defaultShareRatio: round(atDefault.wallMs / native.wallMs, 3),
+        defaultShareWallMs: round(atDefault.wallMs, 0),
+        defaultShareWorkerMsPerTask: round(atDefault.workerMsPerTask, 1),
       },
     });
     await context.close();
