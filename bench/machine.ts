@@ -40,3 +40,25 @@ export async function processCpuMs(pid: number): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/**
+ * CPU time (ms) used so far by every live descendant of `root` (Linux /proc), e.g. a browser's
+ * processes and a coordinator child; processes that exited are not counted.
+ */
+export async function descendantsCpuMs(root: number): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const parents = new Map<number, number>();
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+    if (stat) parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  const found = new Set<number>();
+  const walk = (parent: number): void => {
+    for (const [pid, ppid] of parents) if (ppid === parent && !found.has(pid)) (found.add(pid), walk(pid));
+  };
+  walk(root);
+  let total = 0;
+  for (const pid of found) total += (await processCpuMs(pid)) ?? 0;
+  return total;
+}

@@ -17,17 +17,23 @@ function explain(figures: Figure[]): string[] {
   const lines: string[] = [];
   const grid = figures.find((figure) => figure.name === 'grid-vs-native');
   if (grid) {
+    const d = grid.detail;
     lines.push(
-      `- **Grid versus native.** With ${grid.detail['workers']} workers the grid took ${grid.value}× the native time ` +
-        `(${grid.detail['gridWallMs']} ms against ${grid.detail['nativeWallMs']} ms for ${grid.detail['tasks']} tasks of ` +
-        `~${grid.detail['taskMsNative']} ms). Of that, ${grid.detail['startLatencyMs']} ms passed before the first ` +
-        'lease reached a worker (the job\'s creation, the coordinator\'s `work` wake-up to the idle volunteer, its lease ' +
-        `request, and the poll that saw it). After that the grid ran at ${grid.detail['steadyStateRatio']}× native, ` +
-        `${grid.detail['overheadPerTaskMs']} ms per task per worker. ` +
-        'Each task costs a fresh wasm instance, a structured-clone hop to the worker and back, one SQLite transaction ' +
-        'for the claim and one for the result; a queued lease per worker (prefetch) hides the lease round trip. On a ' +
-        '2-core machine the coordinator, the frame\'s main thread and the browser processes also take CPU from the ' +
-        'two workers.',
+      `- **Grid versus native.** At the visitor's full share (chosen in the control, as a visitor would) and ${d['workers']} workers ` +
+        `the grid took ${grid.value}× the native time: the median of ${d['rounds']} rounds, each a native run and a grid run back ` +
+        `to back (${d['minRatio']}–${d['maxRatio']}; this machine is shared, so single rounds swing). In the median round: ` +
+        `${d['gridWallMs']} ms against ${d['nativeWallMs']} ms for ${d['tasks']} tasks of ~${d['taskMsNative']} ms, ` +
+        `${d['startLatencyMs']} ms of it before the first lease (the job's creation, the \`work\` wake-up, the lease request), ` +
+        `${d['steadyStateRatio']}× native after that, ${d['overheadPerTaskMs']} ms per task per worker; timed to the ` +
+        'coordinator\'s last accepted result, from its own lease records. CPU is steadier than wall time here: ' +
+        `${d['gridCpuMsPerTask']} ms per task for the coordinator and every browser process together against ` +
+        `${d['nativeCpuMsPerTask']} ms for the native threads (the workers reported ${d['workerMsPerTask']} ms of wall time ` +
+        'per task, instantiation included). Per task the grid adds a fresh wasm instance (under a millisecond), a ' +
+        'message to the worker and back, an IndexedDB write of the result before it is sent, one SQLite transaction ' +
+        'for the claim and one for the result; a queued lease per worker hides the lease round trip, and the frame ' +
+        'redraws its control at most twice a second. ' +
+        `At the default share of ${d['defaultShare']} every worker rests after each task as long as the task took: the ` +
+        `same job then took ${d['defaultShareRatio']}× native (${d['defaultShareWallMs']} ms), the rests included by design.`,
     );
   }
   const throughput = figures.find((figure) => figure.name === 'results-per-second');

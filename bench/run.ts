@@ -9,19 +9,21 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import { chromium } from '@playwright/test';
+import { chromium, expect } from '@playwright/test';
 import { compileTask, runTask } from '../wasm/host/index.ts';
 import { decodePrimesOutput, encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../wasm/tasks/primes/reference.ts';
 import { startNodeVolunteer } from '../client/src/agent/index.ts';
 import { apiClient, hostPageUrl } from '../e2e/support/api.ts';
-import { embedFrame, allowSharing } from '../e2e/support/frame.ts';
+import { embedFrame, allowSharing, chooseShare } from '../e2e/support/frame.ts';
+import { readJobLeases } from '../e2e/support/chaos-db.ts';
+import { DEFAULT_SITE_LIMITS } from '../client/src/runtime/policy.ts';
 import { primeInputs, primeRanges } from '../e2e/support/jobs.ts';
 import { taskWasmPath } from '../wasm/testing/task-modules.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
 import { serveHostPages } from '../e2e/support/host-pages.ts';
 import { chromiumArgs, chromiumPath } from '../e2e/support/chromium.ts';
-import { describeMachine, processCpuMs } from './machine.ts';
+import { describeMachine, descendantsCpuMs, processCpuMs } from './machine.ts';
 import { runNative } from './native.ts';
 import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
 import { renderReport, type Figure } from './report.ts';
@@ -67,19 +69,69 @@ async function waitDone(api: Api, jobId: string, pollMs: number): Promise<{ firs
   }
 }
 
+/** One timed job on the grid: wall time from creation to the poll that saw it end, checked against native. */
+interface GridRun {
+  wallMs: number;
+  startLatencyMs: number;
+  /** Mean milliseconds a worker reported per task (instantiate, copy in, run, copy out). */
+  workerMsPerTask: number;
+  /** CPU of the coordinator and the browser while the job ran, per task. */
+  cpuMsPerTask: number;
+}
+
+/**
+ * Timed by the coordinator's own records (same machine, same clock): from the job's creation to
+ * its last accepted result, so the status poll neither adds its interval nor takes CPU from the
+ * workers at a high rate.
+ */
+async function timeGridJob(api: Api, dbFile: string, hash: string, inputs: Uint8Array[], expected: Uint8Array[]): Promise<GridRun> {
+  const cpuBefore = await descendantsCpuMs(process.pid);
+  const started = Date.now();
+  const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
+  await waitDone(api, jobId, 250);
+  const cpuMs = (await descendantsCpuMs(process.pid)) - cpuBefore;
+  const results = await api.jobResults(jobId);
+  results.forEach((line, i) => {
+    if (line.output !== Buffer.from(expected[i]!).toString('base64')) throw new Error(`grid task ${i} differs from native`);
+  });
+  const completed = readJobLeases(dbFile, jobId).filter((lease) => lease.state === 'completed');
+  const workerMs = completed.reduce((sum, lease) => sum + (lease.cpuMs ?? 0), 0);
+  const firstLease = Math.min(...completed.map((lease) => lease.issuedAt));
+  const lastResult = Math.max(...completed.map((lease) => lease.endedAt ?? Number.NaN));
+  // An idle volunteer polls for work with a backoff: the wait for the first lease is start-up
+  // latency, the rest is the grid's steady-state cost.
+  return { wallMs: lastResult - started, startLatencyMs: firstLease - started, workerMsPerTask: workerMs / completed.length, cpuMsPerTask: cpuMs / inputs.length };
+}
+
+/** Full-share rounds, each a native run and a grid run back to back; the figure is their median. */
+const ROUNDS = 3;
+
+/**
+ * The grid at the visitor's full share (no rests), against native on the same worker count; the
+ * same job at the default share (a rest after every task as long as the task) is reported beside
+ * it, since that is what a visitor who changes nothing gives. This machine is shared: each grid run
+ * is paired with a native run just before it, and the full-share ratio is the median of `ROUNDS`.
+ */
 async function gridVersusNative(primes: Uint8Array, workers: number): Promise<void> {
   const width = await calibrate(primes, 100);
   const tasks = workers * 15;
   const ranges = primeRanges(tasks, width, PRIMES_FROM);
   const inputs = primeInputs(ranges);
+  // CPU per task too: on a machine others share, wall time varies with their load, CPU much less.
+  const nativeRun = async (): Promise<{ wallMs: number; cpuMsPerTask: number }> => {
+    const cpuBefore = process.cpuUsage();
+    const native = await runNative(primes, inputs, workers, LIMITS);
+    const cpu = process.cpuUsage(cpuBefore);
+    native.outputs.forEach((output, i) => {
+      const { lo, hi } = ranges[i]!;
+      if (decodePrimesOutput(output) !== countPrimesReference(lo, hi)) throw new Error(`native task ${i} is wrong`);
+    });
+    return { wallMs: native.wallMs, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / tasks };
+  };
+  const expected = (await runNative(primes, inputs, workers, LIMITS)).outputs;
 
-  const native = await runNative(primes, inputs, workers, LIMITS);
-  native.outputs.forEach((output, i) => {
-    const { lo, hi } = ranges[i]!;
-    if (decodePrimesOutput(output) !== countPrimesReference(lo, hi)) throw new Error(`native task ${i} is wrong`);
-  });
-
-  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir: '.tmp/bench-grid', adminKey: BENCH_ADMIN_KEY });
+  const dataDir = '.tmp/bench-grid';
+  const coordinator = await startCoordinatorProcess({ port: 18180, dataDir, adminKey: BENCH_ADMIN_KEY });
   const host = await serveHostPages(18182, coordinator.url);
   const browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs] });
   try {
@@ -95,35 +147,54 @@ async function gridVersusNative(primes: Uint8Array, workers: number): Promise<vo
     // Warm up: the volunteer is connected, the module fetched, verified and compiled.
     const warm = await api.createJob({ module: hash, inputs: [encodePrimesInput(0, 1000)] });
     await waitDone(api, warm, 50);
+    const dbFile = `${dataDir}/sparecycles.db`;
 
-    const started = performance.now();
-    const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
-    const { firstSeenAt, doneAt } = await waitDone(api, jobId, 20);
-    const gridMs = doneAt - started;
-    // An idle volunteer polls for work with a backoff: the wait for the first lease is start-up
-    // latency, the rest is the grid's steady-state cost.
-    const startLatencyMs = firstSeenAt - started;
+    // First as a visitor who changed nothing: the default share, rests included.
+    const nativeBeforeDefault = await nativeRun();
+    const atDefault = await timeGridJob(api, dbFile, hash, inputs, expected);
 
-    const results = await api.jobResults(jobId);
-    results.forEach((line, i) => {
-      const expected = Buffer.from(native.outputs[i]!).toString('base64');
-      if (line.output !== expected) throw new Error(`grid task ${i} differs from native`);
-    });
+    // Then "Full (100%)" in the control, clicked inside the frame (a click in the host page would
+    // pause the pool for a few seconds as the visitor's own activity).
+    await chooseShare(page, /100/);
+    const control = embedFrame(page);
+    await expect(control.locator('select')).toHaveValue('1');
+    await expect(control.locator('[data-paused]')).toHaveAttribute('data-paused', '');
+    // The last task's rest at the default share runs out before the next job is created.
+    await sleep(atDefault.wallMs / tasks + 200);
+    const rounds: { nativeMs: number; nativeCpuMs: number; grid: GridRun; ratio: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const native = await nativeRun();
+      const grid = await timeGridJob(api, dbFile, hash, inputs, expected);
+      rounds.push({ nativeMs: native.wallMs, nativeCpuMs: native.cpuMsPerTask, grid, ratio: grid.wallMs / native.wallMs });
+    }
+    const ratios = rounds.map((r) => r.ratio);
+    const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(ROUNDS / 2)]!;
 
-    const perTaskMs = native.wallMs / (tasks / workers);
+    const perWorker = tasks / workers;
     report({
       name: 'grid-vs-native',
       unit: 'ratio',
-      value: round(gridMs / native.wallMs, 3),
+      value: round(mid.ratio, 3),
       detail: {
         workers,
         tasks,
-        taskMsNative: round(perTaskMs, 1),
-        nativeWallMs: round(native.wallMs, 0),
-        gridWallMs: round(gridMs, 0),
-        startLatencyMs: round(startLatencyMs, 0),
-        steadyStateRatio: round((gridMs - startLatencyMs) / native.wallMs, 3),
-        overheadPerTaskMs: round((gridMs - startLatencyMs - native.wallMs) / (tasks / workers), 1),
+        share: 1,
+        rounds: ROUNDS,
+        minRatio: round(Math.min(...ratios), 3),
+        maxRatio: round(Math.max(...ratios), 3),
+        taskMsNative: round(mid.nativeMs / perWorker, 1),
+        nativeWallMs: round(mid.nativeMs, 0),
+        gridWallMs: round(mid.grid.wallMs, 0),
+        startLatencyMs: round(mid.grid.startLatencyMs, 0),
+        steadyStateRatio: round((mid.grid.wallMs - mid.grid.startLatencyMs) / mid.nativeMs, 3),
+        overheadPerTaskMs: round((mid.grid.wallMs - mid.grid.startLatencyMs - mid.nativeMs) / perWorker, 1),
+        workerMsPerTask: round(mid.grid.workerMsPerTask, 1),
+        nativeCpuMsPerTask: round(mid.nativeCpuMs, 1),
+        gridCpuMsPerTask: round(mid.grid.cpuMsPerTask, 1),
+        defaultShare: DEFAULT_SITE_LIMITS.defaultShare,
+        defaultShareRatio: round(atDefault.wallMs / nativeBeforeDefault.wallMs, 3),
+        defaultShareWallMs: round(atDefault.wallMs, 0),
+        defaultShareWorkerMsPerTask: round(atDefault.workerMsPerTask, 1),
       },
     });
     await context.close();

@@ -83,25 +83,25 @@ export function createControl(texts: Texts, onAction: (action: ControlAction) =>
     element,
     update(view) {
       const status = view.status;
-      element.dataset['state'] = view.state;
-      element.dataset['completed'] = String(view.visit.tasks);
-      element.dataset['running'] = String(status?.running ?? 0);
-      element.dataset['paused'] = (status?.pausedBy ?? []).join(' ');
-      label.textContent = describe(view, texts);
-      error.textContent = view.error ?? '';
+      setData(element, 'state', view.state);
+      setData(element, 'completed', String(view.visit.tasks));
+      setData(element, 'running', String(status?.running ?? 0));
+      setData(element, 'paused', (status?.pausedBy ?? []).join(' '));
+      setText(label, describe(view, texts));
+      setText(error, view.error ?? '');
       error.hidden = !view.error;
       const off = view.state === 'declined';
       toggle.hidden = off;
       stop.hidden = off;
       turnOn.hidden = !off;
       details.hidden = off;
-      toggle.textContent = view.state === 'paused' ? texts.resume : texts.pause;
+      setText(toggle, view.state === 'paused' ? texts.resume : texts.pause);
 
       const jobs = (status?.jobs ?? []).map((job) => [job.title, job.purpose].filter(Boolean).join(': ')).filter(Boolean);
-      work.textContent = `${texts.workingOn}${texts.colon}${jobs.length > 0 ? jobs.join('; ') : texts.nothingYet}`;
-      operator.textContent = texts.runBy(view.operator);
-      visit.textContent = `${texts.thisVisit}${texts.colon}${texts.tasks(view.visit.tasks)}, ${texts.cpu(view.visit.cpuMs)}`;
-      total.textContent = `${texts.inAll}${texts.colon}${texts.tasks(view.total.tasks)}, ${texts.cpu(view.total.cpuMs)}`;
+      setText(work, `${texts.workingOn}${texts.colon}${jobs.length > 0 ? jobs.join('; ') : texts.nothingYet}`);
+      setText(operator, texts.runBy(view.operator));
+      setText(visit, `${texts.thisVisit}${texts.colon}${texts.tasks(view.visit.tasks)}, ${texts.cpu(view.visit.cpuMs)}`);
+      setText(total, `${texts.inAll}${texts.colon}${texts.tasks(view.total.tasks)}, ${texts.cpu(view.total.cpuMs)}`);
 
       const choices = view.shareChoices.join(',');
       if (choices !== shownChoices) {
@@ -118,6 +118,16 @@ export function createControl(texts: Texts, onAction: (action: ControlAction) =>
       shareSelect.value = String(view.share);
     },
   };
+}
+
+// Writing a node's text or attribute, even unchanged, invalidates style and paint: the control is
+// refreshed on every stats update, so only real changes touch the DOM.
+function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setData(node: HTMLElement, key: string, value: string): void {
+  if (node.dataset[key] !== value) node.dataset[key] = value;
 }
 
 function describe(view: ControlView, texts: Texts): string {

@@ -234,8 +234,24 @@ async function start(): Promise<void> {
   }
 }
 
+/**
+ * The pool reports its stats several times per task; the totals, the control and the other tabs
+ * follow at most every `STATS_MS` (trailing), since each update costs the frame's main thread a
+ * storage write, a message to every tab and a repaint, on the visitor's CPU, next to the workers.
+ */
+const STATS_MS = 500;
+let statsTimer: unknown;
+
 function onPoolStats(next: VolunteerStats): void {
   poolStats = next;
+  statsTimer ??= systemTimers.setTimeout(flushPoolStats, STATS_MS);
+}
+
+function flushPoolStats(): void {
+  if (statsTimer !== undefined) systemTimers.clearTimeout(statsTimer);
+  statsTimer = undefined;
+  const next = poolStats;
+  if (!next) return;
   // Only the leader adds to the site's totals, once per accepted result.
   const delta = { tasks: next.completed - counted.completed, cpuMs: next.cpuMs - counted.cpuMs };
   if (delta.tasks > 0 || delta.cpuMs > 0) {
@@ -262,6 +278,10 @@ function publishStatus(decision: Decision): void {
 }
 
 function stopRuntime(): void {
+  // What the pool finished before it stopped still counts, unless everything was just forgotten.
+  if (runtime && consent !== 'undecided') poolStats = runtime.stats();
+  else poolStats = undefined;
+  flushPoolStats();
   guest.attach(undefined);
   stopSignals?.();
   stopSignals = undefined;
