@@ -14,13 +14,10 @@
  *   on purpose so the coordinator takes every lease back at once (not at its deadline, which would
  *   count against this volunteer). Unsent reports stay in the outbox for the next connection.
  *
- * Asking (lease-request.ts): while running and connected, it keeps `workers × (1 + PREFETCH)`
- * leases in hand, within the coordinator's bound of the same minus the leases it still counts as
- * this session's (`held`). A lease leaving `held` asks for its successor at once. At most one
- * request is in flight. An empty answer with `retryAfterMs` (a cool-down after a strike) waits
- * that long; any other empty answer (or a refused or lost request) backs off 0.5–2 s with jitter;
- * the coordinator's `work` hint cancels the back-off and asks at once (a hint that arrives while a
- * request is in flight makes an empty answer ask again instead of backing off).
+ * Asking: while running and connected, it keeps `workers × (1 + PREFETCH)` leases in hand, within
+ * the coordinator's bound (lease-request.ts); a lease leaving the coordinator's count of this
+ * session's leases asks for its successor at once. One request at a time, with back-off, cool-down
+ * and `work` hints: lease-pump.ts.
  *
  * Queued leases: one whose deadline passes before a worker takes it is dropped quietly (the
  * coordinator has taken it back already), but only when our clock agreed that its deadline was
@@ -29,10 +26,12 @@
  *
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
  */
-import type { AckReply, FailRequest, Lease, LeaseJob, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { Lease, LeaseJob, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { CoordinatorLink } from './coordinator-link.ts';
 import { freeWorkers, nextRestEnd, NO_RESTS, prune, startRest, type Rests } from './duty-cycle.ts';
 import { errorMessage } from './error-message.ts';
 import { leaseRequestFor } from './lease-request.ts';
+import { createLeasePump } from './lease-pump.ts';
 import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome } from './pool.ts';
@@ -40,22 +39,7 @@ import { createReports } from './reports.ts';
 import type { Disposer, Timers } from './timers.ts';
 
 export { leaseRequestFor, PREFETCH, type Holding } from './lease-request.ts';
-
-/** The coordinator as the loop sees it (a Socket.IO socket in practice). */
-export interface CoordinatorLink {
-  connected(): boolean;
-  lease(request: LeaseRequest): Promise<LeaseReply>;
-  result(request: ResultRequest): Promise<AckReply>;
-  fail(request: FailRequest): Promise<AckReply>;
-  onConnect(listener: () => void): Disposer;
-  onRevoke(listener: (notice: RevokeNotice) => void): Disposer;
-  /** The coordinator's hint that work became available since it last had none for us. */
-  onWork(listener: () => void): Disposer;
-  /** Closes the connection on purpose (the coordinator releases this session's leases at once). */
-  disconnect?(): void;
-  /** Opens it again after `disconnect`. */
-  connect?(): void;
-}
+export type { CoordinatorLink } from './coordinator-link.ts';
 
 export type LoopState = 'idle' | 'running' | 'paused' | 'suspended' | 'stopped';
 
@@ -125,8 +109,6 @@ export interface VolunteerLoop {
   onStats(listener: (stats: VolunteerStats) => void): Disposer;
 }
 
-/** The longest wait a coordinator's `retryAfterMs` can impose (its cool-down is at most 60 s). */
-const MAX_RETRY_AFTER_MS = 60_000;
 const MESSAGE_LIMIT = 2000;
 const CPU_MS_LIMIT = 86_400_000;
 
@@ -153,11 +135,6 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   let queue: Queued[] = [];
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
-  let asking = false;
-  let woken = false;
-  // Bumped by `suspend`: an answer to a request of the closed connection is nobody's business.
-  let connection = 0;
-  let backoffTimer: unknown;
   let restTimer: unknown;
 
   const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
@@ -209,18 +186,22 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     for (const listener of listeners) listener(snapshot);
   }
 
-  /** Waits `ms` (default: the jittered back-off) before asking again. */
-  const backOff = (ms: number = delay()): void => {
-    if (backoffTimer !== undefined || state === 'stopped') return;
-    backoffTimer = timers.setTimeout(() => {
-      backoffTimer = undefined;
-      pump();
-    }, ms);
-  };
-  const cancelBackOff = (): void => {
-    if (backoffTimer !== undefined) timers.clearTimeout(backoffTimer);
-    backoffTimer = undefined;
-  };
+  const pump = createLeasePump({
+    lease: (request) => link.lease(request),
+    timers,
+    backoffMs: delay,
+    mayAsk: () => state === 'running' && link.connected(),
+    want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
+    onLeases(leases) {
+      if (state === 'stopped') return;
+      const at = now();
+      for (const lease of leases) held.add(lease.leaseId);
+      queue.push(...leases.map((lease) => ({ lease, expires: lease.deadline > at })));
+      step();
+      emit();
+    },
+    onError,
+  });
 
   function startQueued(): void {
     if (state !== 'running') return;
@@ -234,58 +215,18 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     if (restEnd !== undefined && restTimer === undefined) {
       restTimer = timers.setTimeout(() => {
         restTimer = undefined;
-        pump();
+        step();
         emit();
       }, restEnd - at);
     }
   }
 
-  function pump(): void {
+  /** Drops expired queued leases, starts what may start, and asks for what is missing. */
+  function step(): void {
     if (state === 'stopped') return;
     dropExpired();
     startQueued();
-    if (state !== 'running' || asking || backoffTimer !== undefined || !link.connected()) return;
-    const request = leaseRequestFor({
-      workers,
-      active: active.size,
-      queued: queue.length,
-      held: held.size,
-      cached: modules.cached(),
-    });
-    if (!request) return;
-    asking = true;
-    woken = false;
-    const askedOn = connection;
-    link.lease(request).then(
-      (reply) => {
-        // Suspended while asking: the connection is closed, so the coordinator has these back.
-        if (askedOn !== connection) return;
-        asking = false;
-        if (state === 'stopped') return;
-        if ('error' in reply) {
-          onError(new Error(`lease refused: ${reply.error.code}: ${reply.error.message}`));
-          backOff();
-        } else if (reply.leases.length === 0) {
-          // Cooling down after a strike: the coordinator says when to ask again.
-          if (reply.retryAfterMs !== undefined && reply.retryAfterMs > 0) backOff(Math.min(reply.retryAfterMs, MAX_RETRY_AFTER_MS));
-          // A `work` hint that crossed this request announces work its answer did not see.
-          else if (woken) pump();
-          else backOff();
-        } else {
-          const at = now();
-          for (const lease of reply.leases) held.add(lease.leaseId);
-          queue.push(...reply.leases.map((lease) => ({ lease, expires: lease.deadline > at })));
-          pump();
-          emit();
-        }
-      },
-      (error: unknown) => {
-        if (askedOn !== connection) return;
-        asking = false;
-        onError(error);
-        backOff();
-      },
-    );
+    pump.ask();
   }
 
   function dropExpired(): void {
@@ -302,13 +243,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   }
 
   function wake(): void {
-    if (state !== 'running') return;
-    if (asking) {
-      woken = true;
-      return;
-    }
-    cancelBackOff();
-    pump();
+    if (state === 'running') pump.wake();
   }
 
   function begin(lease: Lease): void {
@@ -340,7 +275,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     // Not active any more: revoked, suspended or stopped while it ran; nobody wants the outcome.
     if (!active.delete(lease.leaseId)) return;
     rests = startRest(rests, outcome.ms, share, now());
-    pump();
+    step();
     if (outcome.ok) {
       reports.add({ kind: 'result', payload: { leaseId: lease.leaseId, output: outcome.output, cpuMs: cpuMs(outcome.ms) } });
     } else if (outcome.kind === 'cancelled') {
@@ -358,8 +293,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
    */
   function unhold(leaseId: string): void {
     if (!held.delete(leaseId) || state !== 'running') return;
-    cancelBackOff();
-    queueMicrotask(pump);
+    pump.cancelWait();
+    queueMicrotask(step);
   }
 
   function revoke(notice: RevokeNotice): void {
@@ -375,7 +310,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       }
       reports.withdraw(id);
     }
-    pump();
+    step();
     emit();
   }
 
@@ -389,7 +324,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   }
 
   function clearTimers(): void {
-    cancelBackOff();
+    pump.reset();
     if (restTimer !== undefined) timers.clearTimeout(restTimer);
     restTimer = undefined;
   }
@@ -408,15 +343,15 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           for (const id of active.keys()) held.add(id);
           for (const { lease } of queue) held.add(lease.leaseId);
           for (const id of reports.pending()) held.add(id);
-          cancelBackOff();
+          pump.cancelWait();
           reports.flush();
-          pump();
+          step();
         }),
         link.onRevoke(revoke),
         link.onWork(wake),
       );
       reports.flush();
-      pump();
+      step();
       emit();
     },
     pause() {
@@ -427,8 +362,6 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     suspend() {
       if (state !== 'running' && state !== 'paused') return;
       state = 'suspended';
-      connection += 1;
-      asking = false;
       clearTimers();
       dropWork();
       link.disconnect?.();
@@ -439,13 +372,13 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       const wasSuspended = state === 'suspended';
       state = 'running';
       if (wasSuspended) link.connect?.();
-      pump();
+      step();
       emit();
     },
     configure(settings) {
       workers = clampWorkers(settings.workers);
       share = clampShare(settings.share);
-      pump();
+      step();
       emit();
     },
     stop() {
