@@ -7,6 +7,7 @@
 import type { FRAME_CONFIG_ELEMENT_ID, FrameConfig } from '../../../server/src/protocol/http.ts';
 
 export type { FrameConfig } from '../../../server/src/protocol/http.ts';
+import { DEFAULT_SITE_SETTINGS } from '../../../server/src/protocol/site-defaults.ts';
 
 /** The site owner's settings, defaults filled in by the coordinator. */
 export type FrameSettings = FrameConfig['settings'];
@@ -17,17 +18,8 @@ export type SiteColors = NonNullable<FrameSettings['colors']>;
 // Checked against the contract's constant without importing the contract (and TypeBox) at run time.
 const ELEMENT_ID: typeof FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config';
 
-export const DEFAULT_FRAME_SETTINGS: FrameSettings = Object.freeze({
-  maxWorkers: null,
-  maxShare: 1,
-  defaultShare: 0.5,
-  pauseWhenHidden: true,
-  runModules: [],
-  runPerMinute: 30,
-  language: 'auto',
-  message: null,
-  colors: null,
-});
+/** The defaults a site gets when its owner set nothing (also the fallback for a page without config). */
+export const DEFAULT_FRAME_SETTINGS: FrameSettings = DEFAULT_SITE_SETTINGS;
 
 const COLOR = /^#[0-9a-f]{6}$/i;
 const num = (value: unknown, low: number, high: number): number | undefined =>

@@ -4,20 +4,10 @@
  * reads the current settings.
  */
 import type { SiteColors, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
+import { DEFAULT_SITE_SETTINGS } from '../protocol/site-defaults.ts';
 import { contrastRatio, TEXT_CONTRAST, UI_CONTRAST } from './contrast.ts';
 
-/** Every setting's default: a site that says nothing gets these. */
-export const DEFAULT_SITE_SETTINGS: Readonly<SiteSettings> = Object.freeze({
-  maxWorkers: null,
-  maxShare: 1,
-  defaultShare: 0.5,
-  pauseWhenHidden: true,
-  runModules: [],
-  runPerMinute: 30,
-  language: 'auto',
-  message: null,
-  colors: null,
-});
+export { DEFAULT_SITE_SETTINGS } from '../protocol/site-defaults.ts';
 
 /**
  * `patch` over `base` (default: the defaults), field by field: a given field replaces that field,
