@@ -71,7 +71,7 @@ const tabId = Math.random().toString(36).slice(2, 12);
 const visibleTabs = new Map<string, boolean>();
 let ownSignals: Signals = {};
 
-const facts = () => ({ workers: workersFor(site, cores), share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
+const facts = () => ({ workers: workersFor(site, cores), leavesOneFree: (cores ?? 0) >= 2, share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
 const control = createControl(texts, onControl);
 const banner = createBanner({ texts, facts: facts(), message: settings.message, dispatch });
 const guest = createGuest({

@@ -15,7 +15,7 @@ describe('pickLanguage', () => {
 });
 
 describe('the banner states what the policy does', () => {
-  const facts = (overrides: Partial<PromiseFacts> = {}): PromiseFacts => ({ workers: 1, share: 0.5, maxShare: 1, pauseWhenHidden: true, ...overrides });
+  const facts = (overrides: Partial<PromiseFacts> = {}): PromiseFacts => ({ workers: 1, leavesOneFree: true, share: 0.5, maxShare: 1, pauseWhenHidden: true, ...overrides });
 
   it.each(['en', 'fr'] as const)('%s: cores, share and the pauses in force', (language) => {
     const texts = textsFor(language);
@@ -26,6 +26,12 @@ describe('the banner states what the policy does', () => {
     const always = texts.bannerText(facts({ pauseWhenHidden: false }));
     expect(always).not.toMatch(language === 'en' ? /hidden/ : /cachée/);
     expect(always).toMatch(language === 'en' ? /1 core\b/ : /1 cœur\b/);
+  });
+
+  it.each(['en', 'fr'] as const)('%s: promises a free core only where the browser says there are two or more', (language) => {
+    const free = language === 'en' ? /leaving one free/ : /cœur libre/;
+    expect(textsFor(language).bannerText(facts())).toMatch(free);
+    expect(textsFor(language).bannerText(facts({ leavesOneFree: false }))).not.toMatch(free);
   });
 
   it('says the visitor can change the share only when the site allows more', () => {

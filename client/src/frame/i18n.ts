@@ -10,6 +10,8 @@ export type Language = 'en' | 'fr';
 export interface PromiseFacts {
   /** Workers that may run (cores − 1 at most, and the site's cap). */
   workers: number;
+  /** Whether a core stays free: true only when the browser says there are two or more. */
+  leavesOneFree: boolean;
   /** The duty cycle a visitor starts with, and the highest they may choose (0.1–1). */
   share: number;
   maxShare: number;
@@ -66,7 +68,7 @@ const en: Texts = {
   bannerTitle: 'Share your idle CPU?',
   bannerText: (f) =>
     `This site can use spare processing power of your computer for small computing tasks while this page is open: ` +
-    `at most ${f.workers} ${f.workers === 1 ? 'core' : 'cores'}, always leaving one free, each busy ${percent(f.share)} of the time` +
+    `at most ${f.workers} ${f.workers === 1 ? 'core' : 'cores'}${f.leavesOneFree ? ', always leaving one free' : ''}, each busy ${percent(f.share)} of the time` +
     `${f.maxShare > f.share ? ` (you can change that)` : ''}, one allowance for all your tabs of this site. ` +
     `It pauses${f.pauseWhenHidden ? ' when the page is hidden,' : ''} while you use the page, and when your browser says your device is on battery or under load. ` +
     `It sees nothing on the page, and you can pause or stop it at any time.`,
@@ -117,7 +119,7 @@ const fr: Texts = {
   bannerTitle: 'Partager votre processeur inutilisé ?',
   bannerText: (f) =>
     `Ce site peut utiliser la puissance de calcul inutilisée de votre ordinateur pour de petites tâches tant que cette page est ouverte : ` +
-    `au plus ${f.workers} ${f.workers === 1 ? 'cœur' : 'cœurs'}, en laissant toujours un cœur libre, chacun occupé ${percent(f.share).replace('%', '\u00a0%')} du temps` +
+    `au plus ${f.workers} ${f.workers === 1 ? 'cœur' : 'cœurs'}${f.leavesOneFree ? ', en laissant toujours un cœur libre' : ''}, chacun occupé ${percent(f.share).replace('%', '\u00a0%')} du temps` +
     `${f.maxShare > f.share ? ' (modifiable)' : ''}, une seule part pour tous vos onglets de ce site. ` +
     `Il se met en pause${f.pauseWhenHidden ? ' quand la page est cachée,' : ''} pendant que vous utilisez la page, et quand votre navigateur signale que l’appareil est sur batterie ou chargé. ` +
     `Il ne voit rien de la page, et vous pouvez le suspendre ou l’arrêter à tout moment.`,
