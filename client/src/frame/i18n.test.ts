@@ -22,9 +22,9 @@ describe('the banner states what the policy does', () => {
     const text = texts.bannerText(facts({ workers: 3, share: 0.25 }));
     expect(text).toMatch(/3 (cores|cœurs)/);
     expect(text).toMatch(/25\s?%/);
-    expect(text).toMatch(language === 'en' ? /hidden/ : /cachée/);
+    expect(text).toMatch(language === 'en' ? /no tab of this site is visible/ : /aucun onglet/);
     const always = texts.bannerText(facts({ pauseWhenHidden: false }));
-    expect(always).not.toMatch(language === 'en' ? /hidden/ : /cachée/);
+    expect(always).not.toMatch(language === 'en' ? /no tab of this site is visible/ : /aucun onglet/);
     expect(always).toMatch(language === 'en' ? /1 core\b/ : /1 cœur\b/);
   });
 
