@@ -31,6 +31,7 @@ import { createControl, type ControlAction } from './control.ts';
 import { createGuest } from './guest.ts';
 import { pickLanguage, textsFor } from './i18n.ts';
 import { requestLeadership, type LockManagerLike } from './leader.ts';
+import { createPageApi } from './page-api.ts';
 import { parentOrigin, postToParent } from './parent.ts';
 import { watchSignals } from './signals.ts';
 import { openTabs, type PoolStatus, type TabMessage } from './tabs.ts';
@@ -78,6 +79,8 @@ const guest = createGuest({
   onDecision: (decision) => publishStatus(decision),
 });
 const tabs = openTabs(siteKey, onTabMessage);
+// The host page's own run(), pause() and resume() (page-api.ts).
+const pageApi = createPageApi({ siteKey, settings, target, consent: () => consent, runtime: () => runtime, onSignals: (signals) => guest.signals(signals) });
 
 function dispatch(event: ConsentEvent): void {
   const before = consent;
@@ -151,6 +154,7 @@ function render(): void {
     });
   }
   if (posted !== consent) postToParent({ type: 'sparecycles:state', state: consent }, target);
+  pageApi.stats(status);
   posted = consent;
 }
 
@@ -173,7 +177,7 @@ function applyConsent(): void {
 
 function lead(): void {
   leading = true;
-  stopSignals = watchSignals((signals) => guest.signals(signals));
+  stopSignals = watchSignals((signals) => pageApi.signals(signals));
   render();
   applyConsent();
 }
