@@ -80,7 +80,10 @@ const guest = createGuest({
 });
 const tabs = openTabs(siteKey, onTabMessage);
 // The host page's own run(), pause() and resume() (page-api.ts).
-const pageApi = createPageApi({ siteKey, settings, target, consent: () => consent, runtime: () => runtime, onSignals: (signals) => guest.signals(signals) });
+const pageApi = createPageApi({
+  ...{ siteKey, settings, target, consent: () => consent, leading: () => leading, runtime: () => runtime },
+  onSignals: (signals) => guest.signals(signals),
+});
 
 function dispatch(event: ConsentEvent): void {
   const before = consent;

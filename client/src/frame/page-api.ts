@@ -28,6 +28,8 @@ export interface PageApiDeps {
   /** The embedding page's origin (`*` when the browser does not say). */
   target: string;
   consent(): ConsentState;
+  /** Whether this frame leads the site's tabs (runs, or is starting, the pool). */
+  leading(): boolean;
   /** The leading tab's started runtime (undefined elsewhere or while it starts). */
   runtime(): Runtime | undefined;
   /** The idle policy's input: the browser's signals plus the page's own pause. */
@@ -54,6 +56,9 @@ type Relay =
 const RELAY_GRACE_MS = 1_000;
 const POLL_MS = 100;
 const LONG_POLL_MS = 20_000;
+const WATCH_RETRY_MS = 1_000;
+/** The coordinator's `MAX_RUN_WATCH_IDS`. */
+const MAX_WATCH_IDS = 64;
 
 /** A pool outcome as a run's answer: `busy` when it never really ran (cancelled: run it elsewhere). */
 export function localResult(outcome: PoolOutcome | 'busy'): Local {
@@ -92,7 +97,7 @@ export function createPageApi(deps: PageApiDeps): PageApi {
 
   /** Through the leading tab: here when this frame leads, else relayed over the site's channel. */
   async function runInPool(module: string, input: Uint8Array, timeoutMs: number, queueMs: number): Promise<Local> {
-    if (deps.runtime() || !channel) return runHere(module, input, timeoutMs, queueMs);
+    if (deps.leading() || !channel) return runHere(module, input, timeoutMs, queueMs);
     const rid = `${now().toString(36)}-${Math.random().toString(36).slice(2)}`;
     return new Promise<Local>((resolve) => {
       // No leader answered in time (none yet, or it closed): the grid takes it.
@@ -107,26 +112,60 @@ export function createPageApi(deps: PageApiDeps): PageApi {
     });
   }
 
+  // Runs on the grid, waited for together: one held request for all of them (a browser keeps six
+  // connections per host; a long-poll per run would starve the runtime's socket and downloads).
+  const base = `/api/v1/sites/${encodeURIComponent(siteKey)}`;
+  const watched = new Map<string, () => void>();
+  let watching: AbortController | undefined;
+
+  async function watch(): Promise<void> {
+    while (watched.size > 0) {
+      watching = new AbortController();
+      const ids = [...watched.keys()].slice(0, MAX_WATCH_IDS);
+      try {
+        const response = await fetchImpl(`${base}/runs?ids=${ids.join(',')}&waitMs=${LONG_POLL_MS}`, { signal: watching.signal });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const { settled } = (await response.json()) as { settled: string[] };
+        for (const id of settled) watched.get(id)?.();
+      } catch (error) {
+        // A new run joined (aborted on purpose), or the coordinator did not answer: look again soon.
+        if (!watching.signal.aborted) await new Promise((resolve) => setTimeout(resolve, WATCH_RETRY_MS));
+      }
+    }
+    watching = undefined;
+  }
+
   async function runOnGrid(module: string, input: Uint8Array, deadline: number): Promise<Local> {
-    const base = `/api/v1/sites/${encodeURIComponent(siteKey)}/run`;
     const failure = async (response: Response): Promise<Local> => {
       const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
       return { ok: false, error: runError(body.error?.code ?? 'unavailable', body.error?.message ?? `HTTP ${response.status}`) };
     };
     try {
-      const created = await fetchImpl(`${base}?module=${module}`, {
+      const created = await fetchImpl(`${base}/run?module=${module}`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
         body: new Uint8Array(input),
       });
-      if (created.status !== 202) return failure(created);
+      if (created.status !== 202) return await failure(created);
       const { id } = (await created.json()) as { id: string };
       for (;;) {
         const left = deadline - now();
         if (left <= 0) return { ok: false, error: { code: 'timeout', message: 'no grid volunteer finished it within timeoutMs' } };
-        const response = await fetchImpl(`${base}/${encodeURIComponent(id)}?waitMs=${Math.min(LONG_POLL_MS, Math.ceil(left))}`);
+        // Until the watch says it settled, or the deadline.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => done(), left);
+          const done = (): void => {
+            clearTimeout(timer);
+            watched.delete(id);
+            resolve();
+          };
+          watched.set(id, done);
+          if (watching) watching.abort();
+          else void watch();
+        });
+        const response = await fetchImpl(`${base}/run/${encodeURIComponent(id)}?waitMs=0`);
         if (response.status === 202) continue;
-        if (!response.ok) return failure(response);
+        if (!response.ok) return await failure(response);
         if (response.headers.get('content-type')?.startsWith('application/octet-stream')) {
           return { ok: true, output: new Uint8Array(await response.arrayBuffer()) };
         }

@@ -30,7 +30,8 @@
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
  *
  * Local tasks (`runLocal`, the host page's own `run()`): they wait in their own queue, and a
- * free worker takes them before any queued lease, within the same worker count and duty cycle.
+ * free worker takes them before any queued lease, within the same worker count and duty cycle,
+ * also while paused (a pause holds grid work; the page asked for this task itself).
  * One still waiting after its `queueMs` (the pool busy, paused or resting) answers `busy`, for its
  * caller to run it elsewhere; suspending or stopping cancels the ones running.
  */
@@ -248,11 +249,13 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   };
 
   function startQueued(): void {
-    if (state !== 'running') return;
+    if (state !== 'running' && state !== 'paused') return;
     const at = now();
     rests = prune(rests, at);
-    // The page's own tasks first: they are why the visitor is on the page.
+    // The page's own tasks first: they are why the visitor is on the page. A soft pause (the page
+    // busy or in use) holds grid work only: the page asked for this one itself.
     while (local.length > 0 && workerFree(at)) beginLocal(local.shift() as LocalEntry);
+    if (state !== 'running') return;
     while (queue.length > 0 && workerFree(at)) {
       begin((queue.shift() as Queued).lease);
     }

@@ -146,6 +146,20 @@ describe('GET /api/v1/sites/:key/run/:id', () => {
     expect(reply.json()).toEqual({ id, state: 'cancelled', error: { code: 'no_volunteer', message: expect.any(String) } });
   });
 
+  it('GET /runs waits for many runs in one request and names those settled', async () => {
+    const first = (await post()).json().id;
+    const second = (await post()).json().id;
+    const watch = (waitMs: number) => c.app.inject({ url: `/api/v1/sites/${siteKey}/runs?ids=${first},${second}&waitMs=${waitMs}` });
+    expect((await watch(0)).json()).toEqual({ settled: [] });
+    await c.api('POST', `/jobs/${second}/cancel`);
+    expect((await watch(5_000)).json()).toEqual({ settled: [second] });
+    // Another site's runs are never reported as anything but settled (fetching one says 404).
+    const other = (await c.api('POST', '/sites', { name: 'other', origins: ['http://localhost:9998'] })).json().siteKey;
+    const foreign = await c.app.inject({ url: `/api/v1/sites/${other}/runs?ids=${first}&waitMs=0` });
+    expect(foreign.json()).toEqual({ settled: [first] });
+    expectError(await c.app.inject({ url: `/api/v1/sites/${siteKey}/runs?ids=${Array(65).fill('a').join(',')}` }), 400, 'bad_request');
+  });
+
   it('refuses a wait longer than 25 s', async () => {
     const { id } = (await post()).json();
     expectError(await result(id, 60_000), 400, 'bad_request');

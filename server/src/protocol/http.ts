@@ -263,6 +263,26 @@ export const RunWaitQuery = Type.Object(
 );
 export type RunWaitQuery = Static<typeof RunWaitQuery>;
 
+/** Runs one frame may wait for in one request. */
+export const MAX_RUN_WATCH_IDS = 64;
+
+/**
+ * `GET /sites/:key/runs?ids=a,b,c&waitMs=…`: one held request for many runs (a browser keeps only
+ * six connections per host, so one long-poll per run would starve the frame's own socket).
+ */
+export const RunWatchQuery = Type.Object(
+  {
+    ids: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,63}$', description: 'up to 64 run ids, comma-separated' }),
+    waitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'milliseconds, 0-25000' })),
+  },
+  strict,
+);
+export type RunWatchQuery = Static<typeof RunWatchQuery>;
+
+/** Which of the watched runs have settled (fetch each with `GET /sites/:key/run/:id`); empty on timeout. */
+export const RunWatchReply = Type.Object({ settled: Type.Array(Type.String()) });
+export type RunWatchReply = Static<typeof RunWatchReply>;
+
 /**
  * A run's state when it has no output (yet): `pending` (202, ask again), `failed` or `cancelled`
  * (200, with the reason as a coded error: the failure's kind, e.g. `trap`, or `no_volunteer`).

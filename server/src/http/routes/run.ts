@@ -6,6 +6,9 @@
  *   POST /api/v1/sites/:key/run?module=HASH   raw input (application/octet-stream) → 202 { id }
  *   GET  /api/v1/sites/:key/run/:id?waitMs=N  long-poll: 200 output bytes | 202 pending |
  *                                             200 { state: failed | cancelled, error: { code } }
+ *   GET  /api/v1/sites/:key/runs?ids=a,b&waitMs=N  one long-poll for many runs: { settled: [ids] }
+ *                                             (a browser has six connections per host: the frame
+ *                                             waits for all its runs in one, then fetches each)
  *
  * Defences, in order: a browser request must come from the coordinator's own origin (its frame):
  * another page's script cannot forge `Origin` or `Sec-Fetch-Site`; the input is capped by
@@ -28,7 +31,9 @@ import {
   RunQuery,
   RunSiteParams,
   RunWaitQuery,
+  RunWatchQuery,
   type RunStatus,
+  type RunWatchReply,
 } from '../../protocol/http.ts';
 import { createRateLimiter } from '../../sites/index.ts';
 import type { AppDeps } from '../deps.ts';
@@ -44,6 +49,9 @@ export const MAX_WAITS_PER_ADDRESS = 32;
 
 type RunRequest = { Params: { key: string }; Querystring: RunQuery; Body: Uint8Array | undefined };
 type ResultRequest = { Params: { key: string; id: string }; Querystring: RunWaitQuery };
+type WatchRequest = { Params: { key: string }; Querystring: RunWatchQuery };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Browsers say where a request comes from; only the coordinator's own frame may call these routes.
@@ -121,6 +129,46 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
       return reply.code(202).header('location', `${request.url.split('?')[0]}/${id}`).send(status);
     },
   );
+
+  /** Holds a request open (up to `waitMs`, less when the address already holds many) while `poll` says to. */
+  async function hold(request: FastifyRequest, waitMs: number, poll: () => Promise<boolean>): Promise<void> {
+    const address = request.ip;
+    const held = waits.get(address) ?? 0;
+    const until = now() + (held >= MAX_WAITS_PER_ADDRESS ? 0 : waitMs);
+    let gone = false;
+    request.raw.once('close', () => (gone = true));
+    waits.set(address, held + 1);
+    try {
+      while ((await poll()) && !gone && now() < until) await sleep(Math.min(WAIT_STEP_MS, Math.max(0, until - now())));
+    } finally {
+      const left = (waits.get(address) ?? 1) - 1;
+      if (left > 0) waits.set(address, left);
+      else waits.delete(address);
+    }
+  }
+
+  const waitParam = (given: string | undefined): number => {
+    const asked = given === undefined ? DEFAULT_WAIT_MS : Number(given);
+    if (asked > MAX_RUN_WAIT_MS) throw new CodedError('bad_request', `querystring: waitMs is at most ${MAX_RUN_WAIT_MS}`);
+    return asked;
+  };
+
+  api.get<WatchRequest>('/sites/:key/runs', { schema: { params: RunSiteParams, querystring: RunWatchQuery } }, async (request) => {
+    const waitMs = waitParam(request.query.waitMs);
+    const ids = [...new Set(request.query.ids.split(','))];
+    let settled: string[] = [];
+    await hold(request, waitMs, async () => {
+      const tasks = await Promise.all(ids.map(async (id) => ((await store.getJob(id))?.site === request.params.key ? store.listResults(id, 0, 1) : [])));
+      // Unknown runs (or another site's) count as settled: fetching one says why it is not there.
+      settled = ids.filter((_, index) => {
+        const task = tasks[index]?.[0];
+        return !task || task.state === 'completed' || task.state === 'failed' || task.state === 'cancelled';
+      });
+      return settled.length === 0;
+    });
+    const reply: RunWatchReply = { settled };
+    return reply;
+  });
 
   api.get<ResultRequest>(
     '/sites/:key/run/:id',
