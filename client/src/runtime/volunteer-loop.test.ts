@@ -614,11 +614,12 @@ describe('local tasks (the host page\'s own run())', () => {
   it('takes the next free worker before a queued lease', async () => {
     const bytes = await behavingModule();
     const hashed = await coordinator.addModule(bytes);
+    // Compiled first: nothing asynchronous between seeing the lease queued and asking.
+    const module = await compileTask(bytes, 1 << 20);
     const l = startLoop();
     await eventually(() => coordinator.leaseRequests.length >= 1);
-    coordinator.offer(lease('first', hashed, Uint8Array.of(0, 20)), lease('second', hashed, Uint8Array.of(5)));
+    coordinator.offer(lease('first', hashed, Uint8Array.of(0, 60)), lease('second', hashed, Uint8Array.of(5)));
     await eventually(() => l.stats().running === 1 && l.stats().queued === 1, 5_000, 'one running, one queued');
-    const module = await compileTask(bytes, 1 << 20);
     const order: string[] = [];
     const local = l.runLocal({ id: 'local-3', module, input: Uint8Array.of(7), limits, timeoutMs: 5_000 }, 10_000).then((outcome) => {
       order.push(`local:${coordinator.results.map((r) => r.leaseId).join(',')}`);
