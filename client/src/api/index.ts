@@ -15,7 +15,7 @@ export type { PageApi, PageStats, RanOn, RunError, RunErrorCode, RunOptions, Run
 /** The visitor's choice, as the frame reports it (`undefined` until the frame has loaded). */
 export type SharingState = 'undecided' | 'accepted' | 'declined' | 'paused';
 
-/** `window.sparecycles`: events `state` (detail: the state) and `stats` (detail: `PageStats`). */
+/** `window.sparecycles`: events `state` (detail: `{ state }`) and `stats` (detail: `PageStats`). */
 export interface SpareCyclesApi extends EventTarget, PageApi {
   readonly state: SharingState | undefined;
 }
@@ -35,6 +35,7 @@ export const SpareCycles = {
   runDetailed: (module: string, input: Uint8Array, options?: RunOptions): Promise<RunReport> => host().runDetailed(module, input, options),
   pause: (): Promise<void> => host().pause(),
   resume: (): Promise<void> => host().resume(),
+  /** Follows `state` (detail `{ state }`) or `stats` (detail `PageStats`); returns the disposer. */
   on(type: 'state' | 'stats', listener: (detail: unknown) => void): () => void {
     const handler = (event: Event): void => listener((event as CustomEvent).detail);
     host().addEventListener(type, handler);

@@ -36,6 +36,7 @@ import {
   type RunWatchReply,
 } from '../../protocol/http.ts';
 import { createRateLimiter } from '../../sites/index.ts';
+import type { TaskResult } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** A run job not finished by then is cancelled (its caller hears `no_volunteer`). */
@@ -175,43 +176,30 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
     { schema: { params: RunIdParams, querystring: RunWaitQuery } },
     async (request, reply) => {
       const { key, id } = request.params;
-      const asked = request.query.waitMs === undefined ? DEFAULT_WAIT_MS : Number(request.query.waitMs);
-      if (asked > MAX_RUN_WAIT_MS) throw new CodedError('bad_request', `querystring: waitMs is at most ${MAX_RUN_WAIT_MS}`);
+      const waitMs = waitParam(request.query.waitMs);
       const job = await store.getJob(id);
       if (!job || job.site !== key) throw new CodedError('job_not_found', `no run ${id} for site ${key}`);
-      const address = request.ip;
-      const held = waits.get(address) ?? 0;
-      const waitMs = held >= MAX_WAITS_PER_ADDRESS ? 0 : asked;
-      let gone = false;
-      request.raw.once('close', () => (gone = true));
-      waits.set(address, held + 1);
-      try {
-        const until = now() + waitMs;
-        for (;;) {
-          const [task] = await store.listResults(id, 0, 1);
-          if (task?.state === 'completed' && task.output) {
-            clearTimeout(expiries.get(id));
-            expiries.delete(id);
-            return reply.type('application/octet-stream').header('cache-control', 'no-store').send(Buffer.from(task.output));
-          }
-          if (task?.state === 'failed' || task?.state === 'cancelled' || !task) {
-            const last = task?.errors?.at(-1);
-            const status: RunStatus =
-              task?.state === 'failed'
-                ? { id, state: 'failed', error: { code: last?.kind ?? 'trap', message: last?.message ?? 'the task failed' } }
-                : { id, state: 'cancelled', error: { code: 'no_volunteer', message: 'no volunteer ran it in time' } };
-            return reply.header('cache-control', 'no-store').send(status);
-          }
-          if (gone || now() >= until) break;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_STEP_MS, Math.max(0, until - now()))));
-        }
-        const pending: RunStatus = { id, state: 'pending' };
-        return reply.code(202).header('cache-control', 'no-store').send(pending);
-      } finally {
-        const left = (waits.get(address) ?? 1) - 1;
-        if (left > 0) waits.set(address, left);
-        else waits.delete(address);
+      let task: TaskResult | undefined;
+      await hold(request, waitMs, async () => {
+        [task] = await store.listResults(id, 0, 1);
+        return task?.state === 'pending' || task?.state === 'running';
+      });
+      reply.header('cache-control', 'no-store');
+      if (task?.state === 'completed' && task.output) {
+        clearTimeout(expiries.get(id));
+        expiries.delete(id);
+        return reply.type('application/octet-stream').send(Buffer.from(task.output));
       }
+      if (task?.state === 'pending' || task?.state === 'running') {
+        const pending: RunStatus = { id, state: 'pending' };
+        return reply.code(202).send(pending);
+      }
+      const last = task?.errors?.at(-1);
+      const status: RunStatus =
+        task?.state === 'failed'
+          ? { id, state: 'failed', error: { code: last?.kind ?? 'trap', message: last?.message ?? 'the task failed' } }
+          : { id, state: 'cancelled', error: { code: 'no_volunteer', message: 'no volunteer ran it in time' } };
+      return reply.send(status);
     },
   );
 }
