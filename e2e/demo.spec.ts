@@ -5,9 +5,11 @@
 import { expect, test } from '@playwright/test';
 import { startCoordinatorProcess, type CoordinatorProcess } from './support/coordinator-process.ts';
 import { embedFrame, allowSharing } from './support/frame.ts';
+import { E2E } from './support/ports.ts';
 
-const PORT = 18200;
-const DEMO_PORT = 18201;
+// 18200 and 18201 by default; E2E_PORT_BASE moves them with the other ports.
+const PORT = E2E.coordinatorPort + 120;
+const DEMO_PORT = PORT + 1;
 let coordinator: CoordinatorProcess | undefined;
 
 test.beforeAll(async () => {
@@ -41,4 +43,22 @@ test('the demo page: accept, and the Mandelbrot image fills in until every tile 
     return seen.size;
   });
   expect(colours).toBeGreaterThan(50);
+});
+
+test('the zoom page renders each view through the page\'s own run(), marking where each tile ran', async ({ page }) => {
+  await expect.poll(() => coordinator?.output(), { timeout: 30_000 }).toContain(`http://localhost:${DEMO_PORT}`);
+  await page.goto(`http://localhost:${DEMO_PORT}/zoom`);
+  const status = page.locator('#status');
+  await allowSharing(page);
+  // The first view started before the choice: its tiles ran on the grid (this visitor's pool is a
+  // grid volunteer too, once it shares).
+  await expect(status).toHaveAttribute('data-views', '1', { timeout: 60_000 });
+  await expect(status).toHaveAttribute('data-failed', '0');
+
+  // Zoom in: this view's tiles run in the visitor's own pool, ahead of the demo job's leases.
+  await page.locator('#image').click({ position: { x: 200, y: 150 } });
+  await expect(status).toHaveAttribute('data-views', '2', { timeout: 60_000 });
+  await expect(status).toContainText('— done');
+  await expect(status).toHaveAttribute('data-failed', '0');
+  expect(Number(await status.getAttribute('data-here'))).toBeGreaterThan(0);
 });

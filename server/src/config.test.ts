@@ -32,6 +32,8 @@ describe('parseEnv', () => {
       maxJobBodyBytes: 64 * 1024 * 1024,
       defaultDeadlineMs: 30_000,
       defaultMaxAttempts: 3,
+      maxRunInputBytes: 1024 * 1024,
+      runSitePerMinute: 600,
     });
   });
 

@@ -9,7 +9,9 @@
  *   unset), SPARECYCLES_DEMO (1; 0 turns the demo off), PUBLIC_URL (http://HOST:PORT), LOG_LEVEL
  *   (info), SPARECYCLES_MAX_MODULE_BYTES (8MiB), SPARECYCLES_MAX_MEMORY_BYTES (256MiB, a multiple
  *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB),
- *   SPARECYCLES_DEADLINE_MS (30000), SPARECYCLES_MAX_ATTEMPTS (3), SPARECYCLES_CLIENT_DIR
+ *   SPARECYCLES_DEADLINE_MS (30000), SPARECYCLES_MAX_ATTEMPTS (3),
+ *   SPARECYCLES_MAX_RUN_INPUT_BYTES (1MiB; a host page's `run()` input on the grid),
+ *   SPARECYCLES_RUN_SITE_PER_MINUTE (600; `run()` calls a site may send to the grid), SPARECYCLES_CLIENT_DIR
  *   (dist/client), SPARECYCLES_WASM_DIR (dist/wasm), SPARECYCLES_OPERATOR (the public URL's host;
  *   who runs this coordinator, as the frame names it to visitors).
  */
@@ -40,6 +42,10 @@ export interface Limits {
   defaultDeadlineMs: number;
   /** Attempts per task when a job names none. */
   defaultMaxAttempts: number;
+  /** Largest input of a host page's `run()` sent to the grid, in bytes. */
+  maxRunInputBytes: number;
+  /** `run()` calls a site's pages may send to the grid a minute, all visitors together. */
+  runSitePerMinute: number;
 }
 
 export interface Config {
@@ -191,6 +197,8 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       maxJobBodyBytes: size(env, 'SPARECYCLES_MAX_JOB_BODY_BYTES', 64 * MiB, KiB, 1024 * MiB),
       defaultDeadlineMs: integer(env, 'SPARECYCLES_DEADLINE_MS', 30_000, Type.Integer({ minimum: 100, maximum: 3_600_000 }), 'expected 100-3600000 ms'),
       defaultMaxAttempts: integer(env, 'SPARECYCLES_MAX_ATTEMPTS', 3, Type.Integer({ minimum: 1, maximum: 100 }), 'expected 1-100'),
+      maxRunInputBytes: size(env, 'SPARECYCLES_MAX_RUN_INPUT_BYTES', MiB, 1, 64 * MiB),
+      runSitePerMinute: integer(env, 'SPARECYCLES_RUN_SITE_PER_MINUTE', 600, Type.Integer({ minimum: 1, maximum: 100_000 }), 'expected 1-100000'),
     },
     clientDir: env['SPARECYCLES_CLIENT_DIR']?.trim() ? resolve(env['SPARECYCLES_CLIENT_DIR'].trim()) : join(ROOT, 'dist/client'),
     wasmDir: env['SPARECYCLES_WASM_DIR']?.trim() ? resolve(env['SPARECYCLES_WASM_DIR'].trim()) : join(ROOT, 'dist/wasm'),

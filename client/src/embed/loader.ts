@@ -6,7 +6,9 @@
  *   <script src="https://COORDINATOR/embed.js" data-site="SITE_KEY" async></script>
  *
  * The page can follow the visitor's choice with `window.addEventListener('sparecycles:state', e =>
- * e.detail.state)`.
+ * e.detail.state)`, or through `window.sparecycles` (state, events `state` and `stats`, `run()`,
+ * `pause()`, `resume()`), whose code (`api.js`, client/src/api/) loads from the coordinator on the
+ * first call, so this loader stays small.
  */
 import { parseFrameMessage } from './messages.ts';
 
@@ -25,6 +27,19 @@ if (script && site) {
   frame.style.cssText =
     'position:fixed;right:12px;bottom:12px;width:0;height:0;border:0;margin:0;padding:0;z-index:2147483647;color-scheme:normal;background:transparent';
 
+  type Impl = Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const api = new EventTarget() as EventTarget & Record<string, unknown>;
+  let loading: Promise<Impl> | undefined;
+  // The API's code, an ES module from the coordinator (client/src/api/api-entry.ts), on first use.
+  const load = (): Promise<Impl> =>
+    (loading ??= import(/* @vite-ignore */ `${origin}/api.js`).then((module: { createPageApi: (...args: unknown[]) => Impl }) =>
+      module.createPageApi(frame, origin, api),
+    ));
+  for (const name of ['run', 'runDetailed', 'pause', 'resume']) {
+    api[name] = (...args: unknown[]) => load().then((impl) => impl[name]!(...args));
+  }
+  (window as unknown as { sparecycles: unknown }).sparecycles = api;
+
   addEventListener('message', (event: MessageEvent) => {
     if (event.origin !== origin || event.source !== frame.contentWindow) return;
     const message = parseFrameMessage(event.data);
@@ -32,7 +47,9 @@ if (script && site) {
       frame.style.width = `${message.width}px`;
       frame.style.height = `${message.height}px`;
     } else if (message) {
-      dispatchEvent(new CustomEvent('sparecycles:state', { detail: { state: message.state } }));
+      const init = { detail: { state: (api['state'] = message.state) } };
+      dispatchEvent(new CustomEvent('sparecycles:state', init));
+      api.dispatchEvent(new CustomEvent('state', init));
     }
   });
 

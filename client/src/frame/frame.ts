@@ -31,6 +31,7 @@ import { createControl, type ControlAction } from './control.ts';
 import { createGuest } from './guest.ts';
 import { pickLanguage, textsFor } from './i18n.ts';
 import { requestLeadership, type LockManagerLike } from './leader.ts';
+import { createPageApi } from './page-api.ts';
 import { parentOrigin, postToParent } from './parent.ts';
 import { watchSignals } from './signals.ts';
 import { openTabs, type PoolStatus, type TabMessage } from './tabs.ts';
@@ -82,6 +83,16 @@ const guest = createGuest({
   onDecision: (decision) => publishStatus(decision),
 });
 const tabs = openTabs(siteKey, onTabMessage);
+// The host page's own run(), pause() and resume() (page-api.ts).
+const pageApi = createPageApi({
+  siteKey,
+  settings,
+  target,
+  consent: () => consent,
+  leading: () => leading,
+  runtime: () => runtime,
+  onSignals: (signals) => guest.signals(signals),
+});
 
 function dispatch(event: ConsentEvent): void {
   const before = consent;
@@ -160,6 +171,7 @@ function render(): void {
     });
   }
   if (posted !== consent) postToParent({ type: 'sparecycles:state', state: consent }, target);
+  pageApi.stats(status);
   posted = consent;
 }
 
@@ -186,7 +198,8 @@ function applyConsent(): void {
  */
 function feedSignals(): void {
   const otherVisible = [...visibleTabs.values()].some(Boolean);
-  guest.signals({ ...ownSignals, hidden: ownSignals.hidden === true && !otherVisible });
+  // The page's own pause() joins the signals on the way to the policy (page-api.ts).
+  pageApi.signals({ ...ownSignals, hidden: ownSignals.hidden === true && !otherVisible });
 }
 
 function postVisibility(): void {

@@ -23,10 +23,16 @@ export class ModuleError extends Error {
   }
 }
 
+/** What names a module to fetch and compile: a lease, or the page's own `run()` of an allowed module. */
+export interface ModuleRef {
+  module: Lease['module'];
+  limits: Pick<Lease['limits'], 'maxMemoryBytes'>;
+}
+
 /** What the volunteer loop needs from modules. */
 export interface ModuleSource {
-  /** The compiled module for a lease; rejects with `ModuleError`. */
-  get(lease: Lease): Promise<WebAssembly.Module>;
+  /** The compiled module for a lease (or another reference); rejects with `ModuleError`. */
+  get(lease: ModuleRef): Promise<WebAssembly.Module>;
   /** Hashes held locally, as a locality hint for the coordinator. */
   cached(): string[];
 }
@@ -67,7 +73,7 @@ export function createModuleSource(options: ModuleSourceOptions): ModuleSource &
     return undefined;
   };
 
-  const load = async (lease: Lease): Promise<WebAssembly.Module> => {
+  const load = async (lease: ModuleRef): Promise<WebAssembly.Module> => {
     const { hash, url } = lease.module;
     let bytes = await cachedBytes(hash);
     if (!bytes) {

@@ -66,6 +66,8 @@ describe('pause reasons', () => {
     ['critical pressure', { pressure: 'critical' }, site(), ['pressure'], 'hard'],
     ['a long task in the page 1 s ago', { pageBusyAt: 999_000 }, site(), ['page-busy'], 'soft'],
     ['a long task in the page long ago', { pageBusyAt: 1_000_000 - HOLD_MS['page-busy'] }, site(), [], undefined],
+    ['the page called pause()', { pagePaused: true }, site(), ['page-busy'], 'soft'],
+    ['the page called pause() and had a long task long ago', { pagePaused: true, pageBusyAt: 1 }, site(), ['page-busy'], 'soft'],
     ['input in the page just now', { pageInputAt: 1_000_000 }, site(), ['page-input'], 'soft'],
     ['input and a discharging battery', { pageInputAt: 1_000_000, battery: { charging: false } }, site(), ['battery', 'page-input'], 'hard'],
   ])('%s', (_name, signals, limits, reasons, strength) => {

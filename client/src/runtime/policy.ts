@@ -51,6 +51,8 @@ export interface Signals {
   pageBusyAt?: number | undefined;
   /** When the host page last reported input activity (epoch ms). */
   pageInputAt?: number | undefined;
+  /** The host page asked the grid to hold off (its `pause()`), until its `resume()`: a `page-busy` pause. */
+  pagePaused?: boolean | undefined;
 }
 
 export type PauseReason = 'visitor' | 'battery' | 'save-data' | 'hidden' | 'pressure' | 'page-busy' | 'page-input';
@@ -145,7 +147,9 @@ export function activeReasons(site: SiteLimits, visitor: VisitorChoice, signals:
   if (site.pauseWhenHidden && signals.hidden === true) reasons.push('hidden');
   if (signals.pressure === 'serious' || signals.pressure === 'critical') reasons.push('pressure');
   // A report from the future (a skewed clock) counts as now, not as a pause without end.
-  if (finite(signals.pageBusyAt) && Math.min(signals.pageBusyAt, now) + HOLD_MS['page-busy'] > now) reasons.push('page-busy');
+  if (signals.pagePaused === true || (finite(signals.pageBusyAt) && Math.min(signals.pageBusyAt, now) + HOLD_MS['page-busy'] > now)) {
+    reasons.push('page-busy');
+  }
   if (finite(signals.pageInputAt) && Math.min(signals.pageInputAt, now) + HOLD_MS['page-input'] > now) reasons.push('page-input');
   return reasons;
 }
@@ -158,7 +162,7 @@ export function decide(input: PolicyInput): { decision: Decision; memory: Policy
   const memory: Partial<Record<PauseReason, number>> = { ...input.memory };
   for (const reason of activeReasons(site, visitor, signals, now)) {
     // The page's own reports carry their time; a later report must not be cut short by an older one.
-    const at = reason === 'page-busy' ? signals.pageBusyAt : reason === 'page-input' ? signals.pageInputAt : now;
+    const at = reason === 'page-busy' && !signals.pagePaused ? signals.pageBusyAt : reason === 'page-input' ? signals.pageInputAt : now;
     memory[reason] = Math.max(memory[reason] ?? -Infinity, Math.min(at ?? now, now));
   }
   const pausedBy: PauseReason[] = [];

@@ -13,7 +13,7 @@ import { loadVolunteerId } from './identity.ts';
 import { newVolunteerId } from './ids.ts';
 import { createModuleSource, httpBytes } from './modules.ts';
 import { createIdbOutbox, createMemoryOutbox } from './outbox.ts';
-import { createPool, type WorkerFactory } from './pool.ts';
+import { createPool, type PoolOutcome, type WorkerFactory } from './pool.ts';
 import { connectVolunteer } from './socket.ts';
 import { systemTimers, type Disposer } from './timers.ts';
 import { createVolunteerLoop, type VolunteerStats } from './volunteer-loop.ts';
@@ -45,7 +45,19 @@ export interface Runtime {
   stop(): void;
   stats(): VolunteerStats;
   onStats(listener: (stats: VolunteerStats) => void): Disposer;
+  /**
+   * Runs the host page's own task (an allowed module, by hash) on the next free worker, ahead of
+   * grid work; `busy` when no worker took it within `queueMs`. The module is fetched from the
+   * coordinator and checked by hash like a leased one.
+   */
+  runLocal(moduleHash: string, input: Uint8Array, options: { timeoutMs: number; queueMs: number }): Promise<PoolOutcome | 'busy'>;
 }
+
+/**
+ * Limits of the page's own tasks: the coordinator's defaults for leased tasks (the page's work
+ * runs on its own visitor's machine, under the same caps as anybody's).
+ */
+export const LOCAL_TASK_LIMITS = Object.freeze({ maxMemoryBytes: 256 * 1024 * 1024, maxOutputBytes: 4 * 1024 * 1024 });
 
 /** Each worker is a module Web Worker from the coordinator's origin, wrapped by comlink. */
 const browserWorkers: WorkerFactory = () => {
@@ -111,5 +123,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     stats: loop.stats,
     onStats: loop.onStats,
+    async runLocal(moduleHash, input, { timeoutMs, queueMs }) {
+      let module: WebAssembly.Module;
+      try {
+        module = await modules.get({ module: { hash: moduleHash, url: `/modules/${moduleHash}.wasm` }, limits: LOCAL_TASK_LIMITS });
+      } catch (error) {
+        return { ok: false, kind: 'invalid', message: errorMessage(error), ms: 0 };
+      }
+      const id = `local-${newVolunteerId()}`;
+      return loop.runLocal({ id, module, input, limits: LOCAL_TASK_LIMITS, timeoutMs }, queueMs);
+    },
   };
 }

@@ -581,3 +581,53 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(await memory.list()).toEqual([]);
   });
 });
+
+describe('local tasks (the host page\'s own run())', () => {
+  const limits = { maxMemoryBytes: 1 << 20, maxOutputBytes: 64 };
+  const lease = (leaseId: string, module: Lease['module'], input: Uint8Array): Lease => ({
+    leaseId,
+    taskId: leaseId,
+    job: { id: 'j', title: null, purpose: null },
+    module,
+    input,
+    deadline: Date.now() + 60_000,
+    limits: { timeMs: 10_000, ...limits },
+  });
+
+  it('runs on a free worker and answers the output', async () => {
+    const l = startLoop();
+    const module = await compileTask(await behavingModule(), 1 << 20);
+    const outcome = await l.runLocal({ id: 'local-1', module, input: Uint8Array.of(41), limits, timeoutMs: 5_000 }, 1_000);
+    expect(outcome).toMatchObject({ ok: true });
+    expect([...((outcome as { output: Uint8Array }).output)]).toEqual([42]);
+  });
+
+  it('runs while paused (a pause holds grid work only), answers busy when suspended', async () => {
+    const l = startLoop();
+    const module = await compileTask(await behavingModule(), 1 << 20);
+    l.pause();
+    expect(await l.runLocal({ id: 'local-2', module, input: Uint8Array.of(1), limits, timeoutMs: 5_000 }, 200)).toMatchObject({ ok: true });
+    l.suspend();
+    expect(await l.runLocal({ id: 'local-3', module, input: Uint8Array.of(1), limits, timeoutMs: 5_000 }, 200)).toBe('busy');
+  });
+
+  it('takes the next free worker before a queued lease', async () => {
+    const bytes = await behavingModule();
+    const hashed = await coordinator.addModule(bytes);
+    // Compiled first: nothing asynchronous between seeing the lease queued and asking.
+    const module = await compileTask(bytes, 1 << 20);
+    const l = startLoop();
+    await eventually(() => coordinator.leaseRequests.length >= 1);
+    coordinator.offer(lease('first', hashed, Uint8Array.of(0, 60)), lease('second', hashed, Uint8Array.of(5)));
+    await eventually(() => l.stats().running === 1 && l.stats().queued === 1, 5_000, 'one running, one queued');
+    const order: string[] = [];
+    const local = l.runLocal({ id: 'local-3', module, input: Uint8Array.of(7), limits, timeoutMs: 5_000 }, 10_000).then((outcome) => {
+      order.push(`local:${coordinator.results.map((r) => r.leaseId).join(',')}`);
+      return outcome;
+    });
+    expect(await local).toMatchObject({ ok: true });
+    await eventually(() => coordinator.results.length === 2, 10_000, 'both leases');
+    // When the local task finished, only the lease that was already running had reported.
+    expect(order[0]).toMatch(/^local:(first)?$/);
+  });
+});

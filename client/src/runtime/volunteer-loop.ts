@@ -25,6 +25,12 @@
  * limit and the coordinator decides. A `revoke` drops the named leases wherever they are.
  *
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
+ *
+ * Local tasks (`runLocal`, the host page's own `run()`): they wait in their own queue, and a
+ * free worker takes them before any queued lease, within the same worker count and duty cycle,
+ * also while paused (a pause holds grid work; the page asked for this task itself).
+ * One still waiting after its `queueMs` (the pool busy, paused or resting) answers `busy`, for its
+ * caller to run it elsewhere; suspending or stopping cancels the ones running.
  */
 import type { Lease, LeaseJob, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import type { CoordinatorLink } from './coordinator-link.ts';
@@ -34,7 +40,7 @@ import { leaseRequestFor } from './lease-request.ts';
 import { createLeasePump } from './lease-pump.ts';
 import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
-import type { Pool, PoolOutcome } from './pool.ts';
+import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -107,6 +113,18 @@ export interface VolunteerLoop {
   stop(): void;
   stats(): VolunteerStats;
   onStats(listener: (stats: VolunteerStats) => void): Disposer;
+  /**
+   * Runs a task of the host page's own on the next free worker, ahead of queued leases; `busy`
+   * when no worker took it within `queueMs`.
+   */
+  runLocal(task: PoolTask, queueMs: number): Promise<PoolOutcome | 'busy'>;
+}
+
+/** A local task waiting for a worker. */
+interface LocalEntry {
+  task: PoolTask;
+  timer: unknown;
+  settle(outcome: PoolOutcome | 'busy'): void;
 }
 
 const MESSAGE_LIMIT = 2000;
@@ -136,6 +154,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
   let restTimer: unknown;
+  let local: LocalEntry[] = [];
+  const localRunning = new Set<string>();
 
   const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
   const reports = createReports({
@@ -172,7 +192,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     return {
       state,
       ...counts,
-      running: active.size,
+      running: active.size + localRunning.size,
       resting: rests.until.filter((end) => end > at).length,
       queued: queue.length,
       unsent: reports.pending().length,
@@ -203,15 +223,25 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     onError,
   });
 
+  /** Whether a worker may start a task now (leases and local tasks alike). */
+  const workerFree = (at: number): boolean => {
+    const busy = active.size + localRunning.size;
+    return busy < pool.size && freeWorkers(workers, busy, rests, at) > 0;
+  };
+
   function startQueued(): void {
-    if (state !== 'running') return;
+    if (state !== 'running' && state !== 'paused') return;
     const at = now();
     rests = prune(rests, at);
-    while (queue.length > 0 && active.size < pool.size && freeWorkers(workers, active.size, rests, at) > 0) {
+    // The page's own tasks first: they are why the visitor is on the page. A soft pause (the page
+    // busy or in use) holds grid work only: the page asked for this one itself.
+    while (local.length > 0 && workerFree(at)) beginLocal(local.shift() as LocalEntry);
+    if (state !== 'running') return;
+    while (queue.length > 0 && workerFree(at)) {
       begin((queue.shift() as Queued).lease);
     }
     // Work waits for a rest to end: look again then.
-    const restEnd = queue.length > 0 ? nextRestEnd(rests, at) : undefined;
+    const restEnd = queue.length > 0 || local.length > 0 ? nextRestEnd(rests, at) : undefined;
     if (restEnd !== undefined && restTimer === undefined) {
       restTimer = timers.setTimeout(() => {
         restTimer = undefined;
@@ -244,6 +274,31 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function wake(): void {
     if (state === 'running') pump.wake();
+  }
+
+  function beginLocal(entry: LocalEntry): void {
+    timers.clearTimeout(entry.timer);
+    localRunning.add(entry.task.id);
+    void pool
+      .run(entry.task)
+      .catch((error: unknown): PoolOutcome => ({ ok: false, kind: 'cancelled', message: errorMessage(error), ms: 0 }))
+      .then((outcome) => {
+        localRunning.delete(entry.task.id);
+        rests = startRest(rests, outcome.ms, share, now());
+        entry.settle(outcome);
+        pump();
+        emit();
+      });
+    emit();
+  }
+
+  /** Local tasks still waiting answer `busy`; running ones are terminated (`cancelled`). */
+  function dropLocal(): void {
+    for (const entry of local.splice(0)) {
+      timers.clearTimeout(entry.timer);
+      entry.settle('busy');
+    }
+    for (const id of [...localRunning]) pool.cancel(id);
   }
 
   function begin(lease: Lease): void {
@@ -364,6 +419,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       state = 'suspended';
       clearTimers();
       dropWork();
+      dropLocal();
       link.disconnect?.();
       emit();
     },
@@ -387,6 +443,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       for (const dispose of disposers.splice(0)) dispose();
       clearTimers();
       reports.stop();
+      dropLocal();
       queue = [];
       active.clear();
       held.clear();
@@ -397,6 +454,21 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     onStats(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    runLocal(task, queueMs) {
+      if (state === 'stopped' || state === 'suspended') return Promise.resolve('busy');
+      return new Promise((resolve) => {
+        const entry: LocalEntry = {
+          task,
+          settle: resolve,
+          timer: timers.setTimeout(() => {
+            local = local.filter((waiting) => waiting !== entry);
+            resolve('busy');
+          }, Math.max(0, queueMs)),
+        };
+        local.push(entry);
+        startQueued();
+      });
     },
   };
 }

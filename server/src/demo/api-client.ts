@@ -7,6 +7,7 @@ import type { JobStatus, ModuleInfo, ResultLine, SiteInfo } from '../protocol/ht
 export interface CoordinatorClient {
   getSite(key: string): Promise<SiteInfo | undefined>;
   createSite(name: string, origins: string[]): Promise<SiteInfo>;
+  updateSite(key: string, body: { settings: Partial<SiteInfo['settings']> }): Promise<SiteInfo>;
   uploadModule(bytes: Uint8Array): Promise<ModuleInfo>;
   createJob(body: { module: string; inputs: Uint8Array[]; title: string }): Promise<JobStatus>;
   getJob(id: string): Promise<JobStatus | undefined>;
@@ -40,6 +41,9 @@ export function coordinatorClient(apiUrl: string, adminKey: string): Coordinator
     },
     async createSite(name, origins) {
       return (await (await call('POST', '/sites', { json: { name, origins } }))!.json()) as SiteInfo;
+    },
+    async updateSite(key, body) {
+      return (await (await call('PATCH', `/sites/${encodeURIComponent(key)}`, { json: body }))!.json()) as SiteInfo;
     },
     async uploadModule(bytes) {
       return (await (await call('POST', '/modules', { wasm: bytes }))!.json()) as ModuleInfo;

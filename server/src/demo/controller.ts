@@ -47,6 +47,8 @@ export interface DemoProgress {
 
 export interface DemoController {
   readonly siteKey: string;
+  /** The mandelbrot module, which the demo site's pages may also `run()` themselves (the zoom page). */
+  readonly moduleHash: string;
   progress(jobId: string | undefined, after: number): Promise<DemoProgress>;
   newJob(): Promise<string>;
 }
@@ -64,6 +66,9 @@ export async function createDemoController(deps: DemoControllerDeps): Promise<De
     ? known.siteKey
     : (await client.createSite('sparecycles demo', deps.origins)).siteKey;
   const moduleHash = (await client.uploadModule(deps.moduleBytes)).hash;
+  // The zoom page renders its views through run(): the site allows the module, at the most calls
+  // a visitor may make (a view is 24 tiles).
+  await client.updateSite(siteKey, { settings: { runModules: [moduleHash], runPerMinute: 600 } });
 
   let scene = DEMO_SCENES[state.scene] ? state.scene : 0;
   let status = state.jobId ? await client.getJob(state.jobId) : undefined;
@@ -111,6 +116,7 @@ export async function createDemoController(deps: DemoControllerDeps): Promise<De
 
   return {
     siteKey,
+    moduleHash,
     async progress(jobId, after) {
       if (now() - lastRefresh >= REFRESH_MS && !refreshing) {
         lastRefresh = now();

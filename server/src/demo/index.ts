@@ -1,6 +1,8 @@
 /**
  * The demo: a Mandelbrot job on the coordinator and a host page on a second origin (DEMO_PORT)
- * that embeds the coordinator with the one-line snippet and paints the tiles as they complete.
+ * that embeds the coordinator with the one-line snippet and paints the tiles as they complete;
+ * and a second page (`/zoom`) that renders the views its visitor zooms into through the page's
+ * own `run()`, marking where each tile ran.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -43,6 +45,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     throw new Error(`demo: ${modulePath} is missing; run npm run build:wasm (npm start does)`);
   }
   const pageScript = await readFile(fileURLToPath(new URL('./public/demo.js', import.meta.url)), 'utf8');
+  const zoomScript = await readFile(fileURLToPath(new URL('./public/zoom.js', import.meta.url)), 'utf8');
 
   // Listen first: the site's origins need the actual port (tests use port 0).
   let handle = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -76,7 +79,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       now: options.now,
       random: options.random,
     });
-    handle = demoRequestHandler({ controller, coordinatorUrl: options.publicUrl, pageScript, onError: options.onError });
+    handle = demoRequestHandler({ controller, coordinatorUrl: options.publicUrl, pageScript, zoomScript, onError: options.onError });
     return { url: `http://${pageHost}:${port}/`, siteKey: controller.siteKey, close };
   } catch (error) {
     await close();

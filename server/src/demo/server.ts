@@ -4,13 +4,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DemoController } from './controller.ts';
-import { demoPage, demoPageCsp } from './page.ts';
+import { demoPage, demoPageCsp, zoomPage } from './page.ts';
 
 export interface DemoServerDeps {
   controller: DemoController;
   /** The coordinator's public origin, for the snippet and the page's CSP. */
   coordinatorUrl: string;
   pageScript: string;
+  /** The zoom page's script (public/zoom.js). */
+  zoomScript: string;
   onError: (error: unknown) => void;
 }
 
@@ -39,6 +41,14 @@ export function demoRequestHandler(deps: DemoServerDeps): (req: IncomingMessage,
         send(res, 200, 'text/html; charset=utf-8', demoPage(deps.coordinatorUrl, controller.siteKey), {
           'content-security-policy': demoPageCsp(deps.coordinatorUrl),
         });
+        return;
+      case 'GET /zoom':
+        send(res, 200, 'text/html; charset=utf-8', zoomPage(deps.coordinatorUrl, controller.siteKey, controller.moduleHash), {
+          'content-security-policy': demoPageCsp(deps.coordinatorUrl),
+        });
+        return;
+      case 'GET /zoom.js':
+        send(res, 200, 'text/javascript; charset=utf-8', deps.zoomScript);
         return;
       case 'GET /demo.js':
         send(res, 200, 'text/javascript; charset=utf-8', deps.pageScript);

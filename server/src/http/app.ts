@@ -12,6 +12,7 @@ import { downloadRoutes } from './routes/downloads.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { moduleRoutes } from './routes/modules.ts';
+import { runRoutes } from './routes/run.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { staticRoutes } from './routes/static.ts';
 import { volunteerRoutes } from './routes/volunteers.ts';
@@ -50,6 +51,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
     { prefix: API_PREFIX },
   );
+  // The host page's run() fallback: called by the frame, without an operator key (see run.ts).
+  app.register(async (run) => runRoutes(run, deps), { prefix: API_PREFIX });
   downloadRoutes(app, deps);
   app.register(async (files) => staticRoutes(files, deps));
   return app;

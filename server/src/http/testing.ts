@@ -25,6 +25,8 @@ export const TEST_LIMITS: Limits = {
   maxJobBodyBytes: 1024 * 1024,
   defaultDeadlineMs: 30_000,
   defaultMaxAttempts: 3,
+  maxRunInputBytes: 64 * 1024,
+  runSitePerMinute: 600,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

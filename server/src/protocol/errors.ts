@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   invalid_module: 400,
   unauthorized: 401,
   forbidden: 403,
+  module_not_allowed: 403,
   not_found: 404,
   module_not_found: 404,
   job_not_found: 404,

@@ -185,6 +185,8 @@ export const JobStatus = Type.Object({
   maxAttempts: Type.Integer(),
   priority: Type.Integer(),
   createdAt: Type.Integer(),
+  /** The site whose page asked for this job through `run()`; absent for ordinary jobs. */
+  site: Type.Optional(Type.String()),
   counts: TaskCounts,
 });
 export type JobStatus = Static<typeof JobStatus>;
@@ -238,3 +240,60 @@ export const VolunteerInfo = Type.Object({
 export type VolunteerInfo = Static<typeof VolunteerInfo>;
 
 export const VolunteerParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,128}$' }) }, strict);
+
+/** `/sites/:key/run…`: the site's key as the embed snippet carries it. */
+export const RunSiteParams = Type.Object({ key: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }) }, strict);
+
+/** `POST /sites/:key/run?module=HASH`, the raw input as an `application/octet-stream` body. */
+export const RunQuery = Type.Object({ module: ModuleHash }, strict);
+export type RunQuery = Static<typeof RunQuery>;
+
+export const RunIdParams = Type.Object(
+  { key: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }), id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) },
+  strict,
+);
+
+/** The longest a result request is held open, in ms. */
+export const MAX_RUN_WAIT_MS = 25_000;
+
+/** `GET /sites/:key/run/:id?waitMs=…`: how long to hold the request open for the result (0–25000 ms). */
+export const RunWaitQuery = Type.Object(
+  { waitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'milliseconds, 0-25000' })) },
+  strict,
+);
+export type RunWaitQuery = Static<typeof RunWaitQuery>;
+
+/** Runs one frame may wait for in one request. */
+export const MAX_RUN_WATCH_IDS = 64;
+
+/**
+ * `GET /sites/:key/runs?ids=a,b,c&waitMs=…`: one held request for many runs (a browser keeps only
+ * six connections per host, so one long-poll per run would starve the frame's own socket).
+ */
+export const RunWatchQuery = Type.Object(
+  {
+    ids: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,63}$', description: 'up to 64 run ids, comma-separated' }),
+    waitMs: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'milliseconds, 0-25000' })),
+  },
+  strict,
+);
+export type RunWatchQuery = Static<typeof RunWatchQuery>;
+
+/** Which of the watched runs have settled (fetch each with `GET /sites/:key/run/:id`); empty on timeout. */
+export const RunWatchReply = Type.Object({ settled: Type.Array(Type.String()) });
+export type RunWatchReply = Static<typeof RunWatchReply>;
+
+/**
+ * A run's state when it has no output (yet): `pending` (202, ask again), `failed` or `cancelled`
+ * (200, with the reason as a coded error: the failure's kind, e.g. `trap`, or `no_volunteer`).
+ * A completed run answers 200 with its output as `application/octet-stream` instead.
+ */
+export const RunStatus = Type.Object({
+  id: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+export type RunStatus = Static<typeof RunStatus>;
+
+/** Priority of a page's one-task `run()` jobs: above the default 100 of batch jobs. */
+export const RUN_PRIORITY = 200;

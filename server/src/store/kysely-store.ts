@@ -129,6 +129,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
             priority: job.priority,
             created_at: job.createdAt,
             finished_at: job.inputs.length === 0 ? job.createdAt : null,
+            site_key: job.siteKey ?? null,
           })
           .onConflict((oc) => oc.column('id').doNothing())
           .executeTakeFirst();
@@ -185,6 +186,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       };
       if (job.title !== null) status.title = job.title;
       if (job.purpose !== null) status.purpose = job.purpose;
+      if (job.site_key !== null) status.site = job.site_key;
       return status;
     },
 

@@ -42,6 +42,8 @@ export interface JobsTable {
   priority: number;
   created_at: number;
   finished_at: number | null;
+  /** The site whose page asked for this job through its `run()` API; null for ordinary jobs. */
+  site_key: string | null;
 }
 
 /**

@@ -84,6 +84,8 @@ export interface NewJob {
   priority: number;
   createdAt: number;
   inputs: Uint8Array[];
+  /** The site whose page asked for the job through its `run()` API (absent for ordinary jobs). */
+  siteKey?: string | undefined;
 }
 
 /** One task as the results endpoint reports it (output as bytes; the route encodes it). */

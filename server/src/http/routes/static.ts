@@ -1,6 +1,6 @@
 /**
  * What the embed needs from the coordinator's origin: `GET /embed.js` (the loader, loaded
- * cross-origin by host pages), `GET /frame?site=KEY` (the frame page, with a per-site CSP and the
+ * cross-origin by host pages), `GET /api.js` (the page API's code, imported by the loader), `GET /frame?site=KEY` (the frame page, with a per-site CSP and the
  * site's config inside it) and `/assets/*` (the frame's hashed bundles, cached for good).
  */
 import { readFile } from 'node:fs/promises';
@@ -46,6 +46,19 @@ export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise
 
   app.get('/embed.js', async (_request, reply) => {
     const body = await readClientFile(config.clientDir, 'embed.js');
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .header('access-control-allow-origin', '*')
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'public, max-age=300')
+      .send(body);
+  });
+
+  // The host page's API code, imported by the loader on the page's first call (an ES module from
+  // another origin: it needs CORS).
+  app.get('/api.js', async (_request, reply) => {
+    const body = await readClientFile(config.clientDir, 'api.js');
     return reply
       .type('text/javascript; charset=utf-8')
       .header('cross-origin-resource-policy', 'cross-origin')

@@ -1,0 +1,71 @@
+/**
+ * Rate limits of the host page's `run()` fallback on the grid, as pure decisions over plain data.
+ * Each key (a client address, a site) has a token bucket of `perMinute` tokens that refills
+ * continuously at `perMinute` a minute: a burst of up to `perMinute` calls, then one call every
+ * `60 000 / perMinute` ms. `now` is a parameter, so every decision can be replayed.
+ */
+
+/** One key's bucket: tokens left at `at` (epoch ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export type RateDecision =
+  | { allowed: true; bucket: Bucket }
+  | { allowed: false; bucket: Bucket; retryAfterMs: number };
+
+const MINUTE_MS = 60_000;
+
+/** Takes one token from `bucket` (a full one when `undefined`), refilled up to `now`. */
+export function takeToken(bucket: Bucket | undefined, perMinute: number, now: number): RateDecision {
+  const rate = perMinute / MINUTE_MS;
+  // A clock that went back refills nothing (and never drains).
+  const elapsed = bucket ? Math.max(0, now - bucket.at) : 0;
+  const tokens = bucket ? Math.min(perMinute, bucket.tokens + elapsed * rate) : perMinute;
+  if (tokens >= 1) return { allowed: true, bucket: { tokens: tokens - 1, at: now } };
+  return { allowed: false, bucket: { tokens, at: now }, retryAfterMs: Math.ceil((1 - tokens) / rate) };
+}
+
+/** A bucket that has refilled by `now` carries no information and can be forgotten. */
+export function isFull(bucket: Bucket, perMinute: number, now: number): boolean {
+  return bucket.tokens + Math.max(0, now - bucket.at) * (perMinute / MINUTE_MS) >= perMinute;
+}
+
+/** Buckets by key, in memory, bounded in size. */
+export interface RateLimiter {
+  /** Takes a token for `key` at `now`. */
+  take(key: string, perMinute: number, now: number): RateDecision;
+  size(): number;
+}
+
+/**
+ * A limiter that keeps at most `maxKeys` buckets: when full, it forgets buckets that have
+ * refilled, then the least recently used ones. Forgetting a bucket can only give that key a
+ * fresh burst, so an attacker who floods it with new keys (addresses) gains at most what those
+ * keys would have had anyway; the per-site bucket bounds the total.
+ */
+export function createRateLimiter(maxKeys = 100_000): RateLimiter {
+  const buckets = new Map<string, { bucket: Bucket; perMinute: number }>();
+  const evict = (now: number): void => {
+    for (const [key, entry] of buckets) {
+      if (isFull(entry.bucket, entry.perMinute, now)) buckets.delete(key);
+    }
+    // Map iteration follows insertion order, and `take` re-inserts: the first keys are the oldest.
+    for (const key of buckets.keys()) {
+      if (buckets.size < maxKeys) break;
+      buckets.delete(key);
+    }
+  };
+  return {
+    take(key, perMinute, now) {
+      const entry = buckets.get(key);
+      const decision = takeToken(entry?.bucket, perMinute, now);
+      buckets.delete(key);
+      if (buckets.size >= maxKeys) evict(now);
+      buckets.set(key, { bucket: decision.bucket, perMinute });
+      return decision;
+    },
+    size: () => buckets.size,
+  };
+}
