@@ -286,7 +286,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
         localRunning.delete(entry.task.id);
         rests = startRest(rests, outcome.ms, share, now());
         entry.settle(outcome);
-        pump();
+        step();
         emit();
       });
     emit();
