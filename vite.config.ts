@@ -5,7 +5,7 @@
  *   chunk, so a visitor who has not consented downloads only the banner.
  * - `--mode embed`: the loader as one small IIFE, `dist/client/embed.js`, checked against a size
  *   budget on every build.
- * - `--mode api`: the host page's API code as one small IIFE, `dist/client/api.js` (budgeted too),
+ * - `--mode api`: the host page's API code as one small ES module, `dist/client/api.js` (budgeted too),
  *   loaded by the loader on the page's first call.
  */
 import { gzipSync } from 'node:zlib';
