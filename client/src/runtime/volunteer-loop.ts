@@ -42,6 +42,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
+import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
 export { leaseRequestFor, PREFETCH, type Holding } from './lease-request.ts';
@@ -120,13 +121,6 @@ export interface VolunteerLoop {
   runLocal(task: PoolTask, queueMs: number): Promise<PoolOutcome | 'busy'>;
 }
 
-/** A local task waiting for a worker. */
-interface LocalEntry {
-  task: PoolTask;
-  timer: unknown;
-  settle(outcome: PoolOutcome | 'busy'): void;
-}
-
 const MESSAGE_LIMIT = 2000;
 const CPU_MS_LIMIT = 86_400_000;
 
@@ -154,8 +148,15 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
   let restTimer: unknown;
-  let local: LocalEntry[] = [];
-  const localRunning = new Set<string>();
+  const locals = createLocalTasks({
+    pool,
+    timers,
+    onFinished(outcome) {
+      rests = startRest(rests, outcome.ms, share, now());
+      step();
+      emit();
+    },
+  });
 
   const delay = (): number => backoff.minMs + random() * (backoff.maxMs - backoff.minMs);
   const reports = createReports({
@@ -192,7 +193,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     return {
       state,
       ...counts,
-      running: active.size + localRunning.size,
+      running: active.size + locals.running(),
       resting: rests.until.filter((end) => end > at).length,
       queued: queue.length,
       unsent: reports.pending().length,
@@ -225,7 +226,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   /** Whether a worker may start a task now (leases and local tasks alike). */
   const workerFree = (at: number): boolean => {
-    const busy = active.size + localRunning.size;
+    const busy = active.size + locals.running();
     return busy < pool.size && freeWorkers(workers, busy, rests, at) > 0;
   };
 
@@ -235,13 +236,16 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     rests = prune(rests, at);
     // The page's own tasks first: they are why the visitor is on the page. A soft pause (the page
     // busy or in use) holds grid work only: the page asked for this one itself.
-    while (local.length > 0 && workerFree(at)) beginLocal(local.shift() as LocalEntry);
+    while (locals.waiting() > 0 && workerFree(at)) {
+      locals.startNext();
+      emit();
+    }
     if (state !== 'running') return;
     while (queue.length > 0 && workerFree(at)) {
       begin((queue.shift() as Queued).lease);
     }
     // Work waits for a rest to end: look again then.
-    const restEnd = queue.length > 0 || local.length > 0 ? nextRestEnd(rests, at) : undefined;
+    const restEnd = queue.length > 0 || locals.waiting() > 0 ? nextRestEnd(rests, at) : undefined;
     if (restEnd !== undefined && restTimer === undefined) {
       restTimer = timers.setTimeout(() => {
         restTimer = undefined;
@@ -274,31 +278,6 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function wake(): void {
     if (state === 'running') pump.wake();
-  }
-
-  function beginLocal(entry: LocalEntry): void {
-    timers.clearTimeout(entry.timer);
-    localRunning.add(entry.task.id);
-    void pool
-      .run(entry.task)
-      .catch((error: unknown): PoolOutcome => ({ ok: false, kind: 'cancelled', message: errorMessage(error), ms: 0 }))
-      .then((outcome) => {
-        localRunning.delete(entry.task.id);
-        rests = startRest(rests, outcome.ms, share, now());
-        entry.settle(outcome);
-        step();
-        emit();
-      });
-    emit();
-  }
-
-  /** Local tasks still waiting answer `busy`; running ones are terminated (`cancelled`). */
-  function dropLocal(): void {
-    for (const entry of local.splice(0)) {
-      timers.clearTimeout(entry.timer);
-      entry.settle('busy');
-    }
-    for (const id of [...localRunning]) pool.cancel(id);
   }
 
   function begin(lease: Lease): void {
@@ -419,7 +398,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       state = 'suspended';
       clearTimers();
       dropWork();
-      dropLocal();
+      locals.drop();
       link.disconnect?.();
       emit();
     },
@@ -443,7 +422,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       for (const dispose of disposers.splice(0)) dispose();
       clearTimers();
       reports.stop();
-      dropLocal();
+      locals.drop();
       queue = [];
       active.clear();
       held.clear();
@@ -457,18 +436,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     },
     runLocal(task, queueMs) {
       if (state === 'stopped' || state === 'suspended') return Promise.resolve('busy');
-      return new Promise((resolve) => {
-        const entry: LocalEntry = {
-          task,
-          settle: resolve,
-          timer: timers.setTimeout(() => {
-            local = local.filter((waiting) => waiting !== entry);
-            resolve('busy');
-          }, Math.max(0, queueMs)),
-        };
-        local.push(entry);
-        startQueued();
-      });
+      const outcome = locals.add(task, queueMs);
+      startQueued();
+      return outcome;
     },
   };
 }
