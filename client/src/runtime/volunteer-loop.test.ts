@@ -619,7 +619,7 @@ describe('local tasks (the host page\'s own run())', () => {
     const l = startLoop();
     await eventually(() => coordinator.leaseRequests.length >= 1);
     coordinator.offer(lease('first', hashed, Uint8Array.of(0, 60)), lease('second', hashed, Uint8Array.of(5)));
-    await eventually(() => l.stats().running === 1 && l.stats().queued === 1, 5_000, 'one running, one queued');
+    await eventually(() => l.stats().running === 1 && l.stats().queued === 1, 15_000, 'one running, one queued');
     const order: string[] = [];
     const local = l.runLocal({ id: 'local-3', module, input: Uint8Array.of(7), limits, timeoutMs: 5_000 }, 10_000).then((outcome) => {
       order.push(`local:${coordinator.results.map((r) => r.leaseId).join(',')}`);
