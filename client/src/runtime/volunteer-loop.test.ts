@@ -618,13 +618,22 @@ describe('local tasks (the host page\'s own run())', () => {
     const module = await compileTask(bytes, 1 << 20);
     const l = startLoop();
     await eventually(() => coordinator.leaseRequests.length >= 1);
-    coordinator.offer(lease('first', hashed, Uint8Array.of(0, 60)), lease('second', hashed, Uint8Array.of(5)));
-    await eventually(() => l.stats().running === 1 && l.stats().queued === 1, 15_000, 'one running, one queued');
     const order: string[] = [];
-    const local = l.runLocal({ id: 'local-3', module, input: Uint8Array.of(7), limits, timeoutMs: 5_000 }, 10_000).then((outcome) => {
-      order.push(`local:${coordinator.results.map((r) => r.leaseId).join(',')}`);
-      return outcome;
+    // The inline pool runs wasm on this thread, so no timer can look in while 'first' runs: the
+    // page's task is asked for at the moment the loop reports one lease running and one queued.
+    const local = new Promise<unknown>((resolve) => {
+      const dispose = l.onStats((stats) => {
+        if (stats.running !== 1 || stats.queued !== 1) return;
+        dispose();
+        resolve(
+          l.runLocal({ id: 'local-3', module, input: Uint8Array.of(7), limits, timeoutMs: 5_000 }, 10_000).then((outcome) => {
+            order.push(`local:${coordinator.results.map((r) => r.leaseId).join(',')}`);
+            return outcome;
+          }),
+        );
+      });
     });
+    coordinator.offer(lease('first', hashed, Uint8Array.of(0, 60)), lease('second', hashed, Uint8Array.of(5)));
     expect(await local).toMatchObject({ ok: true });
     await eventually(() => coordinator.results.length === 2, 10_000, 'both leases');
     // When the local task finished, only the lease that was already running had reported.
