@@ -21,8 +21,9 @@ if (script && site) {
   const frame = document.createElement('iframe');
   frame.src = `${origin}/frame?site=${encodeURIComponent(site)}`;
   frame.title = 'sparecycles: share idle CPU with this site';
-  // Only what the frame's own idle policy may use; nothing else is delegated.
-  frame.allow = 'compute-pressure';
+  // Only what the frame's own idle policy reads; nothing else is delegated. (Battery Status is
+  // `self`-only by default: without this a cross-origin frame is refused it.)
+  frame.allow = 'compute-pressure;battery';
   // Through the CSSOM, not a `style` attribute: a host page's CSP may forbid inline styles.
   frame.style.cssText =
     'position:fixed;right:12px;bottom:12px;width:0;height:0;border:0;margin:0;padding:0;z-index:2147483647;color-scheme:normal;background:transparent';

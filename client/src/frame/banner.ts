@@ -77,8 +77,9 @@ export function createBanner(options: BannerOptions): Banner {
           visibleSince: watch.visibleSince(),
           now: performance.now(),
           // A click from the keyboard (Enter or Space on a focused button) has no pointer position.
-          via: event.detail === 0 ? 'keyboard' : 'pointer',
+          via: event.detail === 0 ? 'keyboard' : watch.lastPointerType() === 'mouse' || watch.lastPointerType() === undefined ? 'pointer' : 'tap',
           pointerMoved: watch.pointerMoved(),
+          pointerSince: watch.pointerSince(),
         })
       : 'not-visible';
     if (verdict === 'accept') {
@@ -96,9 +97,10 @@ export function createBanner(options: BannerOptions): Banner {
   function showConfirmation(): void {
     const prompt = document.createElement('p');
     prompt.textContent = texts.confirmPrompt;
-    const yes = button(texts.confirmYes, (event) => judge(event, () => dispatch('accept')));
+    // Whatever is chosen here, the banner shows its first step next time (never this one's order).
+    const yes = button(texts.confirmYes, (event) => judge(event, () => (restore(), dispatch('accept'))));
     const back = button(texts.confirmBack, () => restore());
-    const no = button(texts.decline, () => dispatch('decline'));
+    const no = button(texts.decline, () => (restore(), dispatch('decline')));
     const confirmRow = document.createElement('div');
     confirmRow.className = 'actions';
     confirmRow.append(...shuffled([yes, back, no], random));

@@ -35,6 +35,7 @@ import { createPageApi } from './page-api.ts';
 import { parentOrigin, postToParent } from './parent.ts';
 import { watchSignals } from './signals.ts';
 import { openTabs, type PoolStatus, type TabMessage } from './tabs.ts';
+import { parseHostMessage } from '../embed/messages.ts';
 
 const app = document.getElementById('app') as HTMLElement;
 const config = readFrameConfig(document, new URLSearchParams(location.search).get('site') ?? '');
@@ -69,8 +70,14 @@ let counted = { completed: 0, cpuMs: 0 };
 let poolStats: VolunteerStats | undefined;
 /** This tab's name on the channel, and which other tabs of the site are visible (leader only). */
 const tabId = Math.random().toString(36).slice(2, 12);
-const visibleTabs = new Map<string, boolean>();
+/** Other tabs' visibility as they last said it, and when (a tab that died without a word ages out). */
+const visibleTabs = new Map<string, { visible: boolean; at: number }>();
+/** When another tab's host page last reported a long task or input (leader only). */
+const othersBusy: { longtask?: number; input?: number } = {};
 let ownSignals: Signals = {};
+/** Tabs say their visibility this often; an entry older than `VISIBILITY_TTL_MS` no longer counts. */
+const VISIBILITY_EVERY_MS = 5_000;
+const VISIBILITY_TTL_MS = 12_000;
 
 const facts = () => ({ workers: workersFor(site, cores), leavesOneFree: (cores ?? 0) >= 2, share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
 const control = createControl(texts, onControl);
@@ -140,8 +147,11 @@ function onTabMessage(message: TabMessage): void {
     postVisibility();
     if (leading) publishStatus(guest.current());
   } else if (message.type === 'visibility' || message.type === 'bye') {
-    if (message.type === 'visibility') visibleTabs.set(message.tab, message.visible);
+    if (message.type === 'visibility') visibleTabs.set(message.tab, { visible: message.visible, at: Date.now() });
     else visibleTabs.delete(message.tab);
+    if (leading) feedSignals();
+  } else if (message.type === 'busy') {
+    othersBusy[message.kind] = Date.now();
     if (leading) feedSignals();
   } else if (message.type === 'status' && !leading) {
     status = message.status;
@@ -197,9 +207,17 @@ function applyConsent(): void {
  * the site in another tab is still on the site.
  */
 function feedSignals(): void {
-  const otherVisible = [...visibleTabs.values()].some(Boolean);
+  const now = Date.now();
+  const otherVisible = [...visibleTabs.values()].some((tab) => tab.visible && now - tab.at < VISIBILITY_TTL_MS);
+  const latest = (own: number | undefined, other: number | undefined): number | undefined =>
+    own === undefined ? other : other === undefined ? own : Math.max(own, other);
   // The page's own pause() joins the signals on the way to the policy (page-api.ts).
-  pageApi.signals({ ...ownSignals, hidden: ownSignals.hidden === true && !otherVisible });
+  pageApi.signals({
+    ...ownSignals,
+    hidden: ownSignals.hidden === true && !otherVisible,
+    pageBusyAt: latest(ownSignals.pageBusyAt, othersBusy.longtask),
+    pageInputAt: latest(ownSignals.pageInputAt, othersBusy.input),
+  });
 }
 
 function postVisibility(): void {
@@ -212,6 +230,8 @@ function lead(): void {
     ownSignals = signals;
     feedSignals();
   });
+  // The other tabs say again whether they are visible, for this new leader.
+  tabs.post({ type: 'hello' });
   render();
   applyConsent();
 }
@@ -343,4 +363,11 @@ applyConsent();
 tabs.post({ type: 'hello' });
 postVisibility();
 document.addEventListener('visibilitychange', postVisibility);
+setInterval(postVisibility, VISIBILITY_EVERY_MS);
 addEventListener('pagehide', () => tabs.post({ type: 'bye', tab: tabId }));
+// A tab that does not lead passes its page's busy reports to the leader, which backs off for all.
+addEventListener('message', (event: MessageEvent) => {
+  if (leading || event.source !== window.parent || window.parent === window) return;
+  const message = parseHostMessage(event.data);
+  if (message) tabs.post({ type: 'busy', kind: message.kind });
+});

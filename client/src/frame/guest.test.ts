@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SITE_LIMITS, HARD_PAUSE_GRACE_MS, HOLD_MS } from '../runtime/policy.ts';
+import { DEFAULT_SITE_LIMITS, HARD_PAUSE_GRACE_MS, HOLD_MS, SOFT_PAUSE_LIMIT_MS } from '../runtime/policy.ts';
 import type { Timers } from '../runtime/timers.ts';
 import { createGuest, type Steerable } from './guest.ts';
 
@@ -74,6 +74,28 @@ describe('the guest applies the policy to the runtime', () => {
     expect(last(calls)).toBe('resume');
     setPaused(true);
     guest.reconsider();
+    expect(last(calls)).toBe('suspend');
+  });
+
+  it('a soft pause that goes on (a visitor typing) hands the work back before leases expire; a short one does not', () => {
+    const { guest, calls, advance, now } = harness();
+    guest.signals({ pageBusyAt: now() });
+    advance(HOLD_MS['page-busy']);
+    expect(calls).not.toContain('suspend');
+    expect(last(calls)).toBe('resume');
+    for (let typed = 0; typed <= SOFT_PAUSE_LIMIT_MS; typed += 1_000) {
+      guest.signals({ pageInputAt: now() });
+      advance(1_000);
+    }
+    expect(calls).toContain('suspend');
+  });
+
+  it('a hard reason during a soft pause shortens the grace to the hard one', () => {
+    const { guest, calls, advance, now } = harness();
+    guest.signals({ pageInputAt: now() });
+    advance(1_000);
+    guest.signals({ pageInputAt: now() - 1_000, battery: { charging: false } });
+    advance(HARD_PAUSE_GRACE_MS);
     expect(last(calls)).toBe('suspend');
   });
 });

@@ -6,6 +6,8 @@
 import {
   decide,
   HARD_PAUSE_GRACE_MS,
+  SOFT_PAUSE_LIMIT_MS,
+  type PauseStrength,
   type Decision,
   type PolicyMemory,
   type Signals,
@@ -48,6 +50,7 @@ export function createGuest(options: GuestOptions): Guest {
   let decision: Decision;
   let recheck: unknown;
   let grace: unknown;
+  let graceFor: PauseStrength | undefined;
 
   const clear = (handle: unknown): undefined => {
     if (handle !== undefined) timers.clearTimeout(handle);
@@ -62,20 +65,30 @@ export function createGuest(options: GuestOptions): Guest {
     if (decision.recheckAt !== undefined) recheck = timers.setTimeout(apply, Math.max(0, decision.recheckAt - options.now()));
     if (runtime) {
       runtime.configure({ workers: decision.workers, share: decision.share });
-      if (decision.strength === undefined) {
+      const strength = decision.strength;
+      if (strength === undefined) {
         grace = clear(grace);
+        graceFor = undefined;
         runtime.resume();
-      } else if (decision.strength === 'soft') {
+      } else if (strength === 'now') {
         grace = clear(grace);
-        runtime.pause();
-      } else if (decision.strength === 'hard') {
-        runtime.pause();
-        // Running tasks get a short grace to finish; then the work is handed back.
-        const target = runtime;
-        if (grace === undefined) grace = timers.setTimeout(() => ((grace = undefined), target.suspend()), HARD_PAUSE_GRACE_MS);
-      } else {
-        grace = clear(grace);
+        graceFor = undefined;
         runtime.suspend();
+      } else {
+        runtime.pause();
+        // Running tasks get a grace to finish; then the work in hand is handed back. A soft pause
+        // that goes on (a visitor typing for minutes) hands it back too, before queued leases
+        // reach their deadlines and count against this volunteer.
+        const ms = strength === 'hard' ? HARD_PAUSE_GRACE_MS : SOFT_PAUSE_LIMIT_MS;
+        if (grace === undefined || (strength === 'hard' && graceFor === 'soft')) {
+          clear(grace);
+          const target = runtime;
+          graceFor = strength;
+          grace = timers.setTimeout(() => {
+            grace = undefined;
+            target.suspend();
+          }, ms);
+        }
       }
     }
     options.onDecision?.(decision);

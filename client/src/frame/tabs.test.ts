@@ -9,6 +9,7 @@ describe('parseTabMessage', () => {
     expect(parseTabMessage({ type: 'hello' })).toEqual({ type: 'hello' });
     expect(parseTabMessage({ type: 'visibility', tab: 'abc', visible: true })).toEqual({ type: 'visibility', tab: 'abc', visible: true });
     expect(parseTabMessage({ type: 'bye', tab: 'abc' })).toEqual({ type: 'bye', tab: 'abc' });
+    expect(parseTabMessage({ type: 'busy', kind: 'input' })).toEqual({ type: 'busy', kind: 'input' });
   });
 
   it('drops extra fields of jobs', () => {
@@ -25,6 +26,7 @@ describe('parseTabMessage', () => {
     ['too many jobs', { type: 'status', status: { ...status, jobs: Array.from({ length: 17 }, (_, i) => ({ id: String(i), title: null, purpose: null })) } }],
     ['an error that is not text', { type: 'status', status: { ...status, error: 42 } }],
     ['visibility without a tab', { type: 'visibility', visible: true }],
+    ['busy of an unknown kind', { type: 'busy', kind: 'bored' }],
     ['visibility that is not a boolean', { type: 'visibility', tab: 'a', visible: 'yes' }],
   ])('refuses %s', (_name, data) => {
     expect(parseTabMessage(data)).toBeUndefined();

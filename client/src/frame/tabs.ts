@@ -26,7 +26,9 @@ export type TabMessage =
   /** A tab's page became visible or hidden (the pool pauses only when no tab of the site is visible). */
   | { type: 'visibility'; tab: string; visible: boolean }
   /** A tab is going away. */
-  | { type: 'bye'; tab: string };
+  | { type: 'bye'; tab: string }
+  /** A tab's host page reported a long task or its visitor's input (the leader backs off for all). */
+  | { type: 'busy'; kind: 'longtask' | 'input' };
 
 const REASONS: readonly PauseReason[] = ['visitor', 'battery', 'save-data', 'hidden', 'pressure', 'page-busy', 'page-input'];
 
@@ -44,6 +46,9 @@ export function parseTabMessage(data: unknown): TabMessage | undefined {
     return { type: 'visibility', tab: tab as string, visible: message['visible'] };
   }
   if (message['type'] === 'bye' && tabOk) return { type: 'bye', tab: tab as string };
+  if (message['type'] === 'busy' && (message['kind'] === 'longtask' || message['kind'] === 'input')) {
+    return { type: 'busy', kind: message['kind'] };
+  }
   if (message['type'] !== 'status' || typeof message['status'] !== 'object' || message['status'] === null) return undefined;
   const status = message['status'] as Record<string, unknown>;
   const jobs = status['jobs'];

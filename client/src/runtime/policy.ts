@@ -11,7 +11,8 @@
  *                           a discharging laptop busy for minutes.
  *   page-busy, page-input   the host page is busy or its visitor is using it: no new task starts,
  *                           running ones finish (these come and go every few seconds; terminating
- *                           on each would waste work and save little).
+ *                           on each would waste work and save little); a soft pause that lasts
+ *                           `SOFT_PAUSE_LIMIT_MS` hands the work in hand back like a hard one.
  *
  * Hysteresis: a reason counts from when it was last seen active until its hold time has passed,
  * so a signal that flickers keeps the pool paused instead of flapping it, and the pool resumes by
@@ -83,6 +84,12 @@ export const HOLD_MS: Readonly<Record<PauseReason, number>> = {
 
 /** Running tasks' time to finish after a hard pause, before they are terminated. */
 export const HARD_PAUSE_GRACE_MS = 3_000;
+
+/**
+ * How long a soft pause may hold leases in hand: past it they are handed back, before they reach
+ * their deadlines (an expired lease counts against the volunteer).
+ */
+export const SOFT_PAUSE_LIMIT_MS = 15_000;
 
 /** The shares the control offers: light, normal, full. */
 export const SHARE_CHOICES = [0.25, 0.5, 1] as const;

@@ -148,6 +148,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
   let restTimer: unknown;
+  let restTimerAt = Infinity;
   const locals = createLocalTasks({
     pool,
     timers,
@@ -246,7 +247,10 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     }
     // Work waits for a rest to end: look again then.
     const restEnd = queue.length > 0 || locals.waiting() > 0 ? nextRestEnd(rests, at) : undefined;
-    if (restEnd !== undefined && restTimer === undefined) {
+    // A shorter rest that ends before the one waited for moves the wake-up earlier.
+    if (restEnd !== undefined && (restTimer === undefined || restEnd < restTimerAt)) {
+      if (restTimer !== undefined) timers.clearTimeout(restTimer);
+      restTimerAt = restEnd;
       restTimer = timers.setTimeout(() => {
         restTimer = undefined;
         step();
