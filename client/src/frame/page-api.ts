@@ -51,7 +51,9 @@ type Local = { ok: true; output: Uint8Array } | { ok: false; error: RunError } |
 /** A relayed run between the site's tabs (on its own channel, next to tabs.ts's). */
 type Relay =
   | { type: 'run'; rid: string; module: string; input: Uint8Array; timeoutMs: number; queueMs: number }
-  | { type: 'ran'; rid: string; result: Local };
+  | { type: 'ran'; rid: string; result: Local }
+  /** The leader took a relayed run: the asker waits for its result, not for a leader any more. */
+  | { type: 'taken'; rid: string };
 
 const RELAY_GRACE_MS = 1_000;
 const POLL_MS = 100;
@@ -75,7 +77,7 @@ export function createPageApi(deps: PageApiDeps): PageApi {
   let pagePaused = false;
   let lastSignals: Signals = {};
   let lastStats = '';
-  const relays = new Map<string, (result: Local) => void>();
+  const relays = new Map<string, { settle(result: Local): void; taken(): void }>();
   const channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(`sparecycles:run:${siteKey}`);
 
   const reply = (message: object, transfer: Transferable[] = []): void => {
@@ -100,14 +102,19 @@ export function createPageApi(deps: PageApiDeps): PageApi {
     if (deps.leading() || !channel) return runHere(module, input, timeoutMs, queueMs);
     const rid = `${now().toString(36)}-${Math.random().toString(36).slice(2)}`;
     return new Promise<Local>((resolve) => {
-      // No leader answered in time (none yet, or it closed): the grid takes it.
-      const timer = setTimeout(() => settle('busy'), queueMs + timeoutMs + RELAY_GRACE_MS);
+      // No leader took it within the queue time (none yet, or it closed): the grid takes it, with
+      // the page's time still left. Once taken, the leader has the run's own time limit.
+      let timer = setTimeout(() => settle('busy'), queueMs + RELAY_GRACE_MS);
       const settle = (result: Local): void => {
         clearTimeout(timer);
         relays.delete(rid);
         resolve(result);
       };
-      relays.set(rid, settle);
+      const taken = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => settle('busy'), queueMs + timeoutMs + RELAY_GRACE_MS);
+      };
+      relays.set(rid, { settle, taken });
       channel.postMessage({ type: 'run', rid, module, input, timeoutMs, queueMs } satisfies Relay);
     });
   }
@@ -224,9 +231,13 @@ export function createPageApi(deps: PageApiDeps): PageApi {
       const message = event.data as Relay;
       if (typeof message !== 'object' || message === null || typeof message.rid !== 'string') return;
       if (message.type === 'ran') {
-        relays.get(message.rid)?.(message.result);
-      } else if (message.type === 'run' && deps.runtime() && message.input instanceof Uint8Array && settings.runModules.includes(message.module)) {
-        // Only the leader answers; the asking tab checked the page's request and its rate.
+        relays.get(message.rid)?.settle(message.result);
+      } else if (message.type === 'taken') {
+        relays.get(message.rid)?.taken();
+      } else if (message.type === 'run' && deps.leading() && message.input instanceof Uint8Array && settings.runModules.includes(message.module)) {
+        // Only the leader answers (its runtime may still be starting: runHere waits the queue
+        // time for it); the asking tab checked the page's request and its rate.
+        channel.postMessage({ type: 'taken', rid: message.rid } satisfies Relay);
         const timeoutMs = Math.min(Number(message.timeoutMs) || 0, 600_000);
         void runHere(message.module, message.input, timeoutMs, Math.min(Number(message.queueMs) || 0, 600_000)).then((result) =>
           channel.postMessage({ type: 'ran', rid: message.rid, result } satisfies Relay),
