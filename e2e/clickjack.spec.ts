@@ -87,6 +87,8 @@ test('a page that moves the frame under the pointer as it nears the page\'s butt
   await page.waitForTimeout(300);
   await page.mouse.down();
   await page.mouse.up();
+  // The click reached the frame's button (the attack "worked"), yet it did not count.
+  await expect(embedFrame(page).getByRole('alert')).toContainText('fully visible');
   await expectNoConsent(page, log);
 });
 
@@ -101,6 +103,7 @@ test('a page that slides the frame under a resting pointer gets no consent, howe
   await page.waitForTimeout(3_000);
   await page.mouse.down();
   await page.mouse.up();
+  await expect(embedFrame(page).getByRole('alert')).toContainText('fully visible');
   await expectNoConsent(page, log);
 });
 

@@ -100,15 +100,18 @@ test('Stop in any tab ends the grid\'s CPU use in every tab within a second', as
   await embedFrame(follower).getByRole('button', { name: 'Stop' }).click();
   for (const tab of tabs) await expect(embedFrame(tab).locator('body')).toHaveAttribute('data-state', 'declined', { timeout: 1_000 });
   await expect.poll(() => running(jobId), { timeout: 1_000, intervals: [100] }).toBe(0);
-  expect(Date.now() - stoppedAt).toBeLessThan(1_500);
-  const used = await browserCoresOver(3_000);
+  // From one second after the click on, the browser is idle.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 1_000 - Date.now())));
+  const used = await browserCoresOver(2_000);
   console.log(`after Stop: ${used.toFixed(2)} cores`);
   expect(used).toBeLessThan(0.15);
 });
 
 test('closing the leading tab hands the pool over within two seconds, and no task is lost', async ({ context }) => {
   const ranges = primeRanges(40, 400_000, 10_000_000);
-  const jobId = await submit(primeInputs(ranges));
+  // Deadlines far beyond the test: only the release at the old leader's disconnect moves its tasks.
+  const jobId = await createJob({ module: primes, inputs: primeInputs(ranges), deadlineMs: 600_000 });
+  jobs.push(jobId);
   const first = await openTab(context);
   await allowSharing(first);
   const second = await openTab(context);
@@ -118,7 +121,9 @@ test('closing the leading tab hands the pool over within two seconds, and no tas
   const other = leader === first ? second : first;
   await leader.close();
   await expect(embedFrame(other).locator('body')).toHaveAttribute('data-leader', 'true', { timeout: 2_000 });
-  expect((await waitForJobDone(jobId, 90_000)).state).toBe('completed');
+  // The new leader's own pool takes work within seconds (its first leases after connecting).
+  await expect(embedFrame(other).locator('section.control')).not.toHaveAttribute('data-running', '0', { timeout: 5_000 });
+  expect((await waitForJobDone(jobId, 60_000)).state).toBe('completed');
   await expectPrimeResults(jobId, ranges);
 });
 
