@@ -4,7 +4,9 @@
  * `run()` promise from the frame's answer. Answers are taken only from the loader's own frame, on
  * the coordinator's origin, and only in the shapes `protocol.ts` accepts.
  */
-import { parseFrameReply, parseRunOptions, type RanOn, type RunError, type RunOptions } from './protocol.ts';
+import { MAX_RUN_INPUT_BYTES, parseFrameReply, parseRunOptions, type RanOn, type RunError, type RunOptions } from './protocol.ts';
+
+const MODULE_HASH = /^[0-9a-f]{64}$/;
 
 /** A run's output and where it ran. */
 export interface RunReport {
@@ -66,6 +68,13 @@ export function createPageApi(frame: HTMLIFrameElement, origin: string, events: 
     const parsed = parseRunOptions(options);
     if (typeof module !== 'string' || !(input instanceof Uint8Array) || !parsed) {
       throw new SpareCyclesError({ code: 'bad_request', message: 'run(module: string, input: Uint8Array, options?) was called with something else' });
+    }
+    // What the frame would drop unread is refused here, at once, rather than by a timeout.
+    if (!MODULE_HASH.test(module)) {
+      throw new SpareCyclesError({ code: 'bad_request', message: `module must be a module's SHA-256 as 64 lowercase hex digits, got "${module.slice(0, 80)}"` });
+    }
+    if (input.byteLength > MAX_RUN_INPUT_BYTES) {
+      throw new SpareCyclesError({ code: 'payload_too_large', message: `input is ${input.byteLength} bytes; run() takes at most ${MAX_RUN_INPUT_BYTES}` });
     }
     const id = next++;
     // A copy is transferred: the caller keeps its own bytes.

@@ -25,7 +25,7 @@ const COLOR = /^#[0-9a-f]{6}$/i;
 const num = (value: unknown, low: number, high: number): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= low && value <= high ? value : undefined;
 
-/** Reads the config element; anything missing or malformed falls back to the strictest default. */
+/** Reads the config element; anything missing or malformed falls back to the site defaults. */
 export function parseFrameConfig(text: string | null | undefined, siteKey: string, host: string): FrameConfig {
   let raw: Record<string, unknown> = {};
   try {

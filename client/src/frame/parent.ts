@@ -3,8 +3,10 @@ import type { FrameMessage } from '../embed/messages.ts';
 
 /**
  * The embedding page's origin, so messages go to it alone: Chromium tells it through
- * `ancestorOrigins`; elsewhere the referrer's origin (the loader's frame URL carries no secret,
- * and the messages only carry sizes and the consent state, so `*` is the harmless last resort).
+ * `ancestorOrigins`; elsewhere the referrer's origin. `*` is the last resort when neither is
+ * known (a page with `no-referrer` outside Chromium): messages then go to whatever page is the
+ * frame's parent, which is the page that asked, unless it navigated away meanwhile; the page's own
+ * run outputs are the only data they carry beyond sizes, state and counts.
  */
 export function parentOrigin(): string {
   const ancestor = location.ancestorOrigins?.[0];
