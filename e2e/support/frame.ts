@@ -34,9 +34,12 @@ export function watchCoordinatorTraffic(context: BrowserContext): NetworkLog {
   };
 }
 
-/** Paths that only a started runtime requests: the socket, modules, the worker's script. */
+/** Paths that only a started runtime requests: its chunk, the worker's script, the socket, modules. */
 export const isRuntimeTraffic = (path: string): boolean =>
-  path.startsWith('/socket.io') || path.startsWith('/modules/');
+  path.startsWith('/socket.io') ||
+  path.startsWith('/modules/') ||
+  path.startsWith('/assets/runtime-') ||
+  path.startsWith('/assets/worker-');
 
 /** How long the banner must be fully visible before "Allow" counts (client/src/frame/gate.ts). */
 const LOOK_MS = 1_000;

@@ -35,6 +35,7 @@ import { createPageApi } from './page-api.ts';
 import { parentOrigin, postToParent } from './parent.ts';
 import { watchSignals } from './signals.ts';
 import { openTabs, type PoolStatus, type TabMessage } from './tabs.ts';
+import { mergeTabSignals, VISIBILITY_EVERY_MS } from './tab-signals.ts';
 import { parseHostMessage } from '../embed/messages.ts';
 
 const app = document.getElementById('app') as HTMLElement;
@@ -70,16 +71,12 @@ let counted = { completed: 0, cpuMs: 0 };
 let poolStats: VolunteerStats | undefined;
 /** This tab's name on the channel, and which other tabs of the site are visible (leader only). */
 const tabId = Math.random().toString(36).slice(2, 12);
-/** Other tabs' visibility as they last said it, and when (a tab that died without a word ages out). */
+/** What the other tabs said: their visibility, and their pages' busy reports (tab-signals.ts). */
 const visibleTabs = new Map<string, { visible: boolean; at: number }>();
-/** When another tab's host page last reported a long task or input (leader only). */
-const othersBusy: { longtask?: number; input?: number } = {};
+const othersBusy: { longtaskAt?: number; inputAt?: number } = {};
 let ownSignals: Signals = {};
-/** Tabs say their visibility this often; an entry older than `VISIBILITY_TTL_MS` no longer counts. */
-const VISIBILITY_EVERY_MS = 5_000;
-const VISIBILITY_TTL_MS = 12_000;
 
-const facts = () => ({ workers: workersFor(site, cores), leavesOneFree: (cores ?? 0) >= 2, share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
+const facts = () => ({ workers: workersFor(site, cores), leavesOneFree: (cores ?? 0) >= 2, oneAllowance: 'locks' in navigator, share, maxShare: site.maxShare, pauseWhenHidden: site.pauseWhenHidden });
 const control = createControl(texts, onControl);
 const banner = createBanner({ texts, facts: facts(), message: settings.message, dispatch });
 const guest = createGuest({
@@ -151,7 +148,7 @@ function onTabMessage(message: TabMessage): void {
     else visibleTabs.delete(message.tab);
     if (leading) feedSignals();
   } else if (message.type === 'busy') {
-    othersBusy[message.kind] = Date.now();
+    othersBusy[message.kind === 'longtask' ? 'longtaskAt' : 'inputAt'] = Date.now();
     if (leading) feedSignals();
   } else if (message.type === 'status' && !leading) {
     status = message.status;
@@ -202,22 +199,10 @@ function applyConsent(): void {
   render();
 }
 
-/**
- * The leader's signals, with "hidden" meaning hidden in every tab of the site: a visitor reading
- * the site in another tab is still on the site.
- */
+/** The leader's signals, the other tabs' reports merged in (tab-signals.ts). */
 function feedSignals(): void {
-  const now = Date.now();
-  const otherVisible = [...visibleTabs.values()].some((tab) => tab.visible && now - tab.at < VISIBILITY_TTL_MS);
-  const latest = (own: number | undefined, other: number | undefined): number | undefined =>
-    own === undefined ? other : other === undefined ? own : Math.max(own, other);
   // The page's own pause() joins the signals on the way to the policy (page-api.ts).
-  pageApi.signals({
-    ...ownSignals,
-    hidden: ownSignals.hidden === true && !otherVisible,
-    pageBusyAt: latest(ownSignals.pageBusyAt, othersBusy.longtask),
-    pageInputAt: latest(ownSignals.pageInputAt, othersBusy.input),
-  });
+  pageApi.signals(mergeTabSignals(ownSignals, { visible: visibleTabs, ...othersBusy }, Date.now()));
 }
 
 function postVisibility(): void {

@@ -15,7 +15,7 @@ describe('pickLanguage', () => {
 });
 
 describe('the banner states what the policy does', () => {
-  const facts = (overrides: Partial<PromiseFacts> = {}): PromiseFacts => ({ workers: 1, leavesOneFree: true, share: 0.5, maxShare: 1, pauseWhenHidden: true, ...overrides });
+  const facts = (overrides: Partial<PromiseFacts> = {}): PromiseFacts => ({ workers: 1, leavesOneFree: true, oneAllowance: true, share: 0.5, maxShare: 1, pauseWhenHidden: true, ...overrides });
 
   it.each(['en', 'fr'] as const)('%s: cores, share and the pauses in force', (language) => {
     const texts = textsFor(language);
@@ -32,6 +32,12 @@ describe('the banner states what the policy does', () => {
     const free = language === 'en' ? /leaving one free/ : /cœur libre/;
     expect(textsFor(language).bannerText(facts())).toMatch(free);
     expect(textsFor(language).bannerText(facts({ leavesOneFree: false }))).not.toMatch(free);
+  });
+
+  it('speaks of one allowance for all tabs only where the browser has Web Locks', () => {
+    expect(textsFor('en').bannerText(facts())).toContain('one allowance for all your tabs');
+    expect(textsFor('en').bannerText(facts({ oneAllowance: false }))).not.toContain('all your tabs');
+    expect(textsFor('fr').bannerText(facts({ oneAllowance: false }))).not.toContain('onglets');
   });
 
   it('says the visitor can change the share only when the site allows more', () => {

@@ -12,6 +12,8 @@ export interface PromiseFacts {
   workers: number;
   /** Whether a core stays free: true only when the browser says there are two or more. */
   leavesOneFree: boolean;
+  /** Whether all tabs share one pool (the browser has Web Locks). */
+  oneAllowance: boolean;
   /** The duty cycle a visitor starts with, and the highest they may choose (0.1–1). */
   share: number;
   maxShare: number;
@@ -69,7 +71,7 @@ const en: Texts = {
   bannerText: (f) =>
     `This site can use spare processing power of your computer for small computing tasks while this page is open: ` +
     `at most ${f.workers} ${f.workers === 1 ? 'core' : 'cores'}${f.leavesOneFree ? ', always leaving one free' : ''}, each busy ${percent(f.share)} of the time` +
-    `${f.maxShare > f.share ? ` (you can change that)` : ''}, one allowance for all your tabs of this site. ` +
+    `${f.maxShare > f.share ? ` (you can change that)` : ''}${f.oneAllowance ? ', one allowance for all your tabs of this site' : ''}. ` +
     `It pauses${f.pauseWhenHidden ? ' when no tab of this site is visible,' : ''} while you use the page, and when your browser says your device is on battery or under load. ` +
     `It sees nothing on the page, and you can pause or stop it at any time.`,
   allow: 'Allow',
@@ -120,7 +122,7 @@ const fr: Texts = {
   bannerText: (f) =>
     `Ce site peut utiliser la puissance de calcul inutilisée de votre ordinateur pour de petites tâches tant que cette page est ouverte : ` +
     `au plus ${f.workers} ${f.workers === 1 ? 'cœur' : 'cœurs'}${f.leavesOneFree ? ', en laissant toujours un cœur libre' : ''}, chacun occupé ${percent(f.share).replace('%', '\u00a0%')} du temps` +
-    `${f.maxShare > f.share ? ' (modifiable)' : ''}, une seule part pour tous vos onglets de ce site. ` +
+    `${f.maxShare > f.share ? ' (modifiable)' : ''}${f.oneAllowance ? ', une seule part pour tous vos onglets de ce site' : ''}. ` +
     `Il se met en pause${f.pauseWhenHidden ? ' quand aucun onglet de ce site n’est visible,' : ''} pendant que vous utilisez la page, et quand votre navigateur signale que l’appareil est sur batterie ou chargé. ` +
     `Il ne voit rien de la page, et vous pouvez le suspendre ou l’arrêter à tout moment.`,
   allow: 'Autoriser',
