@@ -34,6 +34,8 @@ export class SpareCyclesError extends Error implements RunError {
 
 /** Extra time the page waits past a run's own limit before giving up on the frame's answer. */
 const GRACE_MS = 5_000;
+/** How long `pause()` and `resume()` wait for the frame to load. */
+const FRAME_WAIT_MS = 10_000;
 
 /** The API for the loader's frame; `events` is `window.sparecycles` (it gets `stats` events). */
 export function createPageApi(frame: HTMLIFrameElement, origin: string, events: EventTarget & { state?: string }): PageApi {
@@ -62,6 +64,18 @@ export function createPageApi(frame: HTMLIFrameElement, origin: string, events: 
   const post = async (message: object, transfer: Transferable[] = []): Promise<void> => {
     await ready;
     frame.contentWindow?.postMessage(message, origin, transfer);
+  };
+  /** `pause()` and `resume()` wait for the frame, but not for ever (it may be refused on this page). */
+  const postSoon = async (message: object): Promise<void> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unavailable = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new SpareCyclesError({ code: 'unavailable', message: `the frame did not load within ${FRAME_WAIT_MS} ms` })), FRAME_WAIT_MS);
+    });
+    try {
+      await Promise.race([post(message), unavailable]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 
   async function runDetailed(module: string, input: Uint8Array, options?: RunOptions): Promise<RunReport> {
@@ -96,7 +110,7 @@ export function createPageApi(frame: HTMLIFrameElement, origin: string, events: 
   return {
     runDetailed,
     run: async (module, input, options) => (await runDetailed(module, input, options)).output,
-    pause: () => post({ type: 'sparecycles:pause' }),
-    resume: () => post({ type: 'sparecycles:resume' }),
+    pause: () => postSoon({ type: 'sparecycles:pause' }),
+    resume: () => postSoon({ type: 'sparecycles:resume' }),
   };
 }

@@ -270,6 +270,8 @@ function flushPoolStats(): void {
   statsTimer = undefined;
   const next = poolStats;
   if (!next) return;
+  // Everything was just forgotten in some tab (this one may not have heard yet): add nothing back.
+  if (readChoice(storage, siteKey) === 'undecided') return;
   // Only the leader adds to the site's totals, once per accepted result.
   const delta = { tasks: next.completed - counted.completed, cpuMs: next.cpuMs - counted.cpuMs };
   if (delta.tasks > 0 || delta.cpuMs > 0) {

@@ -124,6 +124,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stats: loop.stats,
     onStats: loop.onStats,
     async runLocal(moduleHash, input, { timeoutMs, queueMs }) {
+      // Suspended (a hard pause) or stopped: not even the module is fetched; the page's task goes elsewhere.
+      const state = loop.stats().state;
+      if (state === 'suspended' || state === 'stopped') return 'busy';
       let module: WebAssembly.Module;
       try {
         module = await modules.get({ module: { hash: moduleHash, url: `/modules/${moduleHash}.wasm` }, limits: LOCAL_TASK_LIMITS });
