@@ -13,6 +13,8 @@ import { taskWasmPath } from '../wasm/testing/task-modules.ts';
 import { readFile } from 'node:fs/promises';
 
 const KEY = 'screenshots-admin-key-0123456789';
+// The control names who runs the grid; a made-up operator reads better than a test port.
+process.env['SPARECYCLES_OPERATOR'] = 'Example Research Grid';
 const OUT = 'docs/images';
 
 const coordinator = await startCoordinatorProcess({ port: 18280, dataDir: '.tmp/screenshots', adminKey: KEY });

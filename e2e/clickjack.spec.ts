@@ -113,6 +113,17 @@ test('an honest page still gets consent from a visitor who looks and clicks', as
   await expect.poll(async () => (await jobStatus(jobId)).counts.completed, { timeout: 30_000 }).toBeGreaterThan(0);
 });
 
+test('a visitor who stopped can turn sharing on again with the mouse: the banner shown under the pointer still takes an honest click', async ({ page }) => {
+  await page.goto(hostPageUrl(siteKey));
+  await allowSharing(page);
+  const frame = embedFrame(page);
+  await frame.getByRole('button', { name: 'Stop' }).click();
+  await expect(frame.locator('body')).toHaveAttribute('data-state', 'declined');
+  await frame.getByRole('button', { name: 'Turn on' }).click();
+  await allowSharing(page);
+  await expect.poll(async () => (await jobStatus(jobId)).counts.completed, { timeout: 30_000 }).toBeGreaterThan(0);
+});
+
 test('consent is per site key: accepting one site key\'s banner starts nothing for another key on the same site', async ({ page, context }) => {
   const otherSite = await createSite([E2E.hostOrigin]);
   await page.goto(hostPageUrl(siteKey));

@@ -53,12 +53,15 @@ export async function allowSharing(page: Page, label = 'Allow'): Promise<void> {
   const allow = embedFrame(page).getByRole('button', { name: label });
   await allow.waitFor({ state: 'visible' });
   await expect(allow).toBeEnabled();
+  // The frame settles to the banner's size (it may have just grown from the control's).
+  await page.waitForTimeout(300);
   const box = await allow.boundingBox();
   if (!box) throw new Error('the Allow button has no box');
   const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   await page.mouse.move(centre.x - 60, centre.y - 25);
   await page.waitForTimeout(LOOK_MS);
   await page.mouse.move(centre.x, centre.y, { steps: 6 });
+  await page.waitForTimeout(200);
   await page.mouse.down();
   await page.mouse.up();
   await expect(embedFrame(page).locator('body')).toHaveAttribute('data-state', 'accepted');

@@ -81,13 +81,21 @@ export interface VisibilityWatch {
 export function watchVisibility(element: Element, now: () => number = () => performance.now()): VisibilityWatch {
   const tracked = typeof IntersectionObserverEntry !== 'undefined' && 'isVisible' in IntersectionObserverEntry.prototype;
   let since: number | undefined;
+  let origin: { x: number; y: number; at: number } | undefined;
+  let moved = false;
   const observer = tracked
     ? new IntersectionObserver(
         (entries) => {
           for (const entry of entries) {
             const visible = (entry as IntersectionObserverEntry & { isVisible?: boolean }).isVisible === true && entry.intersectionRatio >= 0.99;
             if (!visible) since = undefined;
-            else if (since === undefined) since = now();
+            else if (since === undefined) {
+              since = now();
+              // The pointer's arrival counts from here: a banner that appears (or is moved) under
+              // the pointer needs it to move again, in the open, before a click counts.
+              origin = undefined;
+              moved = false;
+            }
           }
         },
         // `trackVisibility` needs `delay` ≥ 100 ms; the threshold 1 asks for the whole banner.
@@ -96,8 +104,6 @@ export function watchVisibility(element: Element, now: () => number = () => perf
     : undefined;
   observer?.observe(element);
 
-  let origin: { x: number; y: number; at: number } | undefined;
-  let moved = false;
   let pointerType: string | undefined;
   const onMove = (event: PointerEvent): void => {
     if (!origin) origin = { x: event.screenX, y: event.screenY, at: now() };

@@ -31,7 +31,9 @@ export function requestLeadership(locks: LockManagerLike | undefined, name: stri
       await held;
     })
     .catch(() => {
-      // Aborted while waiting: this frame no longer wants to lead.
+      // Aborted while waiting: this frame no longer wants to lead. Refused (a browser that blocks
+      // this frame's storage refuses its locks too): lead alone, as without Web Locks.
+      if (!abort.signal.aborted) onLead();
     });
   return () => {
     abort.abort();

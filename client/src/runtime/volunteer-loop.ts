@@ -27,7 +27,8 @@
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
  *
  * Local tasks (`runLocal`, the host page's own `run()`): they wait in their own queue, and a
- * free worker takes them before any queued lease, within the same worker count and duty cycle,
+ * free worker takes them before any queued lease, within the same worker count but not waiting
+ * out a rest (the duty cycle bounds grid work; a rest still follows the page's task),
  * also while paused (a pause holds grid work; the page asked for this task itself).
  * One still waiting after its `queueMs` (the pool busy, paused or resting) answers `busy`, for its
  * caller to run it elsewhere; suspending or stopping cancels the ones running.
@@ -225,10 +226,19 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     onError,
   });
 
-  /** Whether a worker may start a task now (leases and local tasks alike). */
+  /** Whether a worker may start a lease now: within the workers allowed, and not resting. */
   const workerFree = (at: number): boolean => {
     const busy = active.size + locals.running();
     return busy < pool.size && freeWorkers(workers, busy, rests, at) > 0;
+  };
+  /**
+   * Whether a worker may take the page's own task: within the workers allowed, rests or not. The
+   * duty cycle keeps grid work from crowding the visitor's machine; the page's own work is the
+   * page's, which would otherwise run it on the visitor's machine all the same.
+   */
+  const workerFreeForPage = (): boolean => {
+    const busy = active.size + locals.running();
+    return busy < pool.size && busy < workers;
   };
 
   function startQueued(): void {
@@ -237,7 +247,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     rests = prune(rests, at);
     // The page's own tasks first: they are why the visitor is on the page. A soft pause (the page
     // busy or in use) holds grid work only: the page asked for this one itself.
-    while (locals.waiting() > 0 && workerFree(at)) {
+    while (locals.waiting() > 0 && workerFreeForPage()) {
       locals.startNext();
       emit();
     }
@@ -246,7 +256,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       begin((queue.shift() as Queued).lease);
     }
     // Work waits for a rest to end: look again then.
-    const restEnd = queue.length > 0 || locals.waiting() > 0 ? nextRestEnd(rests, at) : undefined;
+    const restEnd = queue.length > 0 ? nextRestEnd(rests, at) : undefined;
     // A shorter rest that ends before the one waited for moves the wake-up earlier.
     if (restEnd !== undefined && (restTimer === undefined || restEnd < restTimerAt)) {
       if (restTimer !== undefined) timers.clearTimeout(restTimer);
