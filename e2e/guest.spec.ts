@@ -52,9 +52,27 @@ async function openTab(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+const isLeader = async (page: Page): Promise<boolean> =>
+  (await embedFrame(page).locator('body').getAttribute('data-leader')) === 'true';
+
+/** The tab whose frame runs the pool, and one that does not. */
+async function leaderAndFollower(first: Page, second: Page): Promise<[Page, Page]> {
+  return (await isLeader(first)) ? [first, second] : [second, first];
+}
+
+/** One tab (signals simulated) sharing, with a long job's first tasks running. */
+async function sharingTab(context: BrowserContext): Promise<{ jobId: string; page: Page }> {
+  await simulateSignals(context);
+  const jobId = await submit(LONG_JOB());
+  const page = await openTab(context);
+  await allowSharing(page);
+  await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
+  return { jobId, page };
+}
+
 async function leaders(pages: Page[]): Promise<number> {
   let count = 0;
-  for (const page of pages) if ((await embedFrame(page).locator('body').getAttribute('data-leader')) === 'true') count += 1;
+  for (const page of pages) if (await isLeader(page)) count += 1;
   return count;
 }
 
@@ -95,7 +113,7 @@ test('Stop in any tab ends the grid\'s CPU use in every tab within a second', as
   await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
   // Stop from a tab that does not lead.
   let follower = tabs[0]!;
-  for (const tab of tabs) if ((await embedFrame(tab).locator('body').getAttribute('data-leader')) !== 'true') follower = tab;
+  for (const tab of tabs) if (!(await isLeader(tab))) follower = tab;
   const stoppedAt = Date.now();
   await embedFrame(follower).getByRole('button', { name: 'Stop' }).click();
   for (const tab of tabs) await expect(embedFrame(tab).locator('body')).toHaveAttribute('data-state', 'declined', { timeout: 1_000 });
@@ -117,8 +135,7 @@ test('closing the leading tab hands the pool over within two seconds, and no tas
   const second = await openTab(context);
   await expect.poll(() => completed(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
   expect(await leaders([first, second])).toBe(1);
-  const leader = (await embedFrame(first).locator('body').getAttribute('data-leader')) === 'true' ? first : second;
-  const other = leader === first ? second : first;
+  const [leader, other] = await leaderAndFollower(first, second);
   await leader.close();
   await expect(embedFrame(other).locator('body')).toHaveAttribute('data-leader', 'true', { timeout: 2_000 });
   // The new leader's own pool takes work within seconds (its first leases after connecting).
@@ -128,12 +145,8 @@ test('closing the leading tab hands the pool over within two seconds, and no tas
 });
 
 test('a hidden page and a discharging battery pause the pool, and it resumes by itself', async ({ context }) => {
-  await simulateSignals(context);
-  const jobId = await submit(LONG_JOB());
-  const page = await openTab(context);
-  await allowSharing(page);
+  const { jobId, page } = await sharingTab(context);
   const control = embedFrame(page).locator('section.control');
-  await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
 
   for (const [pause, resume, reason] of [
     [() => setHidden(page, true), () => setHidden(page, false), 'hidden'],
@@ -152,12 +165,8 @@ test('a hidden page and a discharging battery pause the pool, and it resumes by 
 });
 
 test('a busy host page makes the pool back off for a while, then it resumes', async ({ context }) => {
-  await simulateSignals(context);
-  const jobId = await submit(LONG_JOB());
-  const page = await openTab(context);
-  await allowSharing(page);
+  const { jobId, page } = await sharingTab(context);
   const control = embedFrame(page).locator('section.control');
-  await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
   // The page's own main thread is busy for 300 ms: a long task only the page can see.
   await page.evaluate(() =>
     setTimeout(() => {
@@ -195,8 +204,7 @@ test('a share or a pause chosen in any tab applies to the pool; a hidden tab doe
   await allowSharing(first);
   const second = await openTab(context);
   await expect.poll(() => leaders([first, second])).toBe(1);
-  const leader = (await embedFrame(first).locator('body').getAttribute('data-leader')) === 'true' ? first : second;
-  const follower = leader === first ? second : first;
+  const [leader, follower] = await leaderAndFollower(first, second);
   await expect.poll(() => running(jobId), { timeout: 30_000 }).toBeGreaterThan(0);
 
   await chooseShare(follower, /100/);

@@ -16,9 +16,13 @@ export function demoPageCsp(coordinatorUrl: string): string {
   ].join('; ');
 }
 
+/** The snippet a site owner pastes, for the demo pages. */
+const embedTag = (coordinatorUrl: string, siteKey: string): string =>
+  `<script src="${escapeAttribute(coordinatorUrl)}/embed.js" data-site="${escapeAttribute(siteKey)}" async></script>`;
+
 /** The HTML of the demo page, embedding `siteKey` from `coordinatorUrl`. */
 export function demoPage(coordinatorUrl: string, siteKey: string): string {
-  const snippet = `<script src="${escapeAttribute(coordinatorUrl)}/embed.js" data-site="${escapeAttribute(siteKey)}" async></script>`;
+  const snippet = embedTag(coordinatorUrl, siteKey);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -66,7 +70,7 @@ export function demoPage(coordinatorUrl: string, siteKey: string): string {
  * pool when they share, on the grid otherwise, outlining each tile by where it ran.
  */
 export function zoomPage(coordinatorUrl: string, siteKey: string, moduleHash: string): string {
-  const snippet = `<script src="${escapeAttribute(coordinatorUrl)}/embed.js" data-site="${escapeAttribute(siteKey)}" async></script>`;
+  const snippet = embedTag(coordinatorUrl, siteKey);
   return `<!doctype html>
 <html lang="en">
 <head>

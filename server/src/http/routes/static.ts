@@ -44,8 +44,9 @@ function unknownSitePage(reply: FastifyReply, site: string | undefined): Fastify
 export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, config } = deps;
 
-  app.get('/embed.js', async (_request, reply) => {
-    const body = await readClientFile(config.clientDir, 'embed.js');
+  /** A script that host pages load from another origin: CORS, CORP, and a short cache. */
+  const crossOriginScript = (name: string) => async (_request: unknown, reply: FastifyReply) => {
+    const body = await readClientFile(config.clientDir, name);
     return reply
       .type('text/javascript; charset=utf-8')
       .header('cross-origin-resource-policy', 'cross-origin')
@@ -53,20 +54,12 @@ export async function staticRoutes(app: FastifyInstance, deps: AppDeps): Promise
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'public, max-age=300')
       .send(body);
-  });
+  };
 
+  app.get('/embed.js', crossOriginScript('embed.js'));
   // The host page's API code, imported by the loader on the page's first call (an ES module from
   // another origin: it needs CORS).
-  app.get('/api.js', async (_request, reply) => {
-    const body = await readClientFile(config.clientDir, 'api.js');
-    return reply
-      .type('text/javascript; charset=utf-8')
-      .header('cross-origin-resource-policy', 'cross-origin')
-      .header('access-control-allow-origin', '*')
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'public, max-age=300')
-      .send(body);
-  });
+  app.get('/api.js', crossOriginScript('api.js'));
 
   app.get<{ Querystring: { site?: string } }>('/frame', async (request, reply) => {
     const site = typeof request.query.site === 'string' ? request.query.site : undefined;
