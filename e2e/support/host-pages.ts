@@ -67,15 +67,19 @@ const ATTACK_JS = `
   }
   if (mode === 'moved') {
     // Only when the pointer nears "Play", so the frame is on screen for a moment before the click.
+    // "Allow" goes where the visitor is heading (the page sees no more moves once the frame is under the pointer).
     addEventListener('pointermove', (e) => {
       const box = play.getBoundingClientRect();
-      if (e.clientX > box.left - 30 && e.clientX < box.right + 30 && e.clientY > box.top - 30 && e.clientY < box.bottom + 30) place(e.clientX, e.clientY);
+      if (e.clientX > box.left - 30 && e.clientX < box.right + 30 && e.clientY > box.top - 30 && e.clientY < box.bottom + 30) place(...centre());
     });
   }
   if (mode === 'slid') {
-    let last;
-    addEventListener('pointermove', (e) => (last = e));
-    setTimeout(() => last && place(last.clientX, last.clientY), Number(params.get('after') || 1500));
+    // The clock starts when the pointer first shows up, so a slow frame load cannot make the slide miss it.
+    let last, timer;
+    addEventListener('pointermove', (e) => {
+      last = e;
+      timer ??= setTimeout(() => place(last.clientX, last.clientY), Number(params.get('after') || 1500));
+    });
   }
 })();
 `;
