@@ -3,7 +3,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { onRequestAsyncHookHandler } from 'fastify';
+import { operatorPrincipal, type Principal } from '../accounts/principal.ts';
 import { CodedError } from '../protocol/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller, set by the auth hook before any `/api/v1` route runs. */
+    principal: Principal;
+  }
+}
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
@@ -22,5 +30,6 @@ export function requireAdminKey(adminKey: string): onRequestAsyncHookHandler {
       throw new CodedError('unauthorized', 'missing credentials: send Authorization: Bearer <key>');
     }
     if (!keysMatch(match[1], adminKey)) throw new CodedError('forbidden', 'this key is not allowed here');
+    request.principal = operatorPrincipal;
   };
 }
