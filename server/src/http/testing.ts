@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Limits } from '../config.ts';
-import { newId, newSiteKey } from '../ids.ts';
+import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -27,6 +27,9 @@ export const TEST_LIMITS: Limits = {
   defaultMaxAttempts: 3,
   maxRunInputBytes: 64 * 1024,
   runSitePerMinute: 600,
+  maxActiveJobs: 1000,
+  authFailureBurst: 10,
+  authFailuresPerMinute: 60,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -108,6 +111,8 @@ export async function startTestCoordinator(
     now: Date.now,
     newId,
     newSiteKey,
+    newApiKey: () => ({ id: newKeyId(), secret: newKeySecret() }),
+    volunteersOnline: () => scheduler.sessionsOnline(),
     config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
   volunteers = attachVolunteerSocket({
