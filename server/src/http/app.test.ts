@@ -5,6 +5,7 @@ import { watToWasm } from '../../../wasm/testing/wat.ts';
 import { FRAME_CONFIG_ELEMENT_ID, type FrameConfig } from '../protocol/http.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from './testing.ts';
+import { expectError } from './expect-error.ts';
 
 let c: TestCoordinator;
 beforeEach(async () => {
@@ -39,14 +40,6 @@ async function primesModule(): Promise<string> {
 
 async function job(body: Record<string, unknown>) {
   return c.api('POST', '/jobs', body);
-}
-
-function expectError(reply: { statusCode: number; json(): unknown }, status: number, code: string, message?: RegExp): void {
-  expect(reply.statusCode).toBe(status);
-  const body = reply.json() as { error: { code: string; message: string } };
-  expect(body.error.code).toBe(code);
-  expect(typeof body.error.message).toBe('string');
-  if (message) expect(body.error.message).toMatch(message);
 }
 
 describe('health and errors', () => {

@@ -75,12 +75,18 @@ export interface TestCoordinator {
   listen(): Promise<string>;
   close(): Promise<void>;
   /** `inject` with the admin key. */
-  api(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
 /** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
 export async function startTestCoordinator(
-  options: { limits?: Partial<Limits>; publicUrl?: string; heartbeat?: { intervalMs: number; timeoutMs: number } } = {},
+  options: {
+    limits?: Partial<Limits>;
+    publicUrl?: string;
+    heartbeat?: { intervalMs: number; timeoutMs: number };
+    /** Every log line (requests included, at trace level) goes to this stream. */
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
   const clientDir = join(dir, 'client');
@@ -113,6 +119,7 @@ export async function startTestCoordinator(
     newSiteKey,
     newApiKey: () => ({ id: newKeyId(), secret: newKeySecret() }),
     volunteersOnline: () => scheduler.sessionsOnline(),
+    ...(options.logStream ? { logger: { level: 'trace', stream: options.logStream }, logRequests: true } : {}),
     config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
   volunteers = attachVolunteerSocket({
