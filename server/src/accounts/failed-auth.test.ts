@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFailedAuthLimiter } from './failed-auth.ts';
+import { addressKey, createFailedAuthLimiter } from './failed-auth.ts';
 
 /** A script of events at times: `fail` counts a failure, `ask` expects a retry-after (0: may try). */
 type Step = [at: number, address: string, event: 'fail'] | [at: number, address: string, event: 'ask', retryAfterMs: number];
@@ -39,5 +39,27 @@ describe('failed authentications per address', () => {
       limiter.failed('attacker', at);
     }
     expect(lookedAt).toBe(10); // the burst; the next token comes a second after the last failure
+  });
+});
+
+describe('addressKey', () => {
+  it.each([
+    ['203.0.113.9', '203.0.113.9'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:DB8:0001:0002::7', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:db8:0:0:ffff::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ])('%s → %s', (address, key) => {
+    expect(addressKey(address)).toBe(key);
+  });
+
+  it('every address of one /64 shares a bucket', () => {
+    const limiter = createFailedAuthLimiter({ burst: 10, perMinute: 60 });
+    for (let i = 0; i < 10; i++) limiter.failed(`2001:db8:1:2::${i.toString(16)}`, 0);
+    expect(limiter.retryAfterMs('2001:db8:1:2:ffff::9', 0)).toBe(1000);
+    expect(limiter.retryAfterMs('2001:db8:1:3::1', 0)).toBe(0);
   });
 });
