@@ -34,6 +34,9 @@ describe('parseEnv', () => {
       defaultMaxAttempts: 3,
       maxRunInputBytes: 1024 * 1024,
       runSitePerMinute: 600,
+      maxActiveJobs: 1000,
+      authFailureBurst: 10,
+      authFailuresPerMinute: 60,
     });
   });
 
@@ -50,12 +53,16 @@ describe('parseEnv', () => {
       SPARECYCLES_MAX_OUTPUT_BYTES: '2048',
       SPARECYCLES_DEADLINE_MS: '500',
       SPARECYCLES_MAX_ATTEMPTS: '7',
+      SPARECYCLES_MAX_ACTIVE_JOBS: '5',
+      SPARECYCLES_AUTH_FAILURE_BURST: '3',
+      SPARECYCLES_AUTH_FAILURES_PER_MINUTE: '6',
       SPARECYCLES_OPERATOR: '  Université de Nantes — calcul  ',
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
     expect(config.operatorName).toBe('Université de Nantes — calcul');
     expect(config.publicUrl).toBe('https://grid.example.com');
     expect(config.limits).toMatchObject({ maxModuleBytes: 1024 * 1024, maxMemoryBytes: 65536, maxOutputBytes: 2048, defaultDeadlineMs: 500, defaultMaxAttempts: 7 });
+    expect(config.limits).toMatchObject({ maxActiveJobs: 5, authFailureBurst: 3, authFailuresPerMinute: 6 });
   });
 
   it('derives DEMO_PORT from PORT and a usable PUBLIC_URL from a wildcard HOST', () => {

@@ -11,7 +11,9 @@
  *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB),
  *   SPARECYCLES_DEADLINE_MS (30000), SPARECYCLES_MAX_ATTEMPTS (3),
  *   SPARECYCLES_MAX_RUN_INPUT_BYTES (1MiB; a host page's `run()` input on the grid),
- *   SPARECYCLES_RUN_SITE_PER_MINUTE (600; `run()` calls a site may send to the grid), SPARECYCLES_CLIENT_DIR
+ *   SPARECYCLES_RUN_SITE_PER_MINUTE (600; `run()` calls a site may send to the grid),
+ *   SPARECYCLES_MAX_ACTIVE_JOBS (1000; active jobs per owner), SPARECYCLES_AUTH_FAILURE_BURST (10) and
+ *   SPARECYCLES_AUTH_FAILURES_PER_MINUTE (60; failed authentications per client address), SPARECYCLES_CLIENT_DIR
  *   (dist/client), SPARECYCLES_WASM_DIR (dist/wasm), SPARECYCLES_OPERATOR (the public URL's host;
  *   who runs this coordinator, as the frame names it to visitors).
  */
@@ -46,6 +48,12 @@ export interface Limits {
   maxRunInputBytes: number;
   /** `run()` calls a site's pages may send to the grid a minute, all visitors together. */
   runSitePerMinute: number;
+  /** Active (not yet finished) jobs one owner may have at once. */
+  maxActiveJobs: number;
+  /** Failed authentications a client address may make in a row before it is refused (429). */
+  authFailureBurst: number;
+  /** Failed authentications a refused address is allowed again per minute. */
+  authFailuresPerMinute: number;
 }
 
 export interface Config {
@@ -199,6 +207,9 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       defaultMaxAttempts: integer(env, 'SPARECYCLES_MAX_ATTEMPTS', 3, Type.Integer({ minimum: 1, maximum: 100 }), 'expected 1-100'),
       maxRunInputBytes: size(env, 'SPARECYCLES_MAX_RUN_INPUT_BYTES', MiB, 1, 64 * MiB),
       runSitePerMinute: integer(env, 'SPARECYCLES_RUN_SITE_PER_MINUTE', 600, Type.Integer({ minimum: 1, maximum: 100_000 }), 'expected 1-100000'),
+      maxActiveJobs: integer(env, 'SPARECYCLES_MAX_ACTIVE_JOBS', 1000, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      authFailureBurst: integer(env, 'SPARECYCLES_AUTH_FAILURE_BURST', 10, Type.Integer({ minimum: 1, maximum: 10_000 }), 'expected 1-10000'),
+      authFailuresPerMinute: integer(env, 'SPARECYCLES_AUTH_FAILURES_PER_MINUTE', 60, Type.Integer({ minimum: 1, maximum: 60_000 }), 'expected 1-60000'),
     },
     clientDir: env['SPARECYCLES_CLIENT_DIR']?.trim() ? resolve(env['SPARECYCLES_CLIENT_DIR'].trim()) : join(ROOT, 'dist/client'),
     wasmDir: env['SPARECYCLES_WASM_DIR']?.trim() ? resolve(env['SPARECYCLES_WASM_DIR'].trim()) : join(ROOT, 'dist/wasm'),

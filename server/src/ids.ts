@@ -23,3 +23,13 @@ export function newSiteKey(): string {
 export function newAdminKey(): string {
   return `sc_admin_${randomToken(32)}`;
 }
+
+/** A scoped key's public id (`k_` + 9 random bytes): what its records are stamped with. */
+export function newKeyId(): string {
+  return `k_${randomToken(9)}`;
+}
+
+/** A scoped key's secret (`sc_` + 32 random bytes): shown once, stored only as its SHA-256. */
+export function newKeySecret(): string {
+  return `sc_${randomToken(32)}`;
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
-import { newAdminKey, newId, newSiteKey } from './ids.ts';
+import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts';
 import { createScheduler } from './scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
 import { openSqliteStore } from './store/index.ts';
@@ -57,6 +57,8 @@ async function main(): Promise<void> {
     now,
     newId,
     newSiteKey,
+    newApiKey: () => ({ id: newKeyId(), secret: newKeySecret() }),
+    volunteersOnline: () => scheduler.sessionsOnline(),
     config,
     logger: { level: config.logLevel },
     logRequests: config.logLevel === 'debug' || config.logLevel === 'trace',

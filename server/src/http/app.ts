@@ -1,15 +1,19 @@
 /**
- * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth with the operator key, except
- * health), the embed's static files and module downloads. Returned without listening, so tests use
- * `inject` and `main.ts` decides where it listens.
+ * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth, except health; each route
+ * group admits the roles it serves: modules and jobs task authors, sites site owners, keys and
+ * volunteers the operator alone, and the operator everything), the embed's static files and module
+ * downloads. Returned without listening, so tests use `inject` and `main.ts` decides where it listens.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { API_PREFIX } from '../protocol/http.ts';
-import { requireAdminKey } from './auth.ts';
+import { createFailedAuthLimiter } from '../accounts/failed-auth.ts';
+import { authenticate, decoratePrincipal, requireRole } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { installErrorHandlers, sendHttpError } from './errors.ts';
 import { downloadRoutes } from './routes/downloads.ts';
+import { gridRoutes } from './routes/grid.ts';
 import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { moduleRoutes } from './routes/modules.ts';
 import { runRoutes } from './routes/run.ts';
@@ -17,6 +21,7 @@ import { siteRoutes } from './routes/sites.ts';
 import { staticRoutes } from './routes/static.ts';
 import { volunteerRoutes } from './routes/volunteers.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
+import { installWellFormedInput } from './well-formed.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -26,7 +31,8 @@ const MAX_PARAM_LENGTH = 200;
 /** Builds the fastify app over the injected store, scheduler and config. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // Fastify's request serializer logs no headers; the redaction keeps it so should that change.
+    logger: deps.logger ? { ...(deps.logger === true ? {} : deps.logger), redact: ['req.headers.authorization', 'headers.authorization'] } : false,
     logController: new LogController({ disableRequestLogging: !deps.logRequests }),
     // Job ids and site keys are short; a long URL is a mistake or an attack.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -39,15 +45,30 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installErrorHandlers(app);
+  installWellFormedInput(app);
+  decoratePrincipal(app);
 
   healthRoutes(app, deps);
+  const { limits } = deps.config;
+  const failures = createFailedAuthLimiter({ burst: limits.authFailureBurst, perMinute: limits.authFailuresPerMinute });
   app.register(
     async (api) => {
-      api.addHook('onRequest', requireAdminKey(deps.config.adminKey));
-      moduleRoutes(api, deps);
-      siteRoutes(api, deps);
-      jobRoutes(api, deps);
-      volunteerRoutes(api, deps);
+      api.addHook('onRequest', authenticate({ adminKey: deps.config.adminKey, store: deps.store, failures, now: deps.now }));
+      gridRoutes(api, deps);
+      api.register(async (authors) => {
+        authors.addHook('onRequest', requireRole('author', 'operator'));
+        moduleRoutes(authors, deps);
+        jobRoutes(authors, deps);
+      });
+      api.register(async (sites) => {
+        sites.addHook('onRequest', requireRole('site', 'operator'));
+        siteRoutes(sites, deps);
+      });
+      api.register(async (operator) => {
+        operator.addHook('onRequest', requireRole('operator'));
+        keyRoutes(operator, deps);
+        volunteerRoutes(operator, deps);
+      });
     },
     { prefix: API_PREFIX },
   );

@@ -16,6 +16,10 @@ export interface AppDeps {
   newId: () => string;
   /** New public site keys. */
   newSiteKey: () => string;
+  /** New scoped keys: a public id and a secret. */
+  newApiKey: () => { id: string; secret: string };
+  /** Volunteer connections this coordinator holds now (`GET /grid`). */
+  volunteersOnline: () => number;
   config: {
     adminKey: string;
     /** The coordinator's public origin (no trailing slash). */
@@ -26,8 +30,8 @@ export interface AppDeps {
     /** Where the client build lives (`embed.js`, `frame.html`, `assets/`). */
     clientDir: string;
   };
-  /** A pino logger options object, or false (the default) for none. */
-  logger?: boolean | { level: string };
+  /** A pino logger options object (a `stream` to write lines to, in tests), or false (the default) for none. */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Log every request (noisy; off by default). */
   logRequests?: boolean;
   /** False while shutting down: health answers 503. */

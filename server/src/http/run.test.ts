@@ -10,6 +10,7 @@ import { decodePrimesOutput, encodePrimesInput } from '../../../wasm/tasks/prime
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
 import { RUN_PRIORITY } from '../protocol/http.ts';
 import { builtModule, prepareVolunteering, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from './testing.ts';
+import { expectError } from './expect-error.ts';
 
 let c: TestCoordinator;
 let siteKey: string;
@@ -42,11 +43,6 @@ function post(options: { site?: string; module?: string; body?: Uint8Array; head
 }
 
 const result = (id: string, waitMs = 0, site = siteKey) => c.app.inject({ url: `/api/v1/sites/${site}/run/${id}?waitMs=${waitMs}` });
-
-function expectError(reply: { statusCode: number; json(): unknown }, status: number, code: string): void {
-  expect(reply.statusCode).toBe(status);
-  expect((reply.json() as { error: { code: string } }).error.code).toBe(code);
-}
 
 describe('POST /api/v1/sites/:key/run', () => {
   it('needs no operator key, creates a one-task job of the site above batch priority, and a volunteer finishes it', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Limits } from '../config.ts';
-import { newId, newSiteKey } from '../ids.ts';
+import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -27,6 +27,9 @@ export const TEST_LIMITS: Limits = {
   defaultMaxAttempts: 3,
   maxRunInputBytes: 64 * 1024,
   runSitePerMinute: 600,
+  maxActiveJobs: 1000,
+  authFailureBurst: 10,
+  authFailuresPerMinute: 60,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,12 +75,18 @@ export interface TestCoordinator {
   listen(): Promise<string>;
   close(): Promise<void>;
   /** `inject` with the admin key. */
-  api(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<LightMyRequestResponse>;
+  api(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
 /** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
 export async function startTestCoordinator(
-  options: { limits?: Partial<Limits>; publicUrl?: string; heartbeat?: { intervalMs: number; timeoutMs: number } } = {},
+  options: {
+    limits?: Partial<Limits>;
+    publicUrl?: string;
+    heartbeat?: { intervalMs: number; timeoutMs: number };
+    /** Every log line (requests included, at trace level) goes to this stream. */
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
   const clientDir = join(dir, 'client');
@@ -108,6 +117,9 @@ export async function startTestCoordinator(
     now: Date.now,
     newId,
     newSiteKey,
+    newApiKey: () => ({ id: newKeyId(), secret: newKeySecret() }),
+    volunteersOnline: () => scheduler.sessionsOnline(),
+    ...(options.logStream ? { logger: { level: 'trace', stream: options.logStream }, logRequests: true } : {}),
     config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
   volunteers = attachVolunteerSocket({

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   job_not_found: 404,
   site_not_found: 404,
   volunteer_not_found: 404,
+  key_not_found: 404,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -30,8 +30,9 @@ export const Origin = Type.String({
  * characters (C0, DEL, C1) and no lone UTF-16 surrogates. The frame renders it with `textContent`;
  * the pattern keeps out what would still garble or break a line there.
  */
-export function PlainText(maxLength: number) {
+export function PlainText(maxLength: number, minLength = 0) {
   return Type.String({
+    minLength,
     maxLength,
     pattern: '^(?:[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$',
     description: 'plain text: no control characters or lone surrogates',
@@ -116,6 +117,8 @@ export const SiteInfo = Type.Object({
   createdAt: Type.Integer(),
   embed: Type.String({ description: 'The snippet to paste into the site' }),
   settings: SiteSettings,
+  /** Whose site it is: the site key's id, or `operator`. */
+  owner: Type.String(),
 });
 export type SiteInfo = Static<typeof SiteInfo>;
 
@@ -187,6 +190,8 @@ export const JobStatus = Type.Object({
   createdAt: Type.Integer(),
   /** The site whose page asked for this job through `run()`; absent for ordinary jobs. */
   site: Type.Optional(Type.String()),
+  /** Whose job it is: the author key's id, or `operator`. */
+  owner: Type.String(),
   counts: TaskCounts,
 });
 export type JobStatus = Static<typeof JobStatus>;
@@ -297,3 +302,39 @@ export type RunStatus = Static<typeof RunStatus>;
 
 /** Priority of a page's one-task `run()` jobs: above the default 100 of batch jobs. */
 export const RUN_PRIORITY = 200;
+
+/** The roles of the keys the operator hands out (the operator's own key is not one of them). */
+export const KeyRole = Type.Union([Type.Literal('author'), Type.Literal('site')]);
+export type KeyRole = Static<typeof KeyRole>;
+
+/** `POST /keys`: a key for a task author or a site owner, named so the operator knows whose it is. */
+export const CreateKeyBody = Type.Object({ role: KeyRole, name: PlainText(100, 1) }, strict);
+export type CreateKeyBody = Static<typeof CreateKeyBody>;
+
+/** A key as listed: never its secret nor the secret's hash. */
+export const KeyInfo = Type.Object({
+  id: Type.String(),
+  role: KeyRole,
+  name: Type.String(),
+  createdAt: Type.Integer(),
+  /** When it was revoked (epoch ms), or null while it works. */
+  revokedAt: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type KeyInfo = Static<typeof KeyInfo>;
+
+/** The answer to `POST /keys`: the only time the secret is shown. */
+export const CreatedKey = Type.Object({ ...KeyInfo.properties, secret: Type.String() });
+export type CreatedKey = Static<typeof CreatedKey>;
+
+export const KeyList = Type.Object({ keys: Type.Array(KeyInfo) });
+export type KeyList = Static<typeof KeyList>;
+
+/** `/keys/:id`: a key id as `newKeyId` makes them. */
+export const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^k_[A-Za-z0-9_-]{1,64}$' }) }, strict);
+
+/** `GET /grid`: the grid as any caller may see it. */
+export const GridInfo = Type.Object({
+  /** Volunteer connections (sessions) this coordinator holds now. */
+  volunteersOnline: Type.Integer(),
+});
+export type GridInfo = Static<typeof GridInfo>;

@@ -67,6 +67,8 @@ export interface Scheduler {
   cancel(jobId: string): Promise<boolean>;
   /** New work exists (a job was created): idle volunteers are told to ask. */
   workAdded(jobId: string): void;
+  /** Volunteer connections of this process that are up now. */
+  sessionsOnline(): number;
   /** Expires overdue leases now, and releases leases of connections that never came back. */
   sweep(): Promise<void>;
   /** Starts the periodic sweep (idempotent; the timer does not keep the process alive). */
@@ -295,6 +297,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     workAdded(jobId) {
       changed([jobId]);
       wakeIdle();
+    },
+
+    sessionsOnline() {
+      return connected.size;
     },
 
     async sweep() {

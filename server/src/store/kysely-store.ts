@@ -28,7 +28,6 @@ import type {
   CompleteRequest,
   FailLeaseRequest,
   FailOutcome,
-  ModuleMeta,
   ModuleRecord,
   NewJob,
   NewSite,
@@ -49,6 +48,9 @@ import {
 } from './lease-endings.ts';
 import { findVolunteer } from './volunteer-records.ts';
 import { changeSite, findSite, insertSite } from './sites.ts';
+import { findKeyByHash, insertKey, listKeys, revokeKey } from './keys.ts';
+import { findModule, findModuleMeta, saveModule } from './modules.ts';
+import { OPERATOR } from '../accounts/principal.ts';
 
 export { taskIdOf };
 const TASK_COLUMNS_PER_ROW = 12;
@@ -67,33 +69,32 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
   const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA };
 
   return {
-    async saveModule(module: ModuleRecord) {
-      const result = await db
-        .insertInto('modules')
-        .values({
-          hash: module.hash,
-          abi: module.abi,
-          size: module.size,
-          bytes: toDbBytes(module.bytes),
-          created_at: module.createdAt,
-        })
-        .onConflict((oc) => oc.column('hash').doNothing())
-        .executeTakeFirst();
-      return { created: Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 };
+    async saveModule(module: ModuleRecord, owner) {
+      return db.transaction().execute((trx) => saveModule(trx, module, owner));
     },
 
     async getModule(hash) {
-      const row = await db.selectFrom('modules').selectAll().where('hash', '=', hash).executeTakeFirst();
-      return row && { ...toModuleMeta(row), bytes: fromDbBytes(row.bytes) };
+      return findModule(db, hash);
     },
 
-    async getModuleMeta(hash) {
-      const row = await db
-        .selectFrom('modules')
-        .select(['hash', 'abi', 'size', 'created_at'])
-        .where('hash', '=', hash)
-        .executeTakeFirst();
-      return row && toModuleMeta(row);
+    async getModuleMeta(hash, owner) {
+      return findModuleMeta(db, hash, owner);
+    },
+
+    async createKey(key) {
+      return insertKey(db, key);
+    },
+
+    async findKeyByHash(secretHash) {
+      return findKeyByHash(db, secretHash);
+    },
+
+    async listKeys() {
+      return listKeys(db);
+    },
+
+    async revokeKey(id, now) {
+      return db.transaction().execute((trx) => revokeKey(trx, id, now));
     },
 
     async createSite(site: NewSite) {
@@ -130,6 +131,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
             created_at: job.createdAt,
             finished_at: job.inputs.length === 0 ? job.createdAt : null,
             site_key: job.siteKey ?? null,
+            owner: job.owner ?? OPERATOR,
           })
           .onConflict((oc) => oc.column('id').doNothing())
           .executeTakeFirst();
@@ -182,12 +184,23 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
         maxAttempts: Number(job.max_attempts),
         priority: Number(job.priority),
         createdAt: Number(job.created_at),
+        owner: job.owner,
         counts,
       };
       if (job.title !== null) status.title = job.title;
       if (job.purpose !== null) status.purpose = job.purpose;
       if (job.site_key !== null) status.site = job.site_key;
       return status;
+    },
+
+    async countActiveJobs(owner) {
+      const row = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+        .where('owner', '=', owner)
+        .where('state', '=', 'active')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     async listResults(jobId, fromIndex, limit) {
@@ -374,6 +387,3 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
   };
 }
 
-function toModuleMeta(row: { hash: string; abi: string; size: number; created_at: number }): ModuleMeta {
-  return { hash: row.hash, abi: row.abi as ModuleMeta['abi'], size: Number(row.size), createdAt: Number(row.created_at) };
-}

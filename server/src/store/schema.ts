@@ -23,6 +23,8 @@ export interface SitesTable {
   origins: string;
   created_at: number;
   settings: string;
+  /** Whose site it is: a site key's id, or `operator`. */
+  owner: string;
 }
 
 /** Jobs: `state` is `active` | `completed` | `cancelled`. */
@@ -44,6 +46,8 @@ export interface JobsTable {
   finished_at: number | null;
   /** The site whose page asked for this job through its `run()` API; null for ordinary jobs. */
   site_key: string | null;
+  /** Whose job it is: an author key's id, `operator`, or a site's owner for `run()` jobs. */
+  owner: string;
 }
 
 /**
@@ -115,6 +119,27 @@ export interface VolunteersTable {
   last_seen: number;
 }
 
+/** Who uploaded a module: one row per module and owner (each uploader owns their upload). */
+export interface ModuleOwnersTable {
+  hash: string;
+  owner: string;
+  /** When this owner first uploaded it. */
+  created_at: number;
+}
+
+/**
+ * Keys the operator made for task authors and site owners. `role` is `author` | `site`; only the
+ * SHA-256 (hex) of the secret is kept; `revoked_at` is set once, when the key is revoked.
+ */
+export interface ApiKeysTable {
+  id: string;
+  role: string;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 /** Every table the store uses. */
 export interface Database {
   modules: ModulesTable;
@@ -123,4 +148,6 @@ export interface Database {
   tasks: TasksTable;
   leases: LeasesTable;
   volunteers: VolunteersTable;
+  module_owners: ModuleOwnersTable;
+  api_keys: ApiKeysTable;
 }

@@ -3,6 +3,7 @@
  * rules of `sites/settings.ts` inside the transaction that reads the current ones, and a site's run
  * modules must be uploaded (modules are never deleted, so checking at write time holds).
  */
+import { OPERATOR } from '../accounts/principal.ts';
 import { CodedError } from '../protocol/errors.ts';
 import type { SiteSettings } from '../protocol/http.ts';
 import { mergeSiteSettings, siteSettingsProblem } from '../sites/index.ts';
@@ -18,6 +19,7 @@ function toSiteRecord(row: SiteRow): SiteRecord {
     name: row.name,
     origins: JSON.parse(row.origins) as string[],
     createdAt: Number(row.created_at),
+    owner: row.owner,
     // Rows written before a setting existed read it as its default.
     settings: mergeSiteSettings({}, JSON.parse(row.settings) as Partial<SiteSettings>),
   };
@@ -38,7 +40,7 @@ async function checkSettings(trx: Db, settings: SiteSettings): Promise<void> {
 
 /** See `Store.createSite`. */
 export async function insertSite(trx: Db, site: NewSite): Promise<SiteRecord> {
-  const record: SiteRecord = { ...site, settings: mergeSiteSettings(site.settings) };
+  const record: SiteRecord = { ...site, owner: site.owner ?? OPERATOR, settings: mergeSiteSettings(site.settings) };
   await checkSettings(trx, record.settings);
   const result = await trx
     .insertInto('sites')
@@ -48,6 +50,7 @@ export async function insertSite(trx: Db, site: NewSite): Promise<SiteRecord> {
       origins: JSON.stringify(record.origins),
       created_at: record.createdAt,
       settings: JSON.stringify(record.settings),
+      owner: record.owner,
     })
     .onConflict((oc) => oc.column('site_key').doNothing())
     .executeTakeFirst();

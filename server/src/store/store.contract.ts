@@ -89,7 +89,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       it('creates a site, reads it back, and refuses a second site with the same key', async () => {
         const store = await fresh();
         const site = { siteKey: 'sk_1', name: 'Blog', origins: ['https://a.example', 'http://localhost:8081'], createdAt: 7 };
-        const record = { ...site, settings: DEFAULT_SITE_SETTINGS };
+        const record = { ...site, owner: 'operator', settings: DEFAULT_SITE_SETTINGS };
         expect(await store.createSite(site)).toEqual(record);
         expect(await store.getSite('sk_1')).toEqual(record);
         expect(await codeOf(store.createSite({ ...site, name: 'Other' }))).toBe('conflict');
@@ -113,7 +113,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
         const changed = await store.updateSite('sk_1', { name: 'Le blog', settings: { defaultShare: 0.3, colors: null, runModules: [MODULE_B, MODULE_A] } });
         const next = { ...settings, defaultShare: 0.3, colors: null, runModules: [MODULE_B, MODULE_A] };
-        expect(changed).toEqual({ siteKey: 'sk_1', name: 'Le blog', origins: ['https://a.example'], createdAt: 7, settings: next });
+        expect(changed).toEqual({ siteKey: 'sk_1', name: 'Le blog', origins: ['https://a.example'], createdAt: 7, owner: 'operator', settings: next });
         expect(await store.getSite('sk_1')).toEqual(changed);
         expect(await store.updateSite('sk_1', { origins: ['https://b.example'] })).toEqual({ ...changed, origins: ['https://b.example'] });
         expect(await store.updateSite('nope', { name: 'x' })).toBeUndefined();
@@ -138,7 +138,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await refusal(store.updateSite('sk_1', { name: 'Other', settings: { defaultShare: 0.6 } }))).toMatch(/defaultShare \(0.6\) must not exceed settings\/maxShare \(0.5\)/);
         expect(await refusal(store.updateSite('sk_1', { settings: { colors: { background: '#ffffff', text: '#eeeeee', accent: '#000000', accentText: '#ffffff' } } }))).toMatch(/settings\/colors: text #eeeeee/);
         expect(await refusal(store.updateSite('sk_1', { settings: { runModules: [unknown] } }))).toMatch(/settings\/runModules\/0/);
-        expect(await store.getSite('sk_1')).toEqual({ ...site, settings: { ...DEFAULT_SITE_SETTINGS, maxShare: 0.5 } });
+        expect(await store.getSite('sk_1')).toEqual({ ...site, owner: 'operator', settings: { ...DEFAULT_SITE_SETTINGS, maxShare: 0.5 } });
       });
     });
 
@@ -159,6 +159,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           maxAttempts: 4,
           priority: 5,
           createdAt: 100,
+          owner: 'operator',
           counts: { total: 3, pending: 3, running: 0, completed: 0, failed: 0, cancelled: 0 },
         });
         expect(await store.getJob('missing')).toBeUndefined();

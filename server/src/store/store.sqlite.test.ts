@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
 import { describeStoreContract, outcome } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
+import { describeAccountsContract } from './store.accounts.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -23,6 +24,7 @@ afterEach(() => {
 
 describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeAccountsContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);
@@ -57,10 +59,10 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000008-accounts']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
-      expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }, { name: 'volunteers' }]);
+      expect(tables.map((t) => (t as { name: string }).name)).toEqual(['api_keys', 'jobs', 'leases', 'module_owners', 'modules', 'sites', 'tasks', 'volunteers']);
     } finally {
       raw.close();
     }
@@ -108,11 +110,41 @@ describe('SQLite store', () => {
         name: 'Old',
         origins: ['https://old.example'],
         createdAt: 1,
+        owner: 'operator',
         settings: DEFAULT_SITE_SETTINGS,
       });
       const job = await store.getJob('old-job');
       expect(job).toMatchObject({ title: 'Old' });
       expect(job).not.toHaveProperty('purpose');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrades a version-7 database: what the operator key made stays the operator\'s, and no author sees it', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const migrated = await new Migrator({ db: old, provider: staticMigrationProvider(SQLITE_CAPABILITIES) }).migrateTo('000007-job-site');
+    expect(migrated.error).toBeUndefined();
+    await old.insertInto('sites').values({ site_key: 'old-site', name: 'Old', origins: '["https://old.example"]', created_at: 1, settings: '{}' }).execute();
+    await old.insertInto('modules').values({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), created_at: 3 }).execute();
+    await old
+      .insertInto('jobs')
+      .values({ id: 'old-job', module_hash: hash, title: 'Old', state: 'active', redundancy: 1, quorum: 1, adaptive: 1, deadline_ms: 1000, max_attempts: 3, priority: 1, created_at: 1, finished_at: null })
+      .execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ file });
+    try {
+      expect((await store.getSite('old-site'))?.owner).toBe('operator');
+      expect((await store.getJob('old-job'))?.owner).toBe('operator');
+      expect(await store.countActiveJobs('operator')).toBe(1);
+      expect(await store.getModuleMeta(hash, 'operator')).toEqual({ hash, abi: 'bytes', size: 1, createdAt: 3 });
+      expect(await store.getModuleMeta(hash, 'k_someone')).toBeUndefined();
+      // The operator's upload stays an upload: uploading it again is not a new one.
+      expect(await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 9 })).toEqual({ created: false });
+      expect(await store.listKeys()).toEqual([]);
     } finally {
       await store.close();
     }

@@ -27,7 +27,7 @@
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
  */
 import type { FailureKind } from '../protocol/events.ts';
-import type { JobStatus, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
+import type { JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
 
 /**
@@ -46,6 +46,7 @@ export interface ModuleRecord {
   createdAt: number;
 }
 
+/** A module as one owner sees it (`createdAt`: when that owner uploaded it, when asked per owner). */
 export type ModuleMeta = Omit<ModuleRecord, 'bytes'>;
 
 export interface SiteRecord {
@@ -55,12 +56,26 @@ export interface SiteRecord {
   createdAt: number;
   /** Every setting, defaults filled in. */
   settings: SiteSettings;
+  /** Whose site it is: a site key's id, or `operator`. */
+  owner: string;
 }
 
-/** A site to register: settings as given (the rest default). */
-export interface NewSite extends Omit<SiteRecord, 'settings'> {
+/** A site to register: settings as given (the rest default); owner `operator` when absent. */
+export interface NewSite extends Omit<SiteRecord, 'settings' | 'owner'> {
   settings?: SiteSettingsInput | undefined;
+  owner?: string | undefined;
 }
+
+/** A key the operator made, as the store keeps it: the secret's SHA-256 (hex), never the secret. */
+export interface NewKey {
+  id: string;
+  role: KeyRole;
+  name: string;
+  secretHash: string;
+  createdAt: number;
+}
+
+export type KeyRecord = KeyInfo;
 
 /** What `updateSite` changes: a given field replaces that field; `settings` field by field. */
 export interface SiteChange {
@@ -86,6 +101,11 @@ export interface NewJob {
   inputs: Uint8Array[];
   /** The site whose page asked for the job through its `run()` API (absent for ordinary jobs). */
   siteKey?: string | undefined;
+  /**
+   * Whose job it is: an author key's id, or for a `run()` job its site's owner. Absent: the
+   * operator's (a caller that forgets it makes a job no author can see: it fails closed).
+   */
+  owner?: string | undefined;
 }
 
 /** One task as the results endpoint reports it (output as bytes; the route encodes it). */
@@ -174,9 +194,24 @@ export interface VolunteerRecord extends Reputation {
 }
 
 export interface Store {
-  saveModule(module: ModuleRecord): Promise<{ created: boolean }>;
+  /**
+   * Keeps a module's bytes (once per hash) and records `owner` (default `operator`) as one of its
+   * uploaders. `created` is true when this owner did not own it before.
+   */
+  saveModule(module: ModuleRecord, owner?: string): Promise<{ created: boolean }>;
+  /** A module's bytes, whoever uploaded it (volunteers fetch modules by hash). */
   getModule(hash: string): Promise<ModuleRecord | undefined>;
-  getModuleMeta(hash: string): Promise<ModuleMeta | undefined>;
+  /** A module's metadata; with `owner`, only when that owner uploaded it (and as they did). */
+  getModuleMeta(hash: string, owner?: string): Promise<ModuleMeta | undefined>;
+
+  /** Records a new key; a taken id or secret hash is a `conflict`. */
+  createKey(key: NewKey): Promise<KeyRecord>;
+  /** The key whose secret hashes to `secretHash` (revoked or not). */
+  findKeyByHash(secretHash: string): Promise<KeyRecord | undefined>;
+  /** Every key, oldest first. */
+  listKeys(): Promise<KeyRecord[]>;
+  /** Revokes a key at `now` (a revoked key keeps its first `revokedAt`). `undefined` when no such key. */
+  revokeKey(id: string, now: number): Promise<KeyRecord | undefined>;
 
   /**
    * Registers a site. Its settings must keep the rules of `sites/settings.ts` and name only
@@ -194,6 +229,8 @@ export interface Store {
   /** Creates the job and one pending task per input, atomically. The module must exist. */
   createJob(job: NewJob): Promise<void>;
   getJob(id: string): Promise<JobStatus | undefined>;
+  /** How many jobs of `owner` are still active (not completed, not cancelled). */
+  countActiveJobs(owner: string): Promise<number>;
   /** Tasks of a job in input order, `limit` at a time from `fromIndex` (for streaming). */
   listResults(jobId: string, fromIndex: number, limit: number): Promise<TaskResult[]>;
   /** Cancels every non-terminal task and revokes live leases. `undefined` when no such job. */

@@ -9,6 +9,7 @@ import { CreateJobBody, IdParams, type JobStatus, type ResultLine } from '../../
 import type { Store, TaskResult } from '../../store/index.ts';
 import { decodeBase64Strict, encodeBase64 } from '../base64.ts';
 import type { AppDeps } from '../deps.ts';
+import { admitJob, jobOwnedBy } from '../ownership.ts';
 import { requireJson } from './content-type.ts';
 
 /** Tasks read from the store per page while streaming results. */
@@ -66,6 +67,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
         throw new CodedError('bad_request', `quorum (${quorum}) cannot exceed redundancy (${redundancy})`);
       }
       const inputs = decodeInputs(body.inputs);
+      await admitJob(store, request.principal, body.module, config.limits.maxActiveJobs);
       // The store refuses an unknown module inside the job's own transaction (404 module_not_found).
       const id = newId();
       await store.createJob({
@@ -81,6 +83,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
         priority: body.priority ?? DEFAULT_PRIORITY,
         createdAt: now(),
         inputs,
+        owner: request.principal.owner,
       });
       scheduler.workAdded(id);
       const status = await jobOr404(store, id);
@@ -88,16 +91,17 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get<IdRequest>('/jobs/:id', byId, async (request) => jobOr404(store, request.params.id));
+  api.get<IdRequest>('/jobs/:id', byId, async (request) => jobOwnedBy(store, request.params.id, request.principal));
 
   api.get<IdRequest>('/jobs/:id/results', byId, async (request, reply) => {
-    await jobOr404(store, request.params.id);
+    await jobOwnedBy(store, request.params.id, request.principal);
     const stream = Readable.from(resultLines(store, request.params.id));
     stream.on('error', (error) => request.log.error({ err: error }, 'results stream failed'));
     return reply.type('application/x-ndjson; charset=utf-8').header('cache-control', 'no-store').send(stream);
   });
 
   api.post<IdRequest>('/jobs/:id/cancel', byId, async (request) => {
+    await jobOwnedBy(store, request.params.id, request.principal);
     // `cancel` answers false exactly when there is no such job.
     if (!(await scheduler.cancel(request.params.id))) throw new CodedError('job_not_found', `no job ${request.params.id}`);
     return jobOr404(store, request.params.id);

@@ -1,6 +1,7 @@
 /**
  * Task modules: `POST /modules` (raw `application/wasm` body, validated, content-addressed; 201, or
- * 200 when it already exists) and `GET /modules/:hash` (metadata).
+ * 200 when the caller already uploaded it) and `GET /modules/:hash` (metadata, for its uploaders
+ * and the operator: anyone else's answers 404 like a missing one).
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import { ModuleHash } from '../../protocol/events.ts';
 import { API_PREFIX } from '../../protocol/http.ts';
 import { validateModule } from '../../modules/validate.ts';
 import type { AppDeps } from '../deps.ts';
+import { moduleOwnedBy } from '../ownership.ts';
 
 /** Content types a module upload may use. */
 export const MODULE_CONTENT_TYPES = ['application/wasm', 'application/octet-stream'];
@@ -30,7 +32,7 @@ export function moduleRoutes(api: FastifyInstance, deps: AppDeps): void {
     }
     const bytes = body ?? new Uint8Array();
     const info = await validateModule(bytes, config.limits);
-    const { created } = await store.saveModule({ ...info, bytes, createdAt: now() });
+    const { created } = await store.saveModule({ ...info, bytes, createdAt: now() }, request.principal.owner);
     return reply
       .code(created ? 201 : 200)
       .header('location', `${API_PREFIX}/modules/${info.hash}`)
@@ -38,8 +40,7 @@ export function moduleRoutes(api: FastifyInstance, deps: AppDeps): void {
   });
 
   api.get<{ Params: { hash: string } }>('/modules/:hash', { schema: { params: HashParams } }, async (request) => {
-    const meta = await store.getModuleMeta(request.params.hash);
-    if (!meta) throw new CodedError('module_not_found', `no module ${request.params.hash}`);
+    const meta = await moduleOwnedBy(store, request.params.hash, request.principal);
     return { hash: meta.hash, abi: meta.abi, size: meta.size, createdAt: meta.createdAt, url: moduleUrl(meta.hash) };
   });
 }

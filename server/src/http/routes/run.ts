@@ -118,6 +118,8 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
         createdAt: at,
         inputs: [body ?? new Uint8Array()],
         siteKey: key,
+        // The site's own work: its owner's, counted and seen as theirs.
+        owner: site.owner,
       });
       scheduler.workAdded(id);
       const timer = setTimeout(() => {

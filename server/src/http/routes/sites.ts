@@ -1,7 +1,8 @@
 /**
  * Sites: `POST /sites` registers a site's origins (and settings) and returns its key and embed
  * snippet; `GET /sites/:key` reads it back with every setting; `PATCH /sites/:key` changes the
- * given fields (settings field by field).
+ * given fields (settings field by field). A site owner's key sees and changes only its own sites
+ * (another's answers 404 like a missing one); the operator's, every site.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import { CodedError } from '../../protocol/errors.ts';
 import { CreateSiteBody, UpdateSiteBody, type SiteInfo } from '../../protocol/http.ts';
 import type { SiteRecord } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
+import { siteOwnedBy } from '../ownership.ts';
 import { requireJson } from './content-type.ts';
 
 /** Shape of a site key in URLs (what `newSiteKey` makes, with room for other generators). */
@@ -56,15 +58,14 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
         origins: normaliseOrigins(request.body.origins),
         createdAt: now(),
         settings: request.body.settings,
+        owner: request.principal.owner,
       });
       return reply.code(201).header('location', `${request.url}/${site.siteKey}`).send(siteInfo(site, config.publicUrl));
     },
   );
 
   api.get<{ Params: { key: string } }>('/sites/:key', { schema: { params: KeyParams } }, async (request) => {
-    const site = await store.getSite(request.params.key);
-    if (!site) throw new CodedError('site_not_found', `no site ${request.params.key}`);
-    return siteInfo(site, config.publicUrl);
+    return siteInfo(await siteOwnedBy(store, request.params.key, request.principal), config.publicUrl);
   });
 
   api.patch<{ Params: { key: string }; Body: UpdateSiteBody }>(
@@ -72,6 +73,8 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
     { schema: { params: KeyParams, body: UpdateSiteBody }, preValidation: requireJson },
     async (request) => {
       const { name, origins, settings } = request.body;
+      // A site's owner never changes, so checking before the change holds.
+      await siteOwnedBy(store, request.params.key, request.principal);
       const site = await store.updateSite(request.params.key, {
         name,
         origins: origins && normaliseOrigins(origins),
