@@ -1,13 +1,16 @@
 /**
  * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth with the operator key, except
- * health), the embed's static files and module downloads. Returned without listening, so tests use
- * `inject` and `main.ts` decides where it listens.
+ * health and the API's own description), the docs page, the embed's static files and module
+ * downloads. Returned without listening, so tests use `inject` and `main.ts` decides where it
+ * listens. Every route is registered inside a plugin, after the OpenAPI plugin, so the document
+ * (and any `onRoute` hook a caller adds before `ready()`) sees them all.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { API_PREFIX } from '../protocol/http.ts';
 import { requireAdminKey } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { installErrorHandlers, sendHttpError } from './errors.ts';
+import { registerOpenApi } from './openapi.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -17,6 +20,7 @@ import { siteRoutes } from './routes/sites.ts';
 import { staticRoutes } from './routes/static.ts';
 import { volunteerRoutes } from './routes/volunteers.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
+import { PACKAGE_VERSION } from '../package-info.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -39,8 +43,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installErrorHandlers(app);
+  registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: PACKAGE_VERSION });
 
-  healthRoutes(app, deps);
+  app.register(async (root) => healthRoutes(root, deps));
   app.register(
     async (api) => {
       api.addHook('onRequest', requireAdminKey(deps.config.adminKey));
@@ -53,7 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   // The host page's run() fallback: called by the frame, without an operator key (see run.ts).
   app.register(async (run) => runRoutes(run, deps), { prefix: API_PREFIX });
-  downloadRoutes(app, deps);
+  app.register(async (root) => downloadRoutes(root, deps));
   app.register(async (files) => staticRoutes(files, deps));
   return app;
 }

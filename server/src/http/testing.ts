@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fastify';
 import type { Limits } from '../config.ts';
 import { newId, newSiteKey } from '../ids.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
@@ -77,7 +77,13 @@ export interface TestCoordinator {
 
 /** Starts a coordinator over a fresh SQLite file, with a fake client build in the temp dir. */
 export async function startTestCoordinator(
-  options: { limits?: Partial<Limits>; publicUrl?: string; heartbeat?: { intervalMs: number; timeoutMs: number } } = {},
+  options: {
+    limits?: Partial<Limits>;
+    publicUrl?: string;
+    heartbeat?: { intervalMs: number; timeoutMs: number };
+    /** Called for every route the app registers (an `onRoute` hook added before `ready()`). */
+    onRoute?: (route: RouteOptions) => void;
+  } = {},
 ): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
   const clientDir = join(dir, 'client');
@@ -110,6 +116,7 @@ export async function startTestCoordinator(
     newSiteKey,
     config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   volunteers = attachVolunteerSocket({
     server: app.server,
     scheduler,

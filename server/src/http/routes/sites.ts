@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
-import { CreateSiteBody, UpdateSiteBody, type SiteInfo } from '../../protocol/http.ts';
+import { CreateSiteBody, SiteInfo, UpdateSiteBody } from '../../protocol/http.ts';
 import type { SiteRecord } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
 import { requireJson } from './content-type.ts';
@@ -48,7 +48,15 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.post<{ Body: CreateSiteBody }>(
     '/sites',
-    { schema: { body: CreateSiteBody }, preValidation: requireJson },
+    {
+      schema: {
+        summary: 'Register a site',
+        description: 'Its origins may embed the frame; the reply carries the site key and the snippet to paste into its pages.',
+        body: CreateSiteBody,
+        response: { 201: SiteInfo },
+      },
+      preValidation: requireJson,
+    },
     async (request, reply) => {
       const site = await store.createSite({
         siteKey: newSiteKey(),
@@ -61,7 +69,8 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get<{ Params: { key: string } }>('/sites/:key', { schema: { params: KeyParams } }, async (request) => {
+  const readSchema = { summary: 'A site, with every setting', params: KeyParams, response: { 200: SiteInfo } };
+  api.get<{ Params: { key: string } }>('/sites/:key', { schema: readSchema }, async (request) => {
     const site = await store.getSite(request.params.key);
     if (!site) throw new CodedError('site_not_found', `no site ${request.params.key}`);
     return siteInfo(site, config.publicUrl);
@@ -69,7 +78,16 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.patch<{ Params: { key: string }; Body: UpdateSiteBody }>(
     '/sites/:key',
-    { schema: { params: KeyParams, body: UpdateSiteBody }, preValidation: requireJson },
+    {
+      schema: {
+        summary: "Change a site's name, origins or settings",
+        description: 'A given field replaces that field; within `settings`, field by field.',
+        params: KeyParams,
+        body: UpdateSiteBody,
+        response: { 200: SiteInfo },
+      },
+      preValidation: requireJson,
+    },
     async (request) => {
       const { name, origins, settings } = request.body;
       const site = await store.updateSite(request.params.key, {
