@@ -90,13 +90,16 @@ export function documentedSchema(url: string, schema: FastifySchema | undefined)
   const { rawBody: raw, ...shown }: FastifySchema = { ...schema };
   if (!shown.tags || shown.tags.length === 0) shown.tags = [tagOf(url)];
   if (raw) {
+    // The validated body, by content type (as fastify takes it, or a plain schema meaning JSON).
     const given = shown.body as { content?: Record<string, { schema: TSchema }> } | TSchema | undefined;
-    const content: Record<string, { schema: TSchema }> = given
-      ? 'content' in given && given.content
+    const content: Record<string, { schema: TSchema }> = !given
+      ? {}
+      : 'content' in given && given.content
         ? { ...given.content }
-        : { 'application/json': { schema: given as TSchema } }
-      : {};
-    for (const [type, body] of Object.entries(raw)) content[type] = { schema: body.schema ? { ...body.schema, description: body.description } : Bytes(body.description) };
+        : { 'application/json': { schema: given as TSchema } };
+    for (const [type, { description, schema: shape }] of Object.entries(raw)) {
+      content[type] = { schema: shape ? { ...shape, description } : Bytes(description) };
+    }
     shown.body = { content };
   }
   const response = { ...(shown.response as Record<string, unknown> | undefined) };
