@@ -7,8 +7,8 @@ const [dir, status] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-// Vitest writes one report per configuration: the unit suite and the chaos suite.
-for (const name of ['vitest.json', 'vitest-chaos.json']) {
+// Vitest writes one report per configuration: the unit, package and chaos suites.
+for (const name of ['vitest.json', 'vitest-package.json', 'vitest-chaos.json']) {
   const vitestFile = `${dir}/${name}`;
   if (!existsSync(vitestFile)) continue;
   const report = JSON.parse(readFileSync(vitestFile, 'utf8'));

@@ -18,15 +18,12 @@
  *   who runs this coordinator, as the frame names it to visitors).
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { WASM_PAGE_BYTES as WASM_PAGE } from '../../wasm/host/index.ts';
+import { PACKAGE_ROOT } from './package-info.ts';
 import { PlainText } from './protocol/http.ts';
-
-/** The repository root (built assets live under `dist/` there, whatever the working directory). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -211,8 +208,8 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       authFailureBurst: integer(env, 'SPARECYCLES_AUTH_FAILURE_BURST', 10, Type.Integer({ minimum: 1, maximum: 10_000 }), 'expected 1-10000'),
       authFailuresPerMinute: integer(env, 'SPARECYCLES_AUTH_FAILURES_PER_MINUTE', 60, Type.Integer({ minimum: 1, maximum: 60_000 }), 'expected 1-60000'),
     },
-    clientDir: env['SPARECYCLES_CLIENT_DIR']?.trim() ? resolve(env['SPARECYCLES_CLIENT_DIR'].trim()) : join(ROOT, 'dist/client'),
-    wasmDir: env['SPARECYCLES_WASM_DIR']?.trim() ? resolve(env['SPARECYCLES_WASM_DIR'].trim()) : join(ROOT, 'dist/wasm'),
+    clientDir: env['SPARECYCLES_CLIENT_DIR']?.trim() ? resolve(env['SPARECYCLES_CLIENT_DIR'].trim()) : join(PACKAGE_ROOT, 'dist/client'),
+    wasmDir: env['SPARECYCLES_WASM_DIR']?.trim() ? resolve(env['SPARECYCLES_WASM_DIR'].trim()) : join(PACKAGE_ROOT, 'dist/wasm'),
   };
 }
 

@@ -1,8 +1,11 @@
 /**
- * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth, except health; each route
- * group admits the roles it serves: modules and jobs task authors, sites site owners, keys and
- * volunteers the operator alone, and the operator everything), the embed's static files and module
- * downloads. Returned without listening, so tests use `inject` and `main.ts` decides where it listens.
+ * The coordinator's HTTP app: REST API under `/api/v1` (bearer auth, except health and the API's
+ * own description; each route group admits the roles it serves: modules and jobs task authors,
+ * sites site owners, keys and volunteers the operator alone, and the operator everything), the docs
+ * page, the embed's static files and module downloads. Returned without listening, so tests use
+ * `inject` and `main.ts` decides where it listens. Every route is registered inside a plugin, after
+ * the OpenAPI plugin, so the document (and any `onRoute` hook a caller adds before `ready()`) sees
+ * them all.
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { API_PREFIX } from '../protocol/http.ts';
@@ -10,6 +13,7 @@ import { createFailedAuthLimiter } from '../accounts/failed-auth.ts';
 import { authenticate, decoratePrincipal, requireRole } from './auth.ts';
 import type { AppDeps } from './deps.ts';
 import { installErrorHandlers, sendHttpError } from './errors.ts';
+import { registerOpenApi } from './openapi.ts';
 import { downloadRoutes } from './routes/downloads.ts';
 import { gridRoutes } from './routes/grid.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -22,6 +26,7 @@ import { staticRoutes } from './routes/static.ts';
 import { volunteerRoutes } from './routes/volunteers.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
 import { installWellFormedInput } from './well-formed.ts';
+import { PACKAGE_VERSION } from '../package-info.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -47,8 +52,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installErrorHandlers(app);
   installWellFormedInput(app);
   decoratePrincipal(app);
+  registerOpenApi(app, { publicUrl: deps.config.publicUrl, version: PACKAGE_VERSION });
 
-  healthRoutes(app, deps);
+  app.register(async (root) => healthRoutes(root, deps));
   const { limits } = deps.config;
   const failures = createFailedAuthLimiter({ burst: limits.authFailureBurst, perMinute: limits.authFailuresPerMinute });
   app.register(
@@ -74,7 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   // The host page's run() fallback: called by the frame, without an operator key (see run.ts).
   app.register(async (run) => runRoutes(run, deps), { prefix: API_PREFIX });
-  downloadRoutes(app, deps);
+  app.register(async (root) => downloadRoutes(root, deps));
   app.register(async (files) => staticRoutes(files, deps));
   return app;
 }

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fastify';
 import type { Limits } from '../config.ts';
 import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
@@ -86,6 +86,8 @@ export async function startTestCoordinator(
     heartbeat?: { intervalMs: number; timeoutMs: number };
     /** Every log line (requests included, at trace level) goes to this stream. */
     logStream?: { write(line: string): void };
+    /** Called for every route the app registers (an `onRoute` hook added before `ready()`). */
+    onRoute?: (route: RouteOptions) => void;
   } = {},
 ): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
@@ -122,6 +124,7 @@ export async function startTestCoordinator(
     ...(options.logStream ? { logger: { level: 'trace', stream: options.logStream }, logRequests: true } : {}),
     config: { adminKey: TEST_ADMIN_KEY, get publicUrl() { return publicUrl; }, operatorName: 'Test Grid', limits, clientDir },
   });
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   volunteers = attachVolunteerSocket({
     server: app.server,
     scheduler,

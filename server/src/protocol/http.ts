@@ -16,6 +16,13 @@ export const ModuleInfo = Type.Object({
 export type ModuleInfo = Static<typeof ModuleInfo>;
 export type ModuleAbi = ModuleInfo['abi'];
 
+/** `GET /modules/:hash`: the module's info, when it was uploaded and where volunteers download it. */
+export const ModuleMeta = Type.Composite([
+  ModuleInfo,
+  Type.Object({ createdAt: Type.Integer(), url: Type.String({ description: 'where volunteers download the bytes' }) }),
+]);
+export type ModuleMeta = Static<typeof ModuleMeta>;
+
 /**
  * An origin such as `https://example.com` or `http://localhost:8081`: http(s), a plain host name or
  * IP address, an optional port. Strict because origins go into the frame's CSP header verbatim.

@@ -7,10 +7,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
 import { ModuleHash } from '../../protocol/events.ts';
-import { API_PREFIX } from '../../protocol/http.ts';
+import { API_PREFIX, ModuleInfo, ModuleMeta } from '../../protocol/http.ts';
 import { validateModule } from '../../modules/validate.ts';
 import type { AppDeps } from '../deps.ts';
 import { moduleOwnedBy } from '../ownership.ts';
+import { rawBody } from '../openapi.ts';
 
 /** Content types a module upload may use. */
 export const MODULE_CONTENT_TYPES = ['application/wasm', 'application/octet-stream'];
@@ -25,7 +26,18 @@ export function moduleRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.addContentTypeParser(MODULE_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  api.post('/modules', { bodyLimit: config.limits.maxModuleBytes }, async (request, reply) => {
+  const uploadSchema = {
+    summary: 'Upload a task module',
+    description:
+      'The module is checked (a bytes-ABI or WASI module, no forbidden imports) and stored under the SHA-256 of its bytes; ' +
+      `at most ${config.limits.maxModuleBytes} bytes on this coordinator.`,
+    ...rawBody(Object.fromEntries(MODULE_CONTENT_TYPES.map((type) => [type, { description: 'the WebAssembly module' }]))),
+    response: {
+      201: { ...ModuleInfo, description: 'Stored' },
+      200: { ...ModuleInfo, description: 'Already stored' },
+    },
+  };
+  api.post('/modules', { bodyLimit: config.limits.maxModuleBytes, schema: uploadSchema }, async (request, reply) => {
     const body = request.body;
     if (body !== undefined && !(body instanceof Uint8Array)) {
       throw new CodedError('unsupported_media_type', 'send the module bytes as the body with Content-Type: application/wasm');
@@ -39,8 +51,10 @@ export function moduleRoutes(api: FastifyInstance, deps: AppDeps): void {
       .send(info);
   });
 
-  api.get<{ Params: { hash: string } }>('/modules/:hash', { schema: { params: HashParams } }, async (request) => {
+  const metaSchema = { summary: "A module's info", params: HashParams, response: { 200: ModuleMeta } };
+  api.get<{ Params: { hash: string } }>('/modules/:hash', { schema: metaSchema }, async (request) => {
     const meta = await moduleOwnedBy(store, request.params.hash, request.principal);
-    return { hash: meta.hash, abi: meta.abi, size: meta.size, createdAt: meta.createdAt, url: moduleUrl(meta.hash) };
+    const reply: ModuleMeta = { hash: meta.hash, abi: meta.abi, size: meta.size, createdAt: meta.createdAt, url: moduleUrl(meta.hash) };
+    return reply;
   });
 }

@@ -22,6 +22,7 @@
  * Each run is a one-task job of the site at `RUN_PRIORITY` (above batch jobs), cancelled when no
  * volunteer finished it within `RUN_TTL_MS`, so a page cannot pile up work that never ends.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
 import {
@@ -30,14 +31,15 @@ import {
   RunIdParams,
   RunQuery,
   RunSiteParams,
+  RunStatus,
   RunWaitQuery,
   RunWatchQuery,
-  type RunStatus,
-  type RunWatchReply,
+  RunWatchReply,
 } from '../../protocol/http.ts';
 import { createRateLimiter } from '../../sites/index.ts';
 import type { TaskResult } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
+import { rawBody } from '../openapi.ts';
 
 /** A run job not finished by then is cancelled (its caller hears `no_volunteer`). */
 export const RUN_TTL_MS = 120_000;
@@ -47,6 +49,9 @@ export const DEFAULT_WAIT_MS = 20_000;
 export const WAIT_STEP_MS = 250;
 /** Held result requests per client address; more are answered at once (no hold). */
 export const MAX_WAITS_PER_ADDRESS = 32;
+
+/** How these routes are described: called by the frame, with no key. */
+const docs = { tags: ['run'], security: [] };
 
 type RunRequest = { Params: { key: string }; Querystring: RunQuery; Body: Uint8Array | undefined };
 type ResultRequest = { Params: { key: string; id: string }; Querystring: RunWaitQuery };
@@ -84,7 +89,18 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.post<RunRequest>(
     '/sites/:key/run',
-    { schema: { params: RunSiteParams, querystring: RunQuery }, bodyLimit: config.limits.maxRunInputBytes },
+    {
+      schema: {
+        ...docs,
+        summary: "A host page's run() on the grid",
+        description: "Called by the coordinator's own frame (no key); held to the site's `runModules` and rate limits.",
+        params: RunSiteParams,
+        querystring: RunQuery,
+        ...rawBody({ 'application/octet-stream': { description: 'the task input' } }),
+        response: { 202: RunStatus },
+      },
+      bodyLimit: config.limits.maxRunInputBytes,
+    },
     async (request, reply) => {
       const { key } = request.params;
       const body = request.body;
@@ -156,7 +172,14 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
     return asked;
   };
 
-  api.get<WatchRequest>('/sites/:key/runs', { schema: { params: RunSiteParams, querystring: RunWatchQuery } }, async (request) => {
+  const watchSchema = {
+    ...docs,
+    summary: 'Wait for any of many runs to settle',
+    params: RunSiteParams,
+    querystring: RunWatchQuery,
+    response: { 200: RunWatchReply },
+  };
+  api.get<WatchRequest>('/sites/:key/runs', { schema: watchSchema }, async (request) => {
     const waitMs = waitParam(request.query.waitMs);
     const ids = [...new Set(request.query.ids.split(','))];
     let settled: string[] = [];
@@ -175,7 +198,24 @@ export function runRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.get<ResultRequest>(
     '/sites/:key/run/:id',
-    { schema: { params: RunIdParams, querystring: RunWaitQuery } },
+    {
+      schema: {
+        ...docs,
+        summary: "A run's output, waiting for it up to `waitMs`",
+        params: RunIdParams,
+        querystring: RunWaitQuery,
+        response: {
+          200: {
+            description: 'The output bytes, or why there is none',
+            content: {
+              'application/octet-stream': { schema: Type.String({ format: 'binary', description: 'the output' }) },
+              'application/json': { schema: RunStatus },
+            },
+          },
+          202: { ...RunStatus, description: 'Not settled yet: ask again' },
+        },
+      },
+    },
     async (request, reply) => {
       const { key, id } = request.params;
       const waitMs = waitParam(request.query.waitMs);

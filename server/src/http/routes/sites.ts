@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CodedError } from '../../protocol/errors.ts';
-import { CreateSiteBody, UpdateSiteBody, type SiteInfo } from '../../protocol/http.ts';
+import { CreateSiteBody, SiteInfo, UpdateSiteBody } from '../../protocol/http.ts';
 import type { SiteRecord } from '../../store/index.ts';
 import type { AppDeps } from '../deps.ts';
 import { siteOwnedBy } from '../ownership.ts';
@@ -50,7 +50,15 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.post<{ Body: CreateSiteBody }>(
     '/sites',
-    { schema: { body: CreateSiteBody }, preValidation: requireJson },
+    {
+      schema: {
+        summary: 'Register a site',
+        description: 'Its origins may embed the frame; the reply carries the site key and the snippet to paste into its pages.',
+        body: CreateSiteBody,
+        response: { 201: SiteInfo },
+      },
+      preValidation: requireJson,
+    },
     async (request, reply) => {
       const site = await store.createSite({
         siteKey: newSiteKey(),
@@ -64,13 +72,23 @@ export function siteRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get<{ Params: { key: string } }>('/sites/:key', { schema: { params: KeyParams } }, async (request) => {
+  const readSchema = { summary: 'A site, with every setting', params: KeyParams, response: { 200: SiteInfo } };
+  api.get<{ Params: { key: string } }>('/sites/:key', { schema: readSchema }, async (request) => {
     return siteInfo(await siteOwnedBy(store, request.params.key, request.principal), config.publicUrl);
   });
 
   api.patch<{ Params: { key: string }; Body: UpdateSiteBody }>(
     '/sites/:key',
-    { schema: { params: KeyParams, body: UpdateSiteBody }, preValidation: requireJson },
+    {
+      schema: {
+        summary: "Change a site's name, origins or settings",
+        description: 'A given field replaces that field; within `settings`, field by field.',
+        params: KeyParams,
+        body: UpdateSiteBody,
+        response: { 200: SiteInfo },
+      },
+      preValidation: requireJson,
+    },
     async (request) => {
       const { name, origins, settings } = request.body;
       // A site's owner never changes, so checking before the change holds.
