@@ -15,9 +15,9 @@ import { openSqliteStore } from './store/index.ts';
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-function readConfig(): Readonly<Config> {
+function readConfig(defaults: Readonly<Record<string, string>>): Readonly<Config> {
   try {
-    return loadConfig(newAdminKey);
+    return loadConfig(newAdminKey, { ...defaults, ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`sparecycles: configuration error: ${error.message}`);
@@ -33,8 +33,8 @@ function apiUrl(config: Config): string {
   return `http://${host}:${config.port}`;
 }
 
-async function start(): Promise<void> {
-  const config = readConfig();
+async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
+  const config = readConfig(defaults);
   const now = Date.now;
   const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
 
@@ -154,9 +154,10 @@ async function start(): Promise<void> {
 /**
  * Runs the coordinator configured by the environment (see config.ts) until SIGINT or SIGTERM; owns
  * the process: exits 2 on a configuration error, 1 when it cannot start, 0 after a clean shutdown.
+ * `defaults` fill in variables the environment leaves unset (`sparecycles serve` turns the demo off).
  */
-export function runCoordinator(): void {
-  start().catch((error: unknown) => {
+export function runCoordinator(defaults: Readonly<Record<string, string>> = {}): void {
+  start(defaults).catch((error: unknown) => {
     console.error('sparecycles: failed to start', error);
     process.exit(1);
   });
