@@ -63,7 +63,7 @@ const api = (path: string, init: RequestInit = {}): Promise<Response> =>
 const expectedCounts = (): number[] => RANGES.map(({ lo, hi }) => countPrimesReference(lo, hi));
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist/node/client/src/bin/sparecycles.js'))) {
+  if (!existsSync(join(ROOT, 'dist/node/client/src/cli/bin.js'))) {
     throw new Error('dist/node is missing: run `npm run build` before `npm run test:package`');
   }
   dir = await mkdtemp(join(tmpdir(), 'sc-package-'));
@@ -120,7 +120,7 @@ describe('the packed tarball', () => {
   it('holds compiled JavaScript and the built assets, and no TypeScript sources or tests', () => {
     const paths = packed.files.map((file) => file.path);
     for (const needed of [
-      'dist/node/client/src/bin/sparecycles.js',
+      'dist/node/client/src/cli/bin.js',
       'dist/node/server/src/main.js',
       'dist/node/client/src/agent/thread-worker.js',
       'dist/node/server/src/demo/public/demo.js',

@@ -50,9 +50,25 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Age
     throw new ConfigError(errorMessage(error));
   }
   if (values.help) throw new ConfigError('');
+  return agentConfig(
+    { url: values.url, siteKey: values.site, workers: values.workers, inline: values.inline, idFile: values['id-file'] },
+    env,
+  );
+}
 
-  const url = values.url ?? env['SPARECYCLES_URL'];
-  const siteKey = values.site ?? env['SPARECYCLES_SITE'];
+/** The agent's settings as given (flags, or `sparecycles volunteer`'s options), before checking. */
+export interface AgentFlags {
+  url?: string | undefined;
+  siteKey?: string | undefined;
+  workers?: string | undefined;
+  inline?: boolean | undefined;
+  idFile?: string | undefined;
+}
+
+/** Checks and defaults the agent's settings (env fills in the coordinator and site); frozen. */
+export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Readonly<AgentConfig> {
+  const url = flags.url ?? env['SPARECYCLES_URL'];
+  const siteKey = flags.siteKey ?? env['SPARECYCLES_SITE'];
   if (!url) throw new ConfigError('--url is required');
   if (!siteKey) throw new ConfigError('--site is required');
   let parsed: URL;
@@ -64,8 +80,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Age
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('--url must be http(s)');
 
   let workers: number | undefined;
-  if (values.workers !== undefined) {
-    workers = Number(values.workers);
+  if (flags.workers !== undefined) {
+    workers = Number(flags.workers);
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new ConfigError('--workers must be an integer from 1 to 64');
   }
 
@@ -74,7 +90,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Age
     url: parsed.origin,
     siteKey,
     workers,
-    execution: values.inline ? 'inline' : 'threads',
-    idFile: values['id-file'] ?? join(configHome, 'sparecycles', 'volunteer-id'),
+    execution: flags.inline ? 'inline' : 'threads',
+    idFile: flags.idFile ?? join(configHome, 'sparecycles', 'volunteer-id'),
   });
 }
