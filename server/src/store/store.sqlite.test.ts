@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
 import { describeStoreContract, outcome } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
+import { describeStreamingContract } from './store.streaming.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -23,6 +24,7 @@ afterEach(() => {
 
 describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeStreamingContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);
@@ -57,7 +59,7 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000009-streaming']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables).toEqual([{ name: 'jobs' }, { name: 'leases' }, { name: 'modules' }, { name: 'sites' }, { name: 'tasks' }, { name: 'volunteers' }]);

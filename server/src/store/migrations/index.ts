@@ -10,6 +10,7 @@ import { adaptiveSwitchMigration } from './000003-adaptive-switch.ts';
 import { strikesMigration } from './000004-strikes.ts';
 import { siteSettingsMigration } from './000006-site-settings.ts';
 import { jobSiteMigration } from './000007-job-site.ts';
+import { streamingMigration } from './000009-streaming.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -21,6 +22,8 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     // 000005 belongs to a change made in parallel; names only need to sort in order, gaps are fine.
     '000006-site-settings': siteSettingsMigration(),
     '000007-job-site': jobSiteMigration(),
+    // 000008 belongs to a change made in parallel (tenancy).
+    '000009-streaming': streamingMigration(),
   };
 }
 
