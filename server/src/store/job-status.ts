@@ -54,6 +54,11 @@ export async function readJobStatus(db: Db, id: string): Promise<JobStatus | und
   return job && statusOf(db, job);
 }
 
+export async function readJobState(db: Db, id: string): Promise<{ state: JobState; open: boolean } | undefined> {
+  const job = await db.selectFrom('jobs').select(['state', 'open']).where('id', '=', id).where('state', '!=', STAGING).executeTakeFirst();
+  return job && { state: job.state as JobState, open: Number(job.open) !== 0 };
+}
+
 export async function listJobStatuses(db: Db, query: JobQuery): Promise<JobStatus[]> {
   let select = db.selectFrom('jobs').selectAll().where('state', '!=', STAGING);
   if (query.state) select = select.where('state', '=', query.state);

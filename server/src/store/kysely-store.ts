@@ -48,7 +48,7 @@ import {
 import { findVolunteer } from './volunteer-records.ts';
 import { changeSite, findSite, insertSite } from './sites.ts';
 import { beginInputs, closeJob, commitInputs, createWholeJob, discardInputs, insertJob, stageInputs } from './job-inputs.ts';
-import { STAGING, listJobStatuses, readJobStatus, readResults, readSettled } from './job-status.ts';
+import { STAGING, listJobStatuses, readJobState, readJobStatus, readResults, readSettled } from './job-status.ts';
 
 export { taskIdOf };
 
@@ -113,6 +113,10 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
 
     async getJob(id) {
       return readJobStatus(db, id);
+    },
+
+    async getJobState(id) {
+      return readJobState(db, id);
     },
 
     async listResults(jobId, fromIndex, limit) {

@@ -211,6 +211,8 @@ export interface Store {
   /** Creates the job and one pending task per input, atomically. The module must exist. */
   createJob(job: NewJob): Promise<void>;
   getJob(id: string): Promise<JobStatus | undefined>;
+  /** A job's state and whether it is open, without counting its tasks (cheap at any size). */
+  getJobState(id: string): Promise<{ state: JobState; open: boolean } | undefined>;
   /** Tasks of a job in input order, `limit` at a time from `fromIndex` (for streaming). */
   listResults(jobId: string, fromIndex: number, limit: number): Promise<TaskResult[]>;
   /** Cancels every non-terminal task and revokes live leases. `undefined` when no such job. */
