@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
 import { newAdminKey, newId, newSiteKey } from './ids.ts';
+import { createJobEvents } from './jobs/index.ts';
 import { createScheduler } from './scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
 import { openSqliteStore } from './store/index.ts';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
 
   let volunteers: VolunteerSocket | undefined;
+  const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
     now,
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
+    onSettled: (jobId: string) => jobEvents.notify(jobId),
     // Called only once the app below exists (the sweep starts after it is built).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
   });
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     store,
     scheduler,
+    jobEvents,
     now,
     newId,
     newSiteKey,

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Limits } from '../config.ts';
 import { newId, newSiteKey } from '../ids.ts';
+import { createJobEvents, type JobEvents } from '../jobs/index.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -67,6 +68,7 @@ export interface TestCoordinator {
   app: FastifyInstance;
   store: Store;
   scheduler: Scheduler;
+  jobEvents: JobEvents;
   volunteers: VolunteerSocket;
   dir: string;
   clientDir: string;
@@ -95,6 +97,7 @@ export async function startTestCoordinator(
   const limits = { ...TEST_LIMITS, ...options.limits };
   const store = await openSqliteStore({ file: join(dir, 'sparecycles.db') });
   let volunteers: VolunteerSocket | undefined;
+  const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
     now: Date.now,
@@ -103,11 +106,13 @@ export async function startTestCoordinator(
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
+    onSettled: (jobId: string) => jobEvents.notify(jobId),
   });
   let publicUrl = options.publicUrl ?? 'http://127.0.0.1:1';
   const app = buildApp({
     store,
     scheduler,
+    jobEvents,
     now: Date.now,
     newId,
     newSiteKey,
@@ -130,6 +135,7 @@ export async function startTestCoordinator(
     app,
     store,
     scheduler,
+    jobEvents,
     volunteers,
     dir,
     clientDir,
