@@ -20,6 +20,7 @@ export async function* idleLimited<T>(source: AsyncIterable<T>, idleMs: number):
     }
   } finally {
     clearTimeout(timer);
-    await iterator.return?.();
+    // Not awaited: after a timeout a read is still pending, and `return` would wait for it.
+    void iterator.return?.()?.catch(() => undefined);
   }
 }

@@ -20,6 +20,8 @@ export interface ResultOptions {
   follow: boolean;
   /** Add `text` beside `output` when the output is valid UTF-8. */
   text: boolean;
+  /** Called each time a follower caught up and waits (e.g. to send the response headers now). */
+  onWait?: () => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -107,6 +109,7 @@ export async function* resultLines(
         }
       }
       if (!wake || ended || signal.aborted) return;
+      options.onWait?.();
       await wake.next();
     }
   } finally {

@@ -38,9 +38,4 @@ export async function outcomeOf<T>(items: AsyncIterable<T>): Promise<{ items: T[
   }
 }
 
-/** One length-prefixed frame (u32 big-endian length, then the bytes). */
-export function frame(bytes: Uint8Array): Buffer {
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32BE(bytes.length);
-  return Buffer.concat([prefix, bytes]);
-}
+export { frameOf as frame } from '../http/stream-testing.ts';

@@ -100,12 +100,27 @@ function bodyChunks(request: FastifyRequest, idleMs: number): AsyncIterable<Uint
   return idleLimited(body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>, idleMs);
 }
 
-/** Runs `work` over a body still arriving; a refusal closes the connection rather than read the rest. */
+/** How long a refused body is still read (and dropped) after the refusal, before the connection closes. */
+export const LINGER_MS = 2000;
+
+/**
+ * Runs `work` over a body still arriving. After a refusal made before the body ended, the rest is
+ * read and dropped for `LINGER_MS` (closing at once would reset the connection under a client
+ * still sending, which may then lose the refusal), and the connection is closed after that.
+ */
 async function whileReceiving<T>(reply: FastifyReply, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (!reply.request.raw.complete) reply.header('connection', 'close');
+    const raw = reply.request.raw;
+    if (!raw.complete) {
+      reply.raw.once('finish', () => {
+        const timer = setTimeout(() => raw.socket?.destroy(), LINGER_MS);
+        raw.once('end', () => clearTimeout(timer));
+        raw.socket?.once('close', () => clearTimeout(timer));
+        raw.resume();
+      });
+    }
     throw error;
   }
 }
@@ -232,7 +247,15 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const { id } = request.params;
       await visibleJob(request, id);
-      const options = { order: request.query.order ?? 'input', follow: isOn(request.query.follow), text: isOn(request.query.text) } as const;
+      const options = {
+        order: request.query.order ?? 'input',
+        follow: isOn(request.query.follow),
+        text: isOn(request.query.text),
+        // A follower that has nothing to send yet still gets its status line and headers.
+        onWait: () => {
+          if (!reply.raw.headersSent) reply.raw.flushHeaders();
+        },
+      } as const;
       // The response closes when it is done or the client leaves: a follower stops waiting then.
       const left = new AbortController();
       reply.raw.once('close', () => left.abort());
