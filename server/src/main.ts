@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   const now = Date.now;
   const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
+  // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
+  await store.discardAbandonedInputs();
 
   let volunteers: VolunteerSocket | undefined;
   const jobEvents = createJobEvents();

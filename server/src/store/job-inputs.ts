@@ -173,3 +173,27 @@ export async function closeJob(db: Kysely<Database>, caps: DialectCapabilities, 
     return true;
   });
 }
+
+/**
+ * After a restart: deletes what requests that died with the previous process left (tasks past
+ * their job's `task_count`, and staged jobs). Run before the coordinator takes requests.
+ */
+export async function discardAbandonedInputs(db: Kysely<Database>): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const leftovers = await trx
+      .selectFrom('jobs')
+      .select(['id', 'state', 'task_count'])
+      .where(({ or, eb, exists, selectFrom }) =>
+        or([
+          eb('state', '=', STAGING),
+          exists(selectFrom('tasks').select('tasks.idx').whereRef('tasks.job_id', '=', 'jobs.id').whereRef('tasks.idx', '>=', 'jobs.task_count')),
+        ]),
+      )
+      .execute();
+    for (const job of leftovers) {
+      await deleteStaged(trx, job.id, Number(job.task_count));
+      if (job.state === STAGING) await trx.deleteFrom('jobs').where('id', '=', job.id).execute();
+    }
+    return leftovers.length;
+  });
+}

@@ -47,7 +47,7 @@ import {
 } from './lease-endings.ts';
 import { findVolunteer } from './volunteer-records.ts';
 import { changeSite, findSite, insertSite } from './sites.ts';
-import { beginInputs, closeJob, commitInputs, createWholeJob, discardInputs, insertJob, stageInputs } from './job-inputs.ts';
+import { beginInputs, closeJob, commitInputs, createWholeJob, discardAbandonedInputs, discardInputs, insertJob, stageInputs } from './job-inputs.ts';
 import { STAGING, listJobStatuses, readJobState, readJobStatus, readResults, readSettled } from './job-status.ts';
 
 export { taskIdOf };
@@ -140,6 +140,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     commitInputs: (jobId, total, now) => commitInputs(db, caps, jobId, total, now),
     discardInputs: (jobId) => discardInputs(db, caps, jobId),
     closeJob: (jobId, now) => closeJob(db, caps, jobId, now),
+    discardAbandonedInputs: () => discardAbandonedInputs(db),
 
     async cancelJob(id, now) {
       return db.transaction().execute(async (trx) => {

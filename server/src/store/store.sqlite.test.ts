@@ -120,6 +120,37 @@ describe('SQLite store', () => {
     }
   });
 
+  it('upgrades a version-7 database: its tasks all exist, its jobs are closed, its settled tasks have a completion order', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    const migrated = await new Migrator({ db: old, provider: staticMigrationProvider(SQLITE_CAPABILITIES) }).migrateTo('000007-job-site');
+    expect(migrated.error).toBeUndefined();
+    await old.insertInto('modules').values({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), created_at: 1 }).execute();
+    await old
+      .insertInto('jobs')
+      .values({ id: 'old-job', module_hash: hash, title: null, state: 'active', redundancy: 1, quorum: 1, adaptive: 1, deadline_ms: 1000, max_attempts: 3, priority: 1, created_at: 1, finished_at: null })
+      .execute();
+    const task = (idx: number, state: string) => ({
+      job_id: 'old-job', idx, input: new Uint8Array([idx]), state, attempts: 0, output: state === 'completed' ? new Uint8Array([idx]) : null, errors: null,
+      updated_at: 1, live: 0, results: 0, wanted: 1, needed: 1, failures: 0, releases: 0,
+    });
+    await old.insertInto('tasks').values([task(0, 'pending'), task(1, 'completed'), task(2, 'completed')]).execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ file });
+    try {
+      expect(await store.getJob('old-job')).toMatchObject({ open: false, counts: { total: 3, pending: 1, completed: 2 } });
+      expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2]);
+      const [lease] = await store.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 1, now: 10, newLeaseId: () => 'l1', random: () => 0.5 });
+      await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'v', output: new Uint8Array([0]), cpuMs: 1, now: 11 });
+      expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2, 0]);
+      expect((await store.getJob('old-job'))?.state).toBe('completed');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('enforces foreign keys and closes idempotently', async () => {
     const file = tempFile();
     const store = await openSqliteStore({ file });

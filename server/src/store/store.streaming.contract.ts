@@ -79,6 +79,22 @@ export function describeStreamingContract(name: string, open: () => Promise<Stor
       expect((await store.listResults('o', 0, 10)).map((r) => r.index)).toEqual([0, 1, 2]);
     });
 
+    it('after a restart, the inputs of requests that died with the process are deleted, and the jobs they were creating', async () => {
+      const store = await fresh();
+      await store.createStagedJob(options('dying'));
+      await store.stageInputs('dying', 0, inputs(0, 3), 100);
+      await store.createJob({ ...options('open', { open: true }), inputs: inputs(0, 2) });
+      expect(await store.beginInputs('open')).toBe(2);
+      await store.stageInputs('open', 2, inputs(2, 4), 100);
+      await store.createJob({ ...options('whole'), inputs: inputs(0, 2) });
+      expect(await store.discardAbandonedInputs()).toBe(2);
+      expect(await store.discardAbandonedInputs()).toBe(0);
+      await store.commitInputs('open', 2, 100);
+      expect((await store.listResults('open', 0, 10)).map((r) => r.index)).toEqual([0, 1]);
+      expect(await codeOf(store.commitInputs('dying', 3, 100))).toBe('job_not_found');
+      expect((await store.getJob('whole'))?.counts.total).toBe(2);
+    });
+
     it('an open job is never completed; closing completes it once its tasks are settled', async () => {
       const store = await fresh();
       await store.createJob({ ...options('j', { open: true }), inputs: inputs(0, 2) });

@@ -253,6 +253,11 @@ export interface Store {
    * job changes nothing. False when there is no such job.
    */
   closeJob(jobId: string, now: number): Promise<boolean>;
+  /**
+   * After a restart, before taking requests: deletes the inputs of requests that died with the
+   * previous process (and the jobs they were creating). Returns how many jobs it cleaned.
+   */
+  discardAbandonedInputs(): Promise<number>;
 
   /**
    * Atomically leases up to `slots` replicas of open tasks of active jobs to one volunteer, shared
