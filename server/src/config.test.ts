@@ -30,6 +30,9 @@ describe('parseEnv', () => {
       maxMemoryBytes: 256 * 1024 * 1024,
       maxOutputBytes: 4 * 1024 * 1024,
       maxJobBodyBytes: 64 * 1024 * 1024,
+      maxInputBytes: 1024 * 1024,
+      maxTasksPerJob: 5_000_000,
+      streamIdleMs: 30_000,
       defaultDeadlineMs: 30_000,
       defaultMaxAttempts: 3,
       maxRunInputBytes: 1024 * 1024,
@@ -56,6 +59,9 @@ describe('parseEnv', () => {
       SPARECYCLES_MAX_ACTIVE_JOBS: '5',
       SPARECYCLES_AUTH_FAILURE_BURST: '3',
       SPARECYCLES_AUTH_FAILURES_PER_MINUTE: '6',
+      SPARECYCLES_MAX_INPUT_BYTES: '4KiB',
+      SPARECYCLES_MAX_TASKS_PER_JOB: '1000',
+      SPARECYCLES_STREAM_IDLE_MS: '2000',
       SPARECYCLES_OPERATOR: '  Université de Nantes — calcul  ',
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
@@ -63,6 +69,7 @@ describe('parseEnv', () => {
     expect(config.publicUrl).toBe('https://grid.example.com');
     expect(config.limits).toMatchObject({ maxModuleBytes: 1024 * 1024, maxMemoryBytes: 65536, maxOutputBytes: 2048, defaultDeadlineMs: 500, defaultMaxAttempts: 7 });
     expect(config.limits).toMatchObject({ maxActiveJobs: 5, authFailureBurst: 3, authFailuresPerMinute: 6 });
+    expect(config.limits).toMatchObject({ maxInputBytes: 4096, maxTasksPerJob: 1000, streamIdleMs: 2000 });
   });
 
   it('derives DEMO_PORT from PORT and a usable PUBLIC_URL from a wildcard HOST', () => {
@@ -82,6 +89,8 @@ describe('parseEnv', () => {
     [{ PORT: '9000', DEMO_PORT: '9000' }, 'DEMO_PORT'],
     [{ DATABASE_URL: 'postgres://db/sc' }, 'DATABASE_URL'],
     [{ SPARECYCLES_DEMO: 'maybe' }, 'SPARECYCLES_DEMO'],
+    [{ SPARECYCLES_MAX_TASKS_PER_JOB: '0' }, 'SPARECYCLES_MAX_TASKS_PER_JOB'],
+    [{ SPARECYCLES_MAX_INPUT_BYTES: 'big' }, 'SPARECYCLES_MAX_INPUT_BYTES'],
     [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
     [{ PUBLIC_URL: 'ftp://grid.example.com' }, 'PUBLIC_URL'],
     [{ PUBLIC_URL: 'https://grid.example.com/path' }, 'PUBLIC_URL'],

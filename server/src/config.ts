@@ -8,7 +8,9 @@
  *   PostgreSQL is not supported yet), SPARECYCLES_ADMIN_KEY (generated and kept in DATA_DIR when
  *   unset), SPARECYCLES_DEMO (1; 0 turns the demo off), PUBLIC_URL (http://HOST:PORT), LOG_LEVEL
  *   (info), SPARECYCLES_MAX_MODULE_BYTES (8MiB), SPARECYCLES_MAX_MEMORY_BYTES (256MiB, a multiple
- *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB),
+ *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB; a JSON job),
+ *   SPARECYCLES_MAX_INPUT_BYTES (1MiB; one task's input), SPARECYCLES_MAX_TASKS_PER_JOB (5000000),
+ *   SPARECYCLES_STREAM_IDLE_MS (30000; a streamed body silent this long is ended),
  *   SPARECYCLES_DEADLINE_MS (30000), SPARECYCLES_MAX_ATTEMPTS (3),
  *   SPARECYCLES_MAX_RUN_INPUT_BYTES (1MiB; a host page's `run()` input on the grid),
  *   SPARECYCLES_RUN_SITE_PER_MINUTE (600; `run()` calls a site may send to the grid),
@@ -35,8 +37,14 @@ export interface Limits {
   maxMemoryBytes: number;
   /** Largest task output accepted, in bytes. */
   maxOutputBytes: number;
-  /** Largest `POST /jobs` body, in bytes. */
+  /** Largest `POST /jobs` body as JSON, in bytes (streamed bodies are bounded by the two limits below). */
   maxJobBodyBytes: number;
+  /** Largest task input, in bytes (decoded). */
+  maxInputBytes: number;
+  /** Most tasks in one job, streamed or not. */
+  maxTasksPerJob: number;
+  /** A streamed body that sends nothing for this long is ended (ms). */
+  streamIdleMs: number;
   /** Per-task deadline when a job names none, in ms. */
   defaultDeadlineMs: number;
   /** Attempts per task when a job names none. */
@@ -200,6 +208,9 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       maxMemoryBytes,
       maxOutputBytes: size(env, 'SPARECYCLES_MAX_OUTPUT_BYTES', 4 * MiB, 1, 64 * MiB),
       maxJobBodyBytes: size(env, 'SPARECYCLES_MAX_JOB_BODY_BYTES', 64 * MiB, KiB, 1024 * MiB),
+      maxInputBytes: size(env, 'SPARECYCLES_MAX_INPUT_BYTES', MiB, 1, 64 * MiB),
+      maxTasksPerJob: integer(env, 'SPARECYCLES_MAX_TASKS_PER_JOB', 5_000_000, Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), 'expected 1-1000000000'),
+      streamIdleMs: integer(env, 'SPARECYCLES_STREAM_IDLE_MS', 30_000, Type.Integer({ minimum: 100, maximum: 3_600_000 }), 'expected 100-3600000 ms'),
       defaultDeadlineMs: integer(env, 'SPARECYCLES_DEADLINE_MS', 30_000, Type.Integer({ minimum: 100, maximum: 3_600_000 }), 'expected 100-3600000 ms'),
       defaultMaxAttempts: integer(env, 'SPARECYCLES_MAX_ATTEMPTS', 3, Type.Integer({ minimum: 1, maximum: 100 }), 'expected 1-100'),
       maxRunInputBytes: size(env, 'SPARECYCLES_MAX_RUN_INPUT_BYTES', MiB, 1, 64 * MiB),

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
 import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts';
+import { createJobEvents } from './jobs/index.ts';
 import { createScheduler } from './scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
 import { openSqliteStore } from './store/index.ts';
@@ -37,8 +38,11 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
   const config = readConfig(defaults);
   const now = Date.now;
   const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
+  // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
+  await store.discardAbandonedInputs();
 
   let volunteers: VolunteerSocket | undefined;
+  const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
     now,
@@ -49,6 +53,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
     // Called only once the app below exists (the sweep starts after it is built).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
+    onSettled: (jobId: string) => jobEvents.notify(jobId),
   });
 
   let ready = false;
@@ -60,6 +65,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     newSiteKey,
     newApiKey: () => ({ id: newKeyId(), secret: newKeySecret() }),
     volunteersOnline: () => scheduler.sessionsOnline(),
+    jobEvents,
     config,
     logger: { level: config.logLevel },
     logRequests: config.logLevel === 'debug' || config.logLevel === 'trace',

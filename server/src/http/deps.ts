@@ -1,5 +1,6 @@
 /** What the HTTP app needs from the rest of the coordinator, injected by `main.ts` or a test. */
 import type { Limits } from '../config.ts';
+import type { JobEvents } from '../jobs/index.ts';
 import type { Store } from '../store/index.ts';
 
 /** The part of the scheduler the REST API drives (new work wakes idle volunteers; cancelling revokes live leases). */
@@ -11,6 +12,8 @@ export interface JobScheduler {
 export interface AppDeps {
   store: Store;
   scheduler: JobScheduler;
+  /** Wakes result streams that follow a job (the scheduler notifies it as tasks settle). */
+  jobEvents: JobEvents;
   now: () => number;
   /** New job ids. */
   newId: () => string;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fastify';
 import type { Limits } from '../config.ts';
 import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
+import { createJobEvents, type JobEvents } from '../jobs/index.ts';
 import { createScheduler, type Scheduler } from '../scheduler/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -23,6 +24,9 @@ export const TEST_LIMITS: Limits = {
   maxMemoryBytes: 16 * 1024 * 1024,
   maxOutputBytes: 64 * 1024,
   maxJobBodyBytes: 1024 * 1024,
+  maxInputBytes: 64 * 1024,
+  maxTasksPerJob: 5_000_000,
+  streamIdleMs: 30_000,
   defaultDeadlineMs: 30_000,
   defaultMaxAttempts: 3,
   maxRunInputBytes: 64 * 1024,
@@ -67,6 +71,7 @@ export interface TestCoordinator {
   app: FastifyInstance;
   store: Store;
   scheduler: Scheduler;
+  jobEvents: JobEvents;
   volunteers: VolunteerSocket;
   dir: string;
   clientDir: string;
@@ -103,6 +108,7 @@ export async function startTestCoordinator(
   const limits = { ...TEST_LIMITS, ...options.limits };
   const store = await openSqliteStore({ file: join(dir, 'sparecycles.db') });
   let volunteers: VolunteerSocket | undefined;
+  const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
     now: Date.now,
@@ -111,11 +117,13 @@ export async function startTestCoordinator(
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
+    onSettled: (jobId: string) => jobEvents.notify(jobId),
   });
   let publicUrl = options.publicUrl ?? 'http://127.0.0.1:1';
   const app = buildApp({
     store,
     scheduler,
+    jobEvents,
     now: Date.now,
     newId,
     newSiteKey,
@@ -142,6 +150,7 @@ export async function startTestCoordinator(
     app,
     store,
     scheduler,
+    jobEvents,
     volunteers,
     dir,
     clientDir,

@@ -145,25 +145,59 @@ export type FrameConfig = Static<typeof FrameConfig>;
 /** The id of the frame's config element. */
 export const FRAME_CONFIG_ELEMENT_ID = 'sparecycles-config' as const;
 
+/** A job's options: everything but its inputs (the first line or frame of a streamed job). */
+const jobOptionFields = {
+  module: ModuleHash,
+  title: Type.Optional(Type.String({ maxLength: 200 })),
+  /** What the work is for, shown to the volunteers who compute it. */
+  purpose: Type.Optional(PlainText(280)),
+  redundancy: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+  quorum: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+  /** Whether trusted volunteers may get tasks as single replicas, with spot checks (default true). */
+  adaptiveReplication: Type.Optional(Type.Boolean()),
+  /** Per-task deadline in ms: a lease not answered by then is taken back. */
+  deadlineMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  /**
+   * Leave the job open for more inputs (`POST /jobs/:id/inputs`) until `POST /jobs/:id/close`;
+   * an open job is never completed. Default false.
+   */
+  open: Type.Optional(Type.Boolean()),
+};
+
+/** `POST /jobs` as `application/json`: the options and every input as base64. */
 export const CreateJobBody = Type.Object(
   {
-    module: ModuleHash,
+    ...jobOptionFields,
     inputs: Type.Array(Type.String({ contentEncoding: 'base64' }), { minItems: 1, maxItems: 100_000 }),
-    title: Type.Optional(Type.String({ maxLength: 200 })),
-    /** What the work is for, shown to the volunteers who compute it. */
-    purpose: Type.Optional(PlainText(280)),
-    redundancy: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
-    quorum: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
-    /** Whether trusted volunteers may get tasks as single replicas, with spot checks (default true). */
-    adaptiveReplication: Type.Optional(Type.Boolean()),
-    /** Per-task deadline in ms: a lease not answered by then is taken back. */
-    deadlineMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
-    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   strict,
 );
 export type CreateJobBody = Static<typeof CreateJobBody>;
+
+/** The first line (NDJSON) or frame (binary) of a streamed `POST /jobs`: the options without inputs. */
+export const JobOptions = Type.Object(jobOptionFields, strict);
+export type JobOptions = Static<typeof JobOptions>;
+
+/** Content type of a streamed job as NDJSON: options line, then `{"base64"}` or `{"text"}` lines. */
+export const NDJSON_TYPE = 'application/x-ndjson';
+/**
+ * Content type of a streamed job as length-prefixed frames: u32 big-endian N + N bytes of options
+ * JSON (on `POST /jobs` only), then repeated u32 big-endian L + L bytes of one input.
+ */
+export const INPUT_FRAMES_TYPE = 'application/x-sparecycles-inputs';
+
+/** One input line of a streamed job: raw bytes as canonical base64, or text sent as its UTF-8 bytes. */
+export const InputLine = Type.Union([
+  Type.Object({ base64: Type.String({ contentEncoding: 'base64' }) }, strict),
+  Type.Object({ text: Type.String() }, strict),
+]);
+export type InputLine = Static<typeof InputLine>;
+
+/** `POST /jobs/:id/inputs`: how many inputs this request added and the job's total now. */
+export const AppendReply = Type.Object({ added: Type.Integer(), total: Type.Integer() });
+export type AppendReply = Static<typeof AppendReply>;
 
 export const JobState = Type.Union([
   Type.Literal('active'),
@@ -195,6 +229,8 @@ export const JobStatus = Type.Object({
   maxAttempts: Type.Integer(),
   priority: Type.Integer(),
   createdAt: Type.Integer(),
+  /** Still taking inputs (`POST /jobs/:id/inputs`); an open job is never completed. */
+  open: Type.Boolean(),
   /** The site whose page asked for this job through `run()`; absent for ordinary jobs. */
   site: Type.Optional(Type.String()),
   /** Whose job it is: the author key's id, or `operator`. */
@@ -211,7 +247,7 @@ export const TaskError = Type.Object({
 });
 export type TaskError = Static<typeof TaskError>;
 
-/** One NDJSON line of `GET /jobs/:id/results`, in input order. */
+/** One NDJSON line of `GET /jobs/:id/results`. */
 export const ResultLine = Type.Object({
   index: Type.Integer(),
   state: Type.Union([
@@ -222,9 +258,43 @@ export const ResultLine = Type.Object({
     Type.Literal('cancelled'),
   ]),
   output: Type.Optional(Type.String({ contentEncoding: 'base64' })),
+  /** With `?text=1`: the output as text, when it is valid UTF-8. */
+  text: Type.Optional(Type.String()),
   errors: Type.Optional(Type.Array(TaskError)),
 });
 export type ResultLine = Static<typeof ResultLine>;
+
+const Switch = Type.Union([Type.Literal('0'), Type.Literal('1'), Type.Literal('true'), Type.Literal('false')], {
+  description: '1 or 0',
+});
+
+/**
+ * `GET /jobs/:id/results?order=&follow=&text=`: `order=input` (default: every task, in input
+ * order) or `completion` (settled tasks in the order they settled); `follow=1` keeps the stream
+ * open until the job ends, sending each result as it is accepted; `text=1` adds `text`.
+ */
+export const ResultsQuery = Type.Object(
+  {
+    order: Type.Optional(Type.Union([Type.Literal('input'), Type.Literal('completion')], { description: 'input or completion' })),
+    follow: Type.Optional(Switch),
+    text: Type.Optional(Switch),
+  },
+  strict,
+);
+export type ResultsQuery = Static<typeof ResultsQuery>;
+
+/** `GET /jobs?state=&limit=`: the caller's jobs, newest first. */
+export const ListJobsQuery = Type.Object(
+  {
+    state: Type.Optional(JobState),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'a number of jobs, 1-1000' })),
+  },
+  strict,
+);
+export type ListJobsQuery = Static<typeof ListJobsQuery>;
+
+export const JobList = Type.Object({ jobs: Type.Array(JobStatus) });
+export type JobList = Static<typeof JobList>;
 export type TaskState = ResultLine['state'];
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);

@@ -105,6 +105,11 @@ export interface SchedulerDeps {
   maxLeasesPerRequest?: number;
   /** Something changed for a job (progress pushes). */
   onChange?: (event: { jobId: string }) => void;
+  /**
+   * A task of the job may have settled (a result accepted, a failure or an expiry recorded) or the
+   * job ended (cancelled): result streams that follow the job read on. Not called for claims.
+   */
+  onSettled?: (jobId: string) => void;
   /** Errors of the background sweep and of callbacks, which have no caller to throw to. */
   onError?: (error: unknown) => void;
 }
@@ -139,6 +144,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  function settled(jobIds: Iterable<string | undefined>): void {
+    if (!deps.onSettled) return;
+    for (const jobId of new Set(jobIds)) if (jobId !== undefined) guarded(() => deps.onSettled!(jobId));
+  }
+
   function changed(jobIds: Iterable<string | undefined>): void {
     if (!deps.onChange) return;
     for (const jobId of new Set(jobIds)) if (jobId !== undefined) guarded(() => deps.onChange!({ jobId }));
@@ -158,7 +168,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Reports what answering a lease did: revocations, progress, and reopened work. */
   function applyEffects<O>(effects: AnswerEffects<O>, tookEffect: boolean): O {
     sendRevocations(effects.revoked);
-    if (tookEffect) changed([effects.jobId]);
+    if (tookEffect) {
+      changed([effects.jobId]);
+      settled([effects.jobId]);
+    }
     if (effects.reopened) wakeIdle();
     return effects.outcome;
   }
@@ -172,6 +185,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (ended.length === 0) return;
     sendRevocations(ended);
     changed(ended.map((l) => l.jobId));
+    settled(ended.map((l) => l.jobId));
     wakeIdle();
   }
 
@@ -291,6 +305,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (!outcome) return false;
       sendRevocations(outcome.revoked);
       changed([jobId]);
+      settled([jobId]);
       return true;
     },
 

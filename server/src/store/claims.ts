@@ -78,10 +78,17 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
 
   const jobs = await trx
     .selectFrom('jobs')
-    .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive'])
+    .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive', 'task_count'])
     .where('state', '=', 'active')
+    // Only tasks that exist: a streamed request's inputs wait past `task_count` until it succeeds.
     .where(({ exists, selectFrom }) =>
-      exists(selectFrom('tasks').select('tasks.idx').whereRef('tasks.job_id', '=', 'jobs.id').where('tasks.state', '=', 'pending')),
+      exists(
+        selectFrom('tasks')
+          .select('tasks.idx')
+          .whereRef('tasks.job_id', '=', 'jobs.id')
+          .where('tasks.state', '=', 'pending')
+          .whereRef('tasks.idx', '<', 'jobs.task_count'),
+      ),
     )
     .execute();
   if (jobs.length === 0) return [];
@@ -112,6 +119,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
       .select(['idx', 'input', 'live', 'results', 'wanted', 'needed'])
       .where('job_id', '=', job.id)
       .where('state', '=', 'pending')
+      .where('idx', '<', Number(job.task_count))
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(

@@ -6,7 +6,9 @@
  *                                  running ──fail/expire──▶ pending | failed (attempts >= max)
  *                                  running ──release──▶ pending (attempt not counted, unless a crash streak)
  *                                  pending | running ──cancel──▶ cancelled
- * Job states:  active ──last task terminal──▶ completed;  active ──cancel──▶ cancelled.
+ * Job states:  staging ──inputs committed──▶ active (a streamed job; `job-inputs.ts`);
+ *              active (closed) ──last task terminal──▶ completed;  active ──close──▶ the same check;
+ *              active ──cancel──▶ cancelled.
  * (Lease states: see the lifecycle in `store.ts`.)
  *
  * `pending` means the task wants another replica (a volunteer may claim it); `running` that all
@@ -14,8 +16,6 @@
  * quorum, failures, releases) in `lease-endings.ts`.
  */
 import type { Kysely } from 'kysely';
-import { CodedError } from '../protocol/errors.ts';
-import type { JobState, JobStatus, TaskCounts, TaskState } from '../protocol/http.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import { claimReplicas, taskIdOf } from './claims.ts';
 import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
@@ -33,9 +33,7 @@ import type {
   NewSite,
   SiteChange,
   Store,
-  TaskResult,
 } from './store.ts';
-import { parseTaskErrors } from './task-history.ts';
 import { fromDbBytes, sha256Hex, toDbBytes } from './bytes.ts';
 import {
   OPEN_TASK_STATES,
@@ -51,9 +49,10 @@ import { changeSite, findSite, insertSite } from './sites.ts';
 import { findKeyByHash, insertKey, listKeys, revokeKey } from './keys.ts';
 import { findModule, findModuleMeta, saveModule } from './modules.ts';
 import { OPERATOR } from '../accounts/principal.ts';
+import { beginInputs, closeJob, commitInputs, createWholeJob, discardAbandonedInputs, discardInputs, insertJob, stageInputs } from './job-inputs.ts';
+import { STAGING, listJobStatuses, readJobState, readJobStatus, readResults, readSettled } from './job-status.ts';
 
 export { taskIdOf };
-const TASK_COLUMNS_PER_ROW = 12;
 
 /** Options of `createKyselyStore`. */
 export interface KyselyStoreOptions {
@@ -110,87 +109,15 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     },
 
     async createJob(job: NewJob) {
-      const batch = Math.max(1, Math.min(1000, Math.floor(caps.maxParameters / TASK_COLUMNS_PER_ROW)));
-      await db.transaction().execute(async (trx) => {
-        const module = await trx.selectFrom('modules').select('hash').where('hash', '=', job.moduleHash).executeTakeFirst();
-        if (!module) throw new CodedError('module_not_found', `no module ${job.moduleHash}: upload it first (POST /api/v1/modules)`);
-        const inserted = await trx
-          .insertInto('jobs')
-          .values({
-            id: job.id,
-            module_hash: job.moduleHash,
-            title: job.title ?? null,
-            purpose: job.purpose ?? null,
-            state: job.inputs.length === 0 ? 'completed' : 'active',
-            redundancy: job.redundancy,
-            quorum: job.quorum,
-            adaptive: job.adaptiveReplication === false ? 0 : 1,
-            deadline_ms: job.deadlineMs,
-            max_attempts: job.maxAttempts,
-            priority: job.priority,
-            created_at: job.createdAt,
-            finished_at: job.inputs.length === 0 ? job.createdAt : null,
-            site_key: job.siteKey ?? null,
-            owner: job.owner ?? OPERATOR,
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
-          throw new CodedError('conflict', `job ${job.id} already exists`);
-        }
-        for (let start = 0; start < job.inputs.length; start += batch) {
-          const rows = job.inputs.slice(start, start + batch).map((input, offset) => ({
-            job_id: job.id,
-            idx: start + offset,
-            input: toDbBytes(input),
-            state: 'pending',
-            attempts: 0,
-            updated_at: job.createdAt,
-            live: 0,
-            results: 0,
-            wanted: job.redundancy,
-            needed: job.quorum,
-            failures: 0,
-            releases: 0,
-          }));
-          await trx.insertInto('tasks').values(rows).execute();
-        }
-      });
+      await createWholeJob(db, caps, job);
     },
 
     async getJob(id) {
-      const job = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!job) return undefined;
-      const rows = await db
-        .selectFrom('tasks')
-        .select(['state', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
-        .where('job_id', '=', id)
-        .groupBy('state')
-        .execute();
-      const counts: TaskCounts = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
-      for (const row of rows) {
-        const n = Number(row.n);
-        counts.total += n;
-        if (row.state in counts) counts[row.state as TaskState] += n;
-      }
-      const status: JobStatus = {
-        id: job.id,
-        state: job.state as JobState,
-        module: job.module_hash,
-        redundancy: Number(job.redundancy),
-        quorum: Number(job.quorum),
-        adaptiveReplication: Number(job.adaptive) !== 0,
-        deadlineMs: Number(job.deadline_ms),
-        maxAttempts: Number(job.max_attempts),
-        priority: Number(job.priority),
-        createdAt: Number(job.created_at),
-        owner: job.owner,
-        counts,
-      };
-      if (job.title !== null) status.title = job.title;
-      if (job.purpose !== null) status.purpose = job.purpose;
-      if (job.site_key !== null) status.site = job.site_key;
-      return status;
+      return readJobStatus(db, id);
+    },
+
+    async getJobState(id) {
+      return readJobState(db, id);
     },
 
     async countActiveJobs(owner) {
@@ -204,30 +131,34 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     },
 
     async listResults(jobId, fromIndex, limit) {
-      if (limit < 1) return [];
-      const rows = await db
-        .selectFrom('tasks')
-        .select(['idx', 'state', 'output', 'errors'])
-        .where('job_id', '=', jobId)
-        .where('idx', '>=', Math.max(0, Math.floor(fromIndex)))
-        .orderBy('idx')
-        .limit(Math.floor(limit))
-        .execute();
-      return rows.map((row) => {
-        const result: TaskResult = { index: Number(row.idx), state: row.state as TaskState };
-        if (row.state === 'completed' && row.output !== null) result.output = fromDbBytes(row.output);
-        const errors = parseTaskErrors(row.errors);
-        if (errors.length > 0) result.errors = errors;
-        return result;
-      });
+      return readResults(db, jobId, fromIndex, limit);
     },
+
+    async listJobs(query) {
+      return listJobStatuses(db, query);
+    },
+
+    async listSettled(jobId, afterSeq, limit) {
+      return readSettled(db, jobId, afterSeq, limit);
+    },
+
+    async createStagedJob(job) {
+      await db.transaction().execute((trx) => insertJob(trx, job, 'staged'));
+    },
+
+    beginInputs: (jobId) => beginInputs(db, caps, jobId),
+    stageInputs: (jobId, fromIndex, inputs, now) => stageInputs(db, caps, jobId, fromIndex, inputs, now),
+    commitInputs: (jobId, total, now) => commitInputs(db, caps, jobId, total, now),
+    discardInputs: (jobId) => discardInputs(db, caps, jobId),
+    closeJob: (jobId, now) => closeJob(db, caps, jobId, now),
+    discardAbandonedInputs: () => discardAbandonedInputs(db),
 
     async cancelJob(id, now) {
       return db.transaction().execute(async (trx) => {
         let find = trx.selectFrom('jobs').select('state').where('id', '=', id);
         if (caps.rowLocks) find = find.forUpdate();
         const job = await find.executeTakeFirst();
-        if (!job) return undefined;
+        if (!job || job.state === STAGING) return undefined;
         if (job.state !== 'active') return { revoked: [] };
         const live = await trx
           .selectFrom('leases')

@@ -165,11 +165,13 @@ async function closeTask(
       .where('output', 'is not', null)
       .execute();
   }
+  const settledSeq = await nextSettledSeq(trx, task.jobId);
   await trx
     .updateTable('tasks')
     .set({
       state: end.state,
       live: 0,
+      settled_seq: settledSeq,
       updated_at: end.now,
       ...(end.output ? { output: toDbBytes(end.output) } : {}),
       ...(end.errors !== undefined ? { errors: end.errors } : {}),
@@ -397,8 +399,20 @@ const ordinal = (n: number): string => {
   return `${n}${suffix}`;
 };
 
+/** The next place in the job's completion order (results `?order=completion`). */
+async function nextSettledSeq(trx: Db, jobId: string): Promise<number> {
+  const row = await trx
+    .updateTable('jobs')
+    .set((eb) => ({ settled_count: eb('settled_count', '+', 1) }))
+    .where('id', '=', jobId)
+    .returning('settled_count')
+    .executeTakeFirstOrThrow();
+  return Number(row.settled_count);
+}
+
 /**
- * Marks an active job completed once none of its tasks is pending or running. With concurrent
+ * Marks an active, closed job completed once none of its tasks is pending or running (an open job
+ * may still get inputs, so it is never completed). With concurrent
  * writers, two transactions finishing a job's last two tasks would each still see the other's
  * task open; locking the job row first makes the second one see the first one's commit.
  */
@@ -417,6 +431,7 @@ export async function settleJob(trx: Db, caps: DialectCapabilities, jobId: strin
     .set({ state: 'completed', finished_at: now })
     .where('id', '=', jobId)
     .where('state', '=', 'active')
+    .where('open', '=', 0)
     .execute();
 }
 

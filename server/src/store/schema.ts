@@ -27,7 +27,10 @@ export interface SitesTable {
   owner: string;
 }
 
-/** Jobs: `state` is `active` | `completed` | `cancelled`. */
+/**
+ * Jobs: `state` is `staging` (created by a streamed request still arriving: it exists for nobody
+ * yet) | `active` | `completed` | `cancelled`.
+ */
 export interface JobsTable {
   id: string;
   module_hash: string;
@@ -48,6 +51,15 @@ export interface JobsTable {
   site_key: string | null;
   /** Whose job it is: an author key's id, `operator`, or a site's owner for `run()` jobs. */
   owner: string;
+  /** 1 while the job takes more inputs: never completed until closed (0). */
+  open: number;
+  /**
+   * Tasks that exist: those with `idx < task_count`. A streamed request inserts its tasks past it
+   * and moves it when it succeeds; a failed request's tasks are deleted.
+   */
+  task_count: number;
+  /** Tasks settled so far (completed or failed): the last `settled_seq` given. */
+  settled_count: number;
 }
 
 /**
@@ -75,6 +87,8 @@ export interface TasksTable {
   failures: number;
   /** Leases taken back because their volunteer disconnected (not counted as attempts). */
   releases: number;
+  /** The task's place in its job's completion order (1, 2, …) once completed or failed; else NULL. */
+  settled_seq: number | null;
 }
 
 /**

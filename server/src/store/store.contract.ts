@@ -160,6 +160,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           priority: 5,
           createdAt: 100,
           owner: 'operator',
+          open: false,
           counts: { total: 3, pending: 3, running: 0, completed: 0, failed: 0, cancelled: 0 },
         });
         expect(await store.getJob('missing')).toBeUndefined();

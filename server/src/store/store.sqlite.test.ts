@@ -11,6 +11,7 @@ import { openSqliteStore } from './sqlite.ts';
 import { describeStoreContract, outcome } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
 import { describeAccountsContract } from './store.accounts.contract.ts';
+import { describeStreamingContract } from './store.streaming.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -25,6 +26,7 @@ afterEach(() => {
 describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeAccountsContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeStreamingContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);
@@ -59,7 +61,7 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000008-accounts']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000008-accounts', '000009-streaming']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables.map((t) => (t as { name: string }).name)).toEqual(['api_keys', 'jobs', 'leases', 'module_owners', 'modules', 'sites', 'tasks', 'volunteers']);
@@ -121,7 +123,7 @@ describe('SQLite store', () => {
     }
   });
 
-  it('upgrades a version-7 database: what the operator key made stays the operator\'s, and no author sees it', async () => {
+  it('upgrades a version-7 database: what the operator key made stays the operator\'s; its tasks all exist, its jobs are closed, its settled tasks have a completion order', async () => {
     const file = tempFile();
     mkdirSync(dirname(file), { recursive: true });
     const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
@@ -133,6 +135,11 @@ describe('SQLite store', () => {
       .insertInto('jobs')
       .values({ id: 'old-job', module_hash: hash, title: 'Old', state: 'active', redundancy: 1, quorum: 1, adaptive: 1, deadline_ms: 1000, max_attempts: 3, priority: 1, created_at: 1, finished_at: null })
       .execute();
+    const task = (idx: number, state: string) => ({
+      job_id: 'old-job', idx, input: new Uint8Array([idx]), state, attempts: 0, output: state === 'completed' ? new Uint8Array([idx]) : null, errors: null,
+      updated_at: 1, live: 0, results: 0, wanted: 1, needed: 1, failures: 0, releases: 0,
+    });
+    await old.insertInto('tasks').values([task(0, 'pending'), task(1, 'completed'), task(2, 'completed')]).execute();
     await old.destroy();
 
     const store = await openSqliteStore({ file });
@@ -145,6 +152,12 @@ describe('SQLite store', () => {
       // The operator's upload stays an upload: uploading it again is not a new one.
       expect(await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 9 })).toEqual({ created: false });
       expect(await store.listKeys()).toEqual([]);
+      expect(await store.getJob('old-job')).toMatchObject({ open: false, counts: { total: 3, pending: 1, completed: 2 } });
+      expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2]);
+      const [lease] = await store.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 1, now: 10, newLeaseId: () => 'l1', random: () => 0.5 });
+      await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'v', output: new Uint8Array([0]), cpuMs: 1, now: 11 });
+      expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2, 0]);
+      expect((await store.getJob('old-job'))?.state).toBe('completed');
     } finally {
       await store.close();
     }

@@ -27,7 +27,7 @@
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
  */
 import type { FailureKind } from '../protocol/events.ts';
-import type { JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
+import type { JobState, JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
 
 /**
@@ -84,7 +84,8 @@ export interface SiteChange {
   settings?: SiteSettingsInput | undefined;
 }
 
-export interface NewJob {
+/** A job's settings, without its inputs. */
+export interface NewJobOptions {
   id: string;
   moduleHash: string;
   title?: string | undefined;
@@ -98,7 +99,6 @@ export interface NewJob {
   maxAttempts: number;
   priority: number;
   createdAt: number;
-  inputs: Uint8Array[];
   /** The site whose page asked for the job through its `run()` API (absent for ordinary jobs). */
   siteKey?: string | undefined;
   /**
@@ -106,6 +106,32 @@ export interface NewJob {
    * operator's (a caller that forgets it makes a job no author can see: it fails closed).
    */
   owner?: string | undefined;
+  /** Takes more inputs until closed (default false); an open job is never completed. */
+  open?: boolean | undefined;
+}
+
+export interface NewJob extends NewJobOptions {
+  inputs: Uint8Array[];
+}
+
+/** A job's state, whether it takes more inputs, and whose it is. */
+export interface JobBrief {
+  state: JobState;
+  open: boolean;
+  owner: string;
+}
+
+/** Which jobs `listJobs` returns: newest first, at most `limit`. */
+export interface JobQuery {
+  state?: JobState | undefined;
+  /** Only this owner's jobs (absent: everyone's, for the operator). */
+  owner?: string | undefined;
+  limit: number;
+}
+
+/** A settled task with its place in the job's completion order. */
+export interface SettledResult extends TaskResult {
+  seq: number;
 }
 
 /** One task as the results endpoint reports it (output as bytes; the route encodes it). */
@@ -231,10 +257,53 @@ export interface Store {
   getJob(id: string): Promise<JobStatus | undefined>;
   /** How many jobs of `owner` are still active (not completed, not cancelled). */
   countActiveJobs(owner: string): Promise<number>;
+  /** A job's state and whether it is open, without counting its tasks (cheap at any size). */
+  getJobState(id: string): Promise<JobBrief | undefined>;
   /** Tasks of a job in input order, `limit` at a time from `fromIndex` (for streaming). */
   listResults(jobId: string, fromIndex: number, limit: number): Promise<TaskResult[]>;
   /** Cancels every non-terminal task and revokes live leases. `undefined` when no such job. */
   cancelJob(id: string, now: number): Promise<{ revoked: EndedLease[] } | undefined>;
+  /** Jobs newest first (`created_at`, then id), optionally in one state. */
+  listJobs(query: JobQuery): Promise<JobStatus[]>;
+  /** Settled tasks (completed or failed) of a job in the order they settled, after `afterSeq`. */
+  listSettled(jobId: string, afterSeq: number, limit: number): Promise<SettledResult[]>;
+
+  /*
+   * Streamed inputs. A request's inputs are inserted in batches (one transaction each, so a slow
+   * producer never holds the database), past the job's existing tasks, where nobody sees them;
+   * `commitInputs` makes them exist at once, `discardInputs` deletes them. One request at a time
+   * per job: the caller serialises requests to the same job.
+   */
+  /**
+   * Creates a job whose inputs will stream in. It exists for nobody (`getJob` → undefined) until
+   * `commitInputs`. The module must exist (`module_not_found`); a taken id is a `conflict`.
+   */
+  createStagedJob(job: NewJobOptions): Promise<void>;
+  /**
+   * Starts a request that adds inputs to an open job: deletes what an earlier request that failed
+   * (or died with the process) left, and returns the job's task count, the first index to stage.
+   * `job_not_found`; a closed or ended job is a `conflict`.
+   */
+  beginInputs(jobId: string): Promise<number>;
+  /** Inserts inputs as tasks `fromIndex`, `fromIndex + 1`, … (not yet existing), in one transaction. */
+  stageInputs(jobId: string, fromIndex: number, inputs: readonly Uint8Array[], now: number): Promise<void>;
+  /**
+   * The request succeeded: the tasks below `total` exist. A staged job becomes active (completed at
+   * once when it is closed and empty). A job cancelled meanwhile is a `conflict` (its staged inputs stay to be discarded).
+   */
+  commitInputs(jobId: string, total: number, now: number): Promise<void>;
+  /** The request failed: its staged tasks are deleted, and a staged job with them. */
+  discardInputs(jobId: string): Promise<void>;
+  /**
+   * Closes an open job (no more inputs); it completes once its tasks are settled. Closing a closed
+   * job changes nothing. False when there is no such job.
+   */
+  closeJob(jobId: string, now: number): Promise<boolean>;
+  /**
+   * After a restart, before taking requests: deletes the inputs of requests that died with the
+   * previous process (and the jobs they were creating). Returns how many jobs it cleaned.
+   */
+  discardAbandonedInputs(): Promise<number>;
 
   /**
    * Atomically leases up to `slots` replicas of open tasks of active jobs to one volunteer, shared

@@ -11,6 +11,7 @@ import { strikesMigration } from './000004-strikes.ts';
 import { siteSettingsMigration } from './000006-site-settings.ts';
 import { jobSiteMigration } from './000007-job-site.ts';
 import { accountsMigration } from './000008-accounts.ts';
+import { streamingMigration } from './000009-streaming.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -23,6 +24,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000006-site-settings': siteSettingsMigration(),
     '000007-job-site': jobSiteMigration(),
     '000008-accounts': accountsMigration(),
+    '000009-streaming': streamingMigration(),
   };
 }
 
