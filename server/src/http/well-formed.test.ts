@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import { assertWellFormed, illFormedPath } from './well-formed.ts';
@@ -26,8 +27,13 @@ describe('illFormedPath', () => {
     expect(illFormedPath(value, 'body')).toMatch(/^body(\/0){100000}$/);
   });
 
+  it('a streamed body is not walked (its cycles would never end)', () => {
+    expect(illFormedPath(Readable.from(['\ud800']), 'body')).toBeUndefined();
+  });
+
   it('a query string object is checked like a body', () => {
     expect(illFormedPath({ state: 'active', q: ['a', '\udc00'] }, 'querystring')).toBe('querystring/q/1');
+    expect(illFormedPath(Object.assign(Object.create(null), { q: '\udc00' }), 'querystring')).toBe('querystring/q');
   });
 });
 

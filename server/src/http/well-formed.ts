@@ -12,6 +12,16 @@ import { CodedError } from '../protocol/errors.ts';
 const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 /**
+ * Only what JSON parses into is walked: a streamed body (a Readable, with its cycles) or a module's
+ * bytes are not text, and walking them would never end.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * The path (`body/inputs/3`, `querystring/state`) of the first string, or object key, in `value`
  * that is not well-formed UTF-16; undefined when there is none. Walks iteratively: a deeply
  * nested body cannot exhaust the stack.
@@ -24,7 +34,7 @@ export function illFormedPath(value: unknown, root: string): string | undefined 
       if (!wellFormed(item)) return path;
     } else if (Array.isArray(item)) {
       for (let i = item.length - 1; i >= 0; i--) stack.push([item[i], `${path}/${i}`]);
-    } else if (item !== null && typeof item === 'object' && !ArrayBuffer.isView(item)) {
+    } else if (isPlainObject(item)) {
       const entries = Object.entries(item);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
