@@ -1,10 +1,7 @@
 /** The SDK's data types: the REST API's shapes (declared once in the coordinator's protocol). */
-import type { JobStatus as WireJobStatus, ModuleInfo, SiteInfo, TaskError, TaskState } from '../../../server/src/protocol/http.ts';
+import type { JobStatus, ModuleInfo, SiteInfo, TaskError, TaskState } from '../../../server/src/protocol/http.ts';
 
-export type { ModuleInfo, SiteInfo, TaskError, TaskState };
-
-/** A job's state and task counts; `open` while more inputs may still be added. */
-export type JobStatus = WireJobStatus & { open: boolean };
+export type { JobStatus, ModuleInfo, SiteInfo, TaskError, TaskState };
 
 /** A job's settings (everything but its module and inputs); the coordinator fills in the rest. */
 export interface JobOptions {
