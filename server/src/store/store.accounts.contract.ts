@@ -2,9 +2,10 @@
  * The accounts part of the `Store` contract (keys, module ownership, owners of jobs and sites),
  * run per dialect like `store.contract.ts`. `open` must return a fresh, empty, migrated store.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import type { NewJob, Store } from './store.ts';
+import { closedAfterEach } from './contract-support.ts';
 
 const MODULE = 'a'.repeat(64);
 const module = { hash: MODULE, abi: 'bytes' as const, size: 2, bytes: Uint8Array.of(1, 2), createdAt: 10 };
@@ -36,13 +37,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 /** Registers the accounts contract tests under `name`. */
 export function describeAccountsContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract (accounts): ${name}`, () => {
-    const opened: Store[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const openStore = closedAfterEach(open);
     async function fresh(): Promise<Store> {
-      const store = await open();
-      opened.push(store);
+      const store = await openStore();
       return store;
     }
 

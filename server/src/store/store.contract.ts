@@ -4,10 +4,11 @@
  * migrated store each time; the suite closes every store it opens.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import type { AnswerEffects, NewJob, Store } from './store.ts';
+import { closedAfterEach } from './contract-support.ts';
 
 /** The outcome of answering a lease, without its effects. */
 export async function outcome<O>(answer: Promise<AnswerEffects<O>>): Promise<O> {
@@ -20,14 +21,10 @@ const MODULE_B = 'b'.repeat(64);
 /** Registers the shared Store contract tests under `name`. */
 export function describeStoreContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
-    const opened: Store[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const openStore = closedAfterEach(open);
 
     async function fresh(): Promise<Store> {
-      const store = await open();
-      opened.push(store);
+      const store = await openStore();
       await store.saveModule({ hash: MODULE_A, abi: 'bytes', size: 3, bytes: new Uint8Array([0, 97, 115]), createdAt: 1 });
       await store.saveModule({ hash: MODULE_B, abi: 'wasi', size: 2, bytes: new Uint8Array([1, 2]), createdAt: 2 });
       return store;

@@ -4,9 +4,10 @@
  * schedules of claims, answers (honest and lying), failures, disconnects and expiries.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COOLDOWN, DEFAULT_QUOTA, TRUST_AFTER, claimableFrom } from '../scheduler/reputation.ts';
 import type { ClaimedLease, NewJob, Store } from './store.ts';
+import { closedAfterEach } from './contract-support.ts';
 
 const MODULE = 'c'.repeat(64);
 /** What honest volunteers compute for every task of these jobs. */
@@ -17,14 +18,10 @@ const NEVER_SINGLE = (): number => 0.999_999_999;
 /** Registers the replica contract tests under `name`; `open` returns a fresh, migrated store. */
 export function describeReplicaContract(name: string, open: () => Promise<Store>): void {
   describe(`Store replica contract: ${name}`, () => {
-    const opened: Store[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const openStore = closedAfterEach(open);
 
     async function fresh(): Promise<Store> {
-      const store = await open();
-      opened.push(store);
+      const store = await openStore();
       await store.saveModule({ hash: MODULE, abi: 'bytes', size: 3, bytes: Uint8Array.of(0, 97, 115), createdAt: 1 });
       return store;
     }

@@ -3,22 +3,19 @@
  * inputs exist for nobody until it commits, a failed request leaves nothing, an open job is never
  * completed, cancelled stays cancelled, and settled tasks keep the order they settled in.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import type { NewJobOptions, Store } from './store.ts';
+import { closedAfterEach } from './contract-support.ts';
 
 const MODULE = 'c'.repeat(64);
 
 export function describeStreamingContract(name: string, open: () => Promise<Store>): void {
   describe(`Store streaming contract: ${name}`, () => {
-    const opened: Store[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const openStore = closedAfterEach(open);
 
     async function fresh(): Promise<Store> {
-      const store = await open();
-      opened.push(store);
+      const store = await openStore();
       await store.saveModule({ hash: MODULE, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 1 });
       return store;
     }
