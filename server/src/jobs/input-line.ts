@@ -6,8 +6,8 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { CodedError } from '../protocol/errors.ts';
 import { InputLine } from '../protocol/http.ts';
-import { decodeBase64Strict } from '../http/base64.ts';
-import { assertWellFormed } from '../http/well-formed.ts';
+import { decodeBase64Strict } from '../protocol/base64.ts';
+import { assertWellFormed } from '../protocol/well-formed.ts';
 
 const inputLine = TypeCompiler.Compile(InputLine);
 const utf8 = new TextDecoder('utf-8', { fatal: true });

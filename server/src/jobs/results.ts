@@ -9,7 +9,7 @@
  */
 import type { ResultLine, TaskState } from '../protocol/http.ts';
 import type { Store, TaskResult } from '../store/index.ts';
-import { encodeBase64 } from '../http/base64.ts';
+import { encodeBase64 } from '../protocol/base64.ts';
 import type { JobEvents } from './events.ts';
 
 /** Tasks read from the store per page. */

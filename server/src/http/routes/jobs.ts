@@ -32,12 +32,12 @@ import {
 } from '../../protocol/http.ts';
 import { idleLimited, resultLines, stageItems, streamForm, streamItems, type StreamForm, type StreamItem } from '../../jobs/index.ts';
 import type { JobBrief, NewJobOptions } from '../../store/index.ts';
-import { decodeBase64Strict } from '../base64.ts';
+import { decodeBase64Strict } from '../../protocol/base64.ts';
 import type { AppDeps } from '../deps.ts';
 import { rawBody } from '../openapi.ts';
 import { admitJob } from '../ownership.ts';
 import { compileChecker } from '../validation.ts';
-import { assertWellFormed } from '../well-formed.ts';
+import { assertWellFormed } from '../../protocol/well-formed.ts';
 
 export const DEFAULT_PRIORITY = 100;
 /** Jobs listed when the request names no `limit`, and the most it may name. */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CodedError } from '../protocol/errors.ts';
+import { CodedError } from './errors.ts';
 import { assertWellFormed, illFormedPath } from './well-formed.ts';
 
 describe('illFormedPath', () => {
