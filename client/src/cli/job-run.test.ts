@@ -1,9 +1,8 @@
 /**
- * AFTER MERGE: `sparecycles job run` and the commands that need issue 8's streaming and tenancy
- * endpoints (NDJSON `POST /jobs` + `/inputs` + `/close`, results `order=completion&follow=1`,
- * `GET /jobs`, `GET /grid`, `POST /keys`), as child processes against a real coordinator
- * (`sparecycles serve`) and a real Node volunteer. These routes are built on other branches; this
- * file fails until they are merged.
+ * `sparecycles job run` and the commands over the streaming and account endpoints (NDJSON
+ * `POST /jobs` + `/inputs` + `/close`, results `order=completion&follow=1`, `GET /jobs`,
+ * `GET /grid`, `POST /keys`), as child processes against a real coordinator (`sparecycles serve`)
+ * and a real Node volunteer.
  */
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

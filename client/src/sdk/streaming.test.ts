@@ -1,7 +1,6 @@
 /**
- * AFTER MERGE: the SDK over the streaming and tenancy endpoints of issue 8 (NDJSON `POST /jobs`,
- * `/inputs`, `/close`, results `order`/`follow`/`text`, `GET /jobs`, `GET /grid`, `POST /keys`).
- * These routes are built on other branches; this file fails until they are merged.
+ * The SDK over the streaming and account endpoints (NDJSON `POST /jobs`, `/inputs`, `/close`,
+ * results `order`/`follow`/`text`, `GET /jobs`, `GET /grid`, `POST /keys`) of a real coordinator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModule, prepareVolunteering, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from '../../../server/src/http/testing.ts';
