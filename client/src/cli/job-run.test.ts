@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../server/src/http/testing.ts';
 import { decodePrimesOutput } from '../../../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
+import { buildCollatz } from '../../../wasm/examples/collatz-c/build.ts';
+import { collatzAnswer } from '../../../wasm/examples/collatz-c/reference.ts';
 import { startNodeVolunteer, type NodeVolunteer } from '../agent/index.ts';
 import { primesLine, runCli, startCli, type CliProcess } from './testing/run-cli.ts';
 
@@ -141,6 +143,24 @@ describe('job run, the rest', () => {
     expect(lines[0]).toMatchObject({ index: 0, state: 'completed' });
     expect(lines[1]).toMatchObject({ index: 1, state: 'failed', errors: [{ attempt: 1, kind: 'trap' }] });
   }, 60_000);
+
+  it("the README's C example: a WASI module built by clang, text inputs, --text outputs equal to the reference, on the grid and --local", async () => {
+    const { path: collatz } = await buildCollatz();
+    const ranges = Array.from({ length: 40 }, (_, i) => [i * 2500 + 1, (i + 1) * 2500] as const);
+    await writeFile(join(dir, 'ranges.ndjson'), ranges.map(([first, last]) => `${JSON.stringify({ text: `${first} ${last}` })}\n`).join(''));
+    const expected = ranges.map(([first, last]) => collatzAnswer(first, last));
+    for (const where of ['grid', 'local'] as const) {
+      const out = join(dir, `collatz-${where}.ndjson`);
+      const local = where === 'local' ? ['--local'] : [];
+      const run = await runCli(['job', 'run', ...local, '--module', collatz, '--inputs', join(dir, 'ranges.ndjson'), '--out', out, '--text', '--title', 'Collatz records'], home);
+      expect(run.code, run.stderr).toBe(0);
+      const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { index: number; state: string; text: string; output: string });
+      const texts: string[] = [];
+      for (const line of lines) texts[line.index] = line.text;
+      expect(texts, where).toEqual(expected);
+      expect(Buffer.from(lines[0]!.output, 'base64').toString('utf8')).toBe(lines[0]!.text);
+    }
+  }, 120_000);
 
   it('Ctrl-C without a terminal leaves the job running and prints how to follow it (exit 130)', async () => {
     await volunteer?.stop();

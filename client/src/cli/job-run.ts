@@ -19,6 +19,8 @@ export interface JobRunOptions {
   inputs: string;
   out: string;
   order: 'completion' | 'input';
+  /** Add `text` beside `output` when the output is valid UTF-8. */
+  text?: boolean;
   settings: JobOptions;
   renderer: ProgressRenderer;
   /** Messages for the user (stderr). */
@@ -86,7 +88,7 @@ export async function runJob(options: JobRunOptions): Promise<number> {
 
   try {
     try {
-      for await (const result of job.results({ order: 'completion', follow: true, signal: follow.signal })) {
+      for await (const result of job.results({ order: 'completion', follow: true, text: options.text ?? false, signal: follow.signal })) {
         await writer.write(resultFileLine(result));
         settled++;
         if (result.state !== 'completed') failed++;
@@ -100,7 +102,7 @@ export async function runJob(options: JobRunOptions): Promise<number> {
     interrupt.dispose();
     await upload;
     const status = await job.status();
-    if (options.order === 'input') await rewriteInInputOrder(job, options.out);
+    if (options.order === 'input') await rewriteInInputOrder(job, options.out, options.text ?? false);
     renderer.done(summary(status, Date.now() - started, options.out));
     return status.counts.failed + status.counts.cancelled > 0 ? EXIT.failedTasks : EXIT.ok;
   } finally {
@@ -126,10 +128,10 @@ async function leaveOrCancel(job: Job, options: JobRunOptions, uploading: boolea
   return EXIT.interrupted;
 }
 
-async function rewriteInInputOrder(job: Job, out: string): Promise<void> {
+async function rewriteInInputOrder(job: Job, out: string, text: boolean): Promise<void> {
   const temporary = `${out}.partial`;
   const writer: LineWriter = await openLineWriter(temporary);
-  for await (const result of job.results({ order: 'input' })) await writer.write(resultFileLine(result));
+  for await (const result of job.results({ order: 'input', text })) await writer.write(resultFileLine(result));
   await writer.close();
   await rename(temporary, out);
 }

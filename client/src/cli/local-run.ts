@@ -33,6 +33,8 @@ export interface LocalRunOptions {
   inputs: string;
   out: string;
   order: 'completion' | 'input';
+  /** Add `text` beside `output` when the output is valid UTF-8 (as the coordinator's `?text=1`). */
+  text?: boolean | undefined;
   threads?: number | undefined;
   deadlineMs?: number | undefined;
   maxAttempts?: number | undefined;
@@ -41,12 +43,22 @@ export interface LocalRunOptions {
 }
 
 const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function runTaskWithRetries(pool: Pool, module: WebAssembly.Module, index: number, input: Uint8Array, limits: TaskLimits, timeoutMs: number, maxAttempts: number): Promise<ResultRecord> {
+/** The output as text when it is valid UTF-8, else undefined. */
+function textOf(output: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(output);
+  } catch {
+    return undefined;
+  }
+}
+
+async function runTaskWithRetries(pool: Pool, module: WebAssembly.Module, index: number, input: Uint8Array, limits: TaskLimits, timeoutMs: number, maxAttempts: number, withText: boolean): Promise<ResultRecord> {
   const errors: TaskError[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const outcome = await pool.run({ id: `${index}.${attempt}`, module, input, limits, timeoutMs });
-    if (outcome.ok) return { index, state: 'completed', output: outcome.output };
+    if (outcome.ok) return { index, state: 'completed', output: outcome.output, text: withText ? textOf(outcome.output) : undefined };
     errors.push({ attempt, kind: outcome.kind, message: outcome.message, at: Date.now() });
   }
   return { index, state: 'failed', errors };
@@ -110,7 +122,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
       if (interrupted) break;
       const index = read++;
       while (running.size >= threads || (options.order === 'input' && index - nextToWrite >= window)) await Promise.race(running);
-      const task = runTaskWithRetries(pool, module, index, asBytes(input), limits, timeoutMs, maxAttempts).then(
+      const task = runTaskWithRetries(pool, module, index, asBytes(input), limits, timeoutMs, maxAttempts, options.text ?? false).then(
         (result) => void (interrupted || record(result)),
         (error: unknown) => {
           // Closing the pool on Ctrl-C ends the running tasks; only other failures are news.

@@ -116,6 +116,7 @@ export function buildProgram(io: CliIo, outcome: Outcome): Command {
     .requiredOption('--inputs <file>', 'NDJSON, one input per line: {"base64": "…"} or {"text": "…"}')
     .requiredOption('--out <file>', 'NDJSON results, one line per task: {"index","state","output"(base64),"errors"?}')
     .addOption(new Option('--order <order>', 'completion: lines as tasks finish; input: the file in input order at the end').choices(['completion', 'input']).default('completion'))
+    .option('--text', 'add "text" beside "output" when the output is valid UTF-8')
     .option('--redundancy <r>', 'replicas per task', integer(1, 16))
     .option('--quorum <q>', 'agreeing replicas needed', integer(1, 16))
     .option('--priority <p>', 'share of the grid relative to other jobs (default 100)', integer(1, 1000))
@@ -139,13 +140,14 @@ job running and prints how to follow it. While inputs are still being sent it ca
       const renderer = createRenderer(io.stderr);
       const log = (line: string): void => err(line);
       const order = options.order;
+      const text = options.text ?? false;
       if (options.local) {
-        outcome.code = await runLocal({ module: options.module, inputs: options.inputs, out: options.out, order, threads: options.threads, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts, renderer, log });
+        outcome.code = await runLocal({ module: options.module, inputs: options.inputs, out: options.out, order, text, threads: options.threads, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts, renderer, log });
         return;
       }
       if (options.threads !== undefined) throw new UsageError('--threads applies only with --local');
       const { client } = await connect(options);
-      outcome.code = await runJob({ client, module: options.module, inputs: options.inputs, out: options.out, order, settings: jobSettings(options), renderer, log });
+      outcome.code = await runJob({ client, module: options.module, inputs: options.inputs, out: options.out, order, text, settings: jobSettings(options), renderer, log });
     });
 
   withConnection(job.command('status'))
@@ -226,6 +228,7 @@ interface JobRunFlags extends JobOptions {
   inputs: string;
   out: string;
   order: 'completion' | 'input';
+  text?: boolean;
   local?: boolean;
   threads?: number;
   url?: string;
