@@ -242,6 +242,16 @@ describe('results', () => {
     follower.close();
     await expect.poll(() => c.jobEvents.followers(id)).toBe(0);
   });
+
+  it('a coordinator shutting down ends its followers instead of waiting for them', async () => {
+    const id = (await post('/jobs', NDJSON, [lines({ module: moduleHash }, { text: 'a' })])).json().id as string;
+    await getLines(`${c.url}/api/v1/jobs/${id}/results?follow=1&order=completion`, TEST_ADMIN_KEY);
+    await expect.poll(() => c.jobEvents.followers(id)).toBe(1);
+    const started = Date.now();
+    await c.app.close();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(c.jobEvents.followers(id)).toBe(0);
+  });
 });
 
 describe('the job list', () => {

@@ -142,6 +142,10 @@ export async function commitInputs(db: Kysely<Database>, caps: DialectCapabiliti
     if (job.state !== STAGING && job.state !== 'active') {
       throw new CodedError('conflict', `job ${jobId} was ${job.state} while its inputs arrived; they were not added`);
     }
+    // A safety net under the route's one-request-at-a-time rule: a closed job takes no more inputs.
+    if (job.state !== STAGING && Number(job.open) === 0) {
+      throw new CodedError('conflict', `job ${jobId} was closed while its inputs arrived; they were not added`);
+    }
     const closedEmpty = job.state === STAGING && total === 0 && Number(job.open) === 0;
     await trx
       .updateTable('jobs')

@@ -135,6 +135,17 @@ export function describeStreamingContract(name: string, open: () => Promise<Stor
       expect((await store.getJob('c'))?.state).toBe('cancelled');
     });
 
+    it('a job closed while inputs arrive takes none of them', async () => {
+      const store = await fresh();
+      await store.createJob({ ...options('late', { open: true }), inputs: inputs(0, 1) });
+      const from = await store.beginInputs('late');
+      await store.stageInputs('late', from, inputs(1, 2), 100);
+      await store.closeJob('late', 150);
+      expect(await codeOf(store.commitInputs('late', 3, 200))).toBe('conflict');
+      await store.discardInputs('late');
+      expect(await store.getJob('late')).toMatchObject({ open: false, counts: { total: 1, pending: 1 } });
+    });
+
     it('lists settled tasks in the order they settled, and jobs newest first', async () => {
       const store = await fresh();
       await store.createJob({ ...options('r', { maxAttempts: 1 }), inputs: inputs(0, 4) });

@@ -141,6 +141,9 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
   /** Jobs a request is adding inputs to right now: one such request per job at a time. */
   const receiving = new Set<string>();
   const byId = { schema: { params: IdParams } };
+  // Followers would otherwise hold a shutting-down coordinator open until its forced exit.
+  const closing = new AbortController();
+  api.addHook('preClose', async () => closing.abort());
 
   // A streamed body reaches its handler as the raw stream: nothing is buffered and no body limit
   // applies (its inputs are bounded one by one, and in number by the tasks-per-job limit).
@@ -161,9 +164,22 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     return job;
   }
 
+  /**
+   * Runs `work` as the only request changing the job's inputs: checked and marked with nothing
+   * awaited in between, so two requests can never both pass.
+   */
+  async function exclusively<T>(id: string, busy: string, work: () => Promise<T>): Promise<T> {
+    if (receiving.has(id)) throw new CodedError('conflict', busy);
+    receiving.add(id);
+    try {
+      return await work();
+    } finally {
+      receiving.delete(id);
+    }
+  }
+
   /** Stages the streamed inputs of a request from `fromIndex`, commits them, or discards them on any failure. */
   async function receive(id: string, fromIndex: number, items: AsyncIterable<StreamItem>): Promise<number> {
-    receiving.add(id);
     try {
       const total = await stageItems(store, id, fromIndex, items, limits, now);
       await store.commitInputs(id, total, now());
@@ -171,8 +187,6 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     } catch (error) {
       await store.discardInputs(id);
       throw error;
-    } finally {
-      receiving.delete(id);
     }
   }
 
@@ -186,7 +200,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       await admitJob(store, request.principal, options.module, limits.maxActiveJobs);
       const id = newId();
       await store.createStagedJob(jobSettings(id, options, limits, now(), request.principal));
-      const total = await receive(id, 0, items);
+      const total = await exclusively(id, `job ${id} is receiving inputs`, () => receive(id, 0, items));
       if (total > 0) scheduler.workAdded(id);
       return jobOr404(request, id);
     });
@@ -231,9 +245,11 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       const form = streamForm(contentTypeOf(request));
       if (!form) throw new CodedError('unsupported_media_type', `expected Content-Type: ${NDJSON_TYPE} or ${INPUT_FRAMES_TYPE}`);
       await visibleJob(request, id);
-      if (receiving.has(id)) throw new CodedError('conflict', `job ${id} is receiving inputs from another request; send them one request at a time`);
-      const from = await store.beginInputs(id);
-      const total = await receive(id, from, streamItems(form, bodyChunks(request, limits.streamIdleMs), limits, false));
+      const busy = `job ${id} is receiving inputs from another request (or closing); send them one request at a time`;
+      const { from, total } = await exclusively(id, busy, async () => {
+        const from = await store.beginInputs(id);
+        return { from, total: await receive(id, from, streamItems(form, bodyChunks(request, limits.streamIdleMs), limits, false)) };
+      });
       if (total > from) scheduler.workAdded(id);
       return { added: total - from, total };
     });
@@ -243,8 +259,8 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<IdRequest>('/jobs/:id/close', byId, async (request) => {
     const { id } = request.params;
     await visibleJob(request, id);
-    if (receiving.has(id)) throw new CodedError('conflict', `job ${id} is still receiving inputs; close it once that request is answered`);
-    if (!(await store.closeJob(id, now()))) throw new CodedError('job_not_found', `no job ${id}`);
+    const closed = await exclusively(id, `job ${id} is still receiving inputs; close it once that request is answered`, () => store.closeJob(id, now()));
+    if (!closed) throw new CodedError('job_not_found', `no job ${id}`);
     // Closing may have ended the job: its followers finish.
     jobEvents.notify(id);
     return jobOr404(request, id);
@@ -276,7 +292,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       // The response closes when it is done or the client leaves: a follower stops waiting then.
       const left = new AbortController();
       reply.raw.once('close', () => left.abort());
-      const stream = Readable.from(resultLines(store, jobEvents, id, options, left.signal));
+      const stream = Readable.from(resultLines(store, jobEvents, id, options, AbortSignal.any([left.signal, closing.signal])));
       stream.on('error', (error) => request.log.error({ err: error }, 'results stream failed'));
       return reply.type('application/x-ndjson; charset=utf-8').header('cache-control', 'no-store').send(stream);
     },
