@@ -57,17 +57,17 @@ afterAll(async () => {
 describe('keys and login', () => {
   it('key create prints an author secret once; login checks it and keeps it in a 0600 file', async () => {
     const created = await runCli(['key', 'create', '--role', 'author', '--name', 'ada', '--url', url, '--key', adminKey], home);
-    expect(created.code).toBe(0);
+    expect(created.code, created.stderr).toBe(0);
     authorKey = created.stdout.trim();
     expect(authorKey).toMatch(/^sc_[A-Za-z0-9_-]{43}$/);
     expect(created.stderr).toMatch(/created author key k_\S+ for "ada"/);
 
     const refused = await runCli(['login', url, 'sc_not-a-real-key'], home);
-    expect(refused.code).toBe(3);
+    expect(refused.code, refused.stderr).toBe(3);
     await expect(stat(join(dir, 'config', 'sparecycles', 'config.json'))).rejects.toThrow();
 
     const login = await runCli(['login', url, authorKey], home);
-    expect(login.code).toBe(0);
+    expect(login.code, login.stderr).toBe(0);
     const file = join(dir, 'config', 'sparecycles', 'config.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ url, key: authorKey });
@@ -75,7 +75,7 @@ describe('keys and login', () => {
 
   it('a site key through site add, for the volunteer', async () => {
     const site = await runCli(['site', 'add', '--name', 'volunteers', '--origin', 'http://localhost:9999', '--url', url, '--key', adminKey], home);
-    expect(site.code).toBe(0);
+    expect(site.code, site.stderr).toBe(0);
     siteKey = /data-site="([^"]+)"/.exec(site.stdout)![1]!;
   });
 
@@ -84,7 +84,7 @@ describe('keys and login', () => {
     const id = /key (k_\S+)/.exec(created.stderr)![1]!;
     await fetch(`${url}/api/v1/keys/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
     const result = await runCli(['job', 'list', '--key', created.stdout.trim()], home);
-    expect(result.code).toBe(3);
+    expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toMatch(/revoked[\s\S]*sparecycles key create/);
   });
 });
@@ -124,10 +124,10 @@ describe('job run over 100,000 inputs', () => {
 
   it('job list shows it; job results --order completion gives every task once', async () => {
     const list = await runCli(['job', 'list'], home);
-    expect(list.code).toBe(0);
+    expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${jobId}\\s+completed\\s+100000/100000 done`));
     const results = await runCli(['job', 'results', jobId, '--order', 'completion', '--out', join(dir, 'completion.ndjson')], home);
-    expect(results.code).toBe(0);
+    expect(results.code, results.stderr).toBe(0);
     const indexes = (await readFile(join(dir, 'completion.ndjson'), 'utf8')).trimEnd().split('\n').map((line) => (JSON.parse(line) as { index: number }).index);
     expect(indexes.sort((a, b) => a - b)).toEqual(Array.from({ length: INPUTS }, (_, i) => i));
   }, 120_000);
@@ -138,7 +138,7 @@ describe('job run, the rest', () => {
     await mkdir(join(dir, 'bad'), { recursive: true });
     await writeFile(join(dir, 'bad', 'in.ndjson'), `${primesLine(0, 10)}\n{"text":"not 8 bytes"}\n`);
     const run = await runCli(['job', 'run', '--module', 'dist/wasm/primes.wasm', '--inputs', join(dir, 'bad', 'in.ndjson'), '--out', join(dir, 'bad', 'out.ndjson'), '--max-attempts', '1', '--order', 'input'], home);
-    expect(run.code).toBe(1);
+    expect(run.code, run.stderr).toBe(1);
     const lines = (await readFile(join(dir, 'bad', 'out.ndjson'), 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(lines[0]).toMatchObject({ index: 0, state: 'completed' });
     expect(lines[1]).toMatchObject({ index: 1, state: 'failed', errors: [{ attempt: 1, kind: 'trap' }] });
@@ -171,12 +171,13 @@ describe('job run, the rest', () => {
     await run.waitFor(/0\/2 done/);
     run.child.kill('SIGINT');
     const result = await run.exited;
-    expect(result.code).toBe(130);
+    expect(result.code, result.stderr).toBe(130);
     const id = /job (\S+): following/.exec(result.stderr)![1]!;
     expect(result.stderr).toContain(`job ${id} keeps running`);
     expect(result.stderr).toContain(`sparecycles job results ${id} --order completion --follow`);
     const status = await runCli(['job', 'status', id, '--json'], home);
     expect(JSON.parse(status.stdout).state).toBe('active');
-    expect((await runCli(['job', 'cancel', id], home)).code).toBe(0);
+    const cancel = await runCli(['job', 'cancel', id], home);
+    expect(cancel.code, cancel.stderr).toBe(0);
   }, 60_000);
 });
