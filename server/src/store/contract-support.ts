@@ -1,6 +1,6 @@
-/** What every Store contract suite needs: stores opened for a test are closed after it. */
+/** What every Store contract suite needs: stores closed after each test, and a job's plain settings. */
 import { afterEach } from 'vitest';
-import type { Store } from './store.ts';
+import type { NewJobOptions, Store } from './store.ts';
 
 /** Call inside a `describe`: returns an opener whose stores are closed after each test. */
 export function closedAfterEach(open: () => Promise<Store>): () => Promise<Store> {
@@ -13,4 +13,9 @@ export function closedAfterEach(open: () => Promise<Store>): () => Promise<Store
     opened.push(store);
     return store;
   };
+}
+
+/** A job of `moduleHash` with one replica, a 1 s deadline, 3 attempts and priority 1, made at 100. */
+export function plainJob(id: string, moduleHash: string): NewJobOptions {
+  return { id, moduleHash, redundancy: 1, quorum: 1, deadlineMs: 1000, maxAttempts: 3, priority: 1, createdAt: 100 };
 }

@@ -5,21 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import type { NewJob, Store } from './store.ts';
-import { closedAfterEach } from './contract-support.ts';
+import { closedAfterEach, plainJob } from './contract-support.ts';
 
 const MODULE = 'a'.repeat(64);
 const module = { hash: MODULE, abi: 'bytes' as const, size: 2, bytes: Uint8Array.of(1, 2), createdAt: 10 };
 
 function job(id: string, owner: string | undefined, inputs = 1): NewJob {
   return {
-    id,
-    moduleHash: MODULE,
-    redundancy: 1,
-    quorum: 1,
-    deadlineMs: 1000,
-    maxAttempts: 3,
-    priority: 1,
-    createdAt: 100,
+    ...plainJob(id, MODULE),
     inputs: Array.from({ length: inputs }, (_, i) => Uint8Array.of(i)),
     ...(owner === undefined ? {} : { owner }),
   };

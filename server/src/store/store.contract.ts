@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import type { AnswerEffects, NewJob, Store } from './store.ts';
-import { closedAfterEach } from './contract-support.ts';
+import { closedAfterEach, plainJob } from './contract-support.ts';
 
 /** The outcome of answering a lease, without its effects. */
 export async function outcome<O>(answer: Promise<AnswerEffects<O>>): Promise<O> {
@@ -35,14 +35,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     function job(id: string, overrides: Partial<NewJob> = {}): NewJob {
       return {
-        id,
-        moduleHash: MODULE_A,
-        redundancy: 1,
-        quorum: 1,
-        deadlineMs: 1000,
-        maxAttempts: 3,
-        priority: 1,
-        createdAt: 100,
+        ...plainJob(id, MODULE_A),
         inputs: [bytes(0), bytes(1), bytes(2)],
         ...overrides,
       };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import type { NewJobOptions, Store } from './store.ts';
-import { closedAfterEach } from './contract-support.ts';
+import { closedAfterEach, plainJob } from './contract-support.ts';
 
 const MODULE = 'c'.repeat(64);
 
@@ -20,17 +20,7 @@ export function describeStreamingContract(name: string, open: () => Promise<Stor
       return store;
     }
 
-    const options = (id: string, overrides: Partial<NewJobOptions> = {}): NewJobOptions => ({
-      id,
-      moduleHash: MODULE,
-      redundancy: 1,
-      quorum: 1,
-      deadlineMs: 1000,
-      maxAttempts: 3,
-      priority: 1,
-      createdAt: 100,
-      ...overrides,
-    });
+    const options = (id: string, overrides: Partial<NewJobOptions> = {}): NewJobOptions => ({ ...plainJob(id, MODULE), ...overrides });
     const inputs = (from: number, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => new Uint8Array([(from + i) & 255]));
     let leases = 0;
     const claim = (store: Store, slots: number, volunteerId = 'vol-1') =>
