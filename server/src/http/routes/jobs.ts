@@ -35,7 +35,7 @@ import type { JobBrief, NewJobOptions } from '../../store/index.ts';
 import { decodeBase64Strict } from '../../protocol/base64.ts';
 import type { AppDeps } from '../deps.ts';
 import { rawBody } from '../openapi.ts';
-import { admitJob } from '../ownership.ts';
+import { admitJob, jobOwnedBy } from '../ownership.ts';
 import { compileChecker } from '../validation.ts';
 import { assertWellFormed } from '../../protocol/well-formed.ts';
 
@@ -157,12 +157,6 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     return job;
   }
 
-  async function jobOr404(request: FastifyRequest, id: string): Promise<JobStatus> {
-    await visibleJob(request, id);
-    const job = await store.getJob(id);
-    if (!job) throw new CodedError('job_not_found', `no job ${id}`);
-    return job;
-  }
 
   /**
    * Runs `work` as the only request changing the job's inputs: checked and marked with nothing
@@ -202,7 +196,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       await store.createStagedJob(jobSettings(id, options, limits, now(), request.principal));
       const total = await exclusively(id, `job ${id} is receiving inputs`, () => receive(id, 0, items));
       if (total > 0) scheduler.workAdded(id);
-      return jobOr404(request, id);
+      return jobOwnedBy(store, id, request.principal);
     });
     return reply.code(201).header('location', `${request.url}/${status.id}`).send(status);
   }
@@ -234,7 +228,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
       const settings = jobSettings(newId(), options, limits, now(), request.principal);
       await store.createJob({ ...settings, inputs: decodeInputs(inputs, limits.maxInputBytes) });
       scheduler.workAdded(settings.id);
-      const status = await jobOr404(request, settings.id);
+      const status = await jobOwnedBy(store, settings.id, request.principal);
       return reply.code(201).header('location', `${request.url}/${settings.id}`).send(status);
     },
   );
@@ -263,7 +257,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     if (!closed) throw new CodedError('job_not_found', `no job ${id}`);
     // Closing may have ended the job: its followers finish.
     jobEvents.notify(id);
-    return jobOr404(request, id);
+    return jobOwnedBy(store, id, request.principal);
   });
 
   api.get<{ Querystring: ListJobsQuery }>('/jobs', { schema: { querystring: ListJobsQuery } }, async (request): Promise<JobList> => {
@@ -272,7 +266,7 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     return { jobs: await store.listJobs({ state: request.query.state, owner: ownerFilter(request.principal), limit }) };
   });
 
-  api.get<IdRequest>('/jobs/:id', byId, async (request) => jobOr404(request, request.params.id));
+  api.get<IdRequest>('/jobs/:id', byId, async (request) => jobOwnedBy(store, request.params.id, request.principal));
 
   api.get<IdRequest & { Querystring: ResultsQuery }>(
     '/jobs/:id/results',
@@ -302,6 +296,6 @@ export function jobRoutes(api: FastifyInstance, deps: AppDeps): void {
     await visibleJob(request, request.params.id);
     // `cancel` answers false exactly when there is no such job.
     if (!(await scheduler.cancel(request.params.id))) throw new CodedError('job_not_found', `no job ${request.params.id}`);
-    return jobOr404(request, request.params.id);
+    return jobOwnedBy(store, request.params.id, request.principal);
   });
 }
