@@ -1,0 +1,148 @@
+/**
+ * A throwaway PostgreSQL cluster for tests, benchmarks and `npm run cluster`: `initdb` into a
+ * temporary directory, `pg_ctl start` on a free loopback port, one database created, and `stop()`
+ * stops the server and removes the directory (also done when the process exits).
+ *
+ * PostgreSQL refuses to run as root, so as root the directory is handed to the `postgres` user and
+ * every command goes through `runuser -u postgres --`; as anyone else the commands run directly.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Where Debian's `postgresql` package puts version 15's programs. */
+export const DEFAULT_PGBIN = '/usr/lib/postgresql/15/bin';
+
+/** Options of `startThrowawayPostgres`. */
+export interface ThrowawayPostgresOptions {
+  /**
+   * `fsync=off` (and no synchronous commit): much faster, safe only because the data is thrown
+   * away. Fine for tests; leave it off (the default) for benchmarks whose figures are reported.
+   */
+  fsyncOff?: boolean;
+  /** Name of the database created (default `sparecycles`). */
+  database?: string;
+  /** Directory of PostgreSQL's programs (default `SPARECYCLES_PGBIN`, else `DEFAULT_PGBIN`). */
+  pgbin?: string;
+  /** Most client connections the server accepts (default 100). */
+  maxConnections?: number;
+}
+
+/** A running throwaway cluster. */
+export interface ThrowawayPostgres {
+  /** `postgres://postgres@127.0.0.1:PORT/DATABASE`: trust authentication, loopback only. */
+  url: string;
+  /** Stops the server (fast shutdown) and removes its directory; later calls do nothing. */
+  stop(): Promise<void>;
+}
+
+/** Clusters still running, stopped synchronously if the process exits without `stop()`. */
+const running = new Set<() => void>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const stopNow of running) stopNow();
+  });
+}
+
+/** Starts a cluster and creates one database in it; rejects with a clear error if PostgreSQL is missing. */
+export async function startThrowawayPostgres(options: ThrowawayPostgresOptions = {}): Promise<ThrowawayPostgres> {
+  const pgbin = options.pgbin ?? process.env['SPARECYCLES_PGBIN'] ?? DEFAULT_PGBIN;
+  const database = options.database ?? 'sparecycles';
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`database name must be a plain lowercase identifier, got ${JSON.stringify(database)}`);
+  for (const program of ['initdb', 'pg_ctl', 'postgres', 'createdb']) {
+    if (!existsSync(join(pgbin, program))) {
+      throw new Error(
+        `PostgreSQL is not installed where expected: ${join(pgbin, program)} is missing. ` +
+          'Install it (Debian/Ubuntu: `apt-get install postgresql`) or set SPARECYCLES_PGBIN to the directory holding initdb and pg_ctl.',
+      );
+    }
+  }
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? postgresUser() : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-pg-'));
+  if (owner) {
+    chownSync(dir, owner.uid, owner.gid);
+    chmodSync(dir, 0o700);
+  }
+  const dataDir = join(dir, 'data');
+  const logFile = join(dir, 'log');
+  const command = (program: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', join(pgbin, program), ...args]) : run(join(pgbin, program), args);
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+
+  let started = false;
+  try {
+    await command('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    const port = await freeLoopbackPort();
+    const serverOptions = [`-h 127.0.0.1`, `-p ${port}`, `-k ${dir}`, `-c max_connections=${options.maxConnections ?? 100}`];
+    if (options.fsyncOff) serverOptions.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
+    await command('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', serverOptions.join(' '), 'start']);
+    started = true;
+    const stopNow = () => {
+      try {
+        const args = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
+        // Synchronous on purpose: an 'exit' handler cannot wait for promises.
+        execFileSync(asRoot ? 'runuser' : join(pgbin, 'pg_ctl'), asRoot ? ['-u', 'postgres', '--', join(pgbin, 'pg_ctl'), ...args] : args, { stdio: 'ignore' });
+      } catch {
+        // Already stopped.
+      }
+      removeDir();
+    };
+    running.add(stopNow);
+    installExitHook();
+    await command('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database]);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+      stop() {
+        stopped ??= (async () => {
+          running.delete(stopNow);
+          try {
+            await command('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+          } finally {
+            removeDir();
+          }
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    if (started) await command('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+    removeDir();
+    const detail = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`could not start a throwaway PostgreSQL from ${pgbin}: ${detail || (error as Error).message}`, { cause: error });
+  }
+}
+
+/** The `postgres` system user's ids (it exists wherever Debian's package is installed). */
+function postgresUser(): { uid: number; gid: number } {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    throw new Error('running as root needs the `postgres` system user (created by `apt-get install postgresql`)');
+  }
+}
+
+/** A port on 127.0.0.1 free right now (the OS picks it; the server binds it a moment later). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
