@@ -9,7 +9,7 @@ import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
 import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts';
 import { createJobEvents } from './jobs/index.ts';
-import { createScheduler } from './scheduler/index.ts';
+import { createScheduler } from './scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
 import { openSqliteStore } from './store/index.ts';
 

@@ -11,7 +11,7 @@ import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fast
 import type { Limits } from '../config.ts';
 import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
 import { createJobEvents, type JobEvents } from '../jobs/index.ts';
-import { createScheduler, type Scheduler } from '../scheduler/index.ts';
+import { createScheduler, type Scheduler } from '../scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
 import { buildApp } from './app.ts';

@@ -1,7 +1,9 @@
 /**
- * The scheduler: the service the socket layer calls, and the pure lease decisions it is made of.
+ * The scheduler's pure decisions: how many leases a request gets and what travels with them
+ * (`leases.ts`), which jobs they come from (`fair-share.ts`), when replicas agree (`quorum.ts`),
+ * and what a volunteer has earned (`reputation.ts`). No I/O and no clock; the store applies them
+ * inside its transactions and the scheduling service (`scheduling/`) calls the store.
  */
-export { createScheduler, type Scheduler, type SchedulerDeps, type VolunteerRef } from './scheduler.ts';
 export {
   DEFAULT_GRACE_MS,
   DEFAULT_SWEEP_INTERVAL_MS,
@@ -11,5 +13,6 @@ export {
   leaseLimits,
   revocationsBySession,
   toWireLease,
+  type ClaimedLease,
+  type EndedLease,
 } from './leases.ts';
-export type { CompleteOutcome, FailOutcome } from '../store/index.ts';

@@ -4,7 +4,29 @@
  * No I/O and no clock: `now` always comes in as a parameter.
  */
 import type { Lease, LeaseLimits } from '../protocol/events.ts';
-import type { ClaimedLease, EndedLease } from '../store/index.ts';
+
+/** A lease as the store records it; `toWireLease` turns it into the wire `Lease` a volunteer gets. */
+export interface ClaimedLease {
+  leaseId: string;
+  taskId: string;
+  jobId: string;
+  /** The job's title and purpose (null when it has none), for the volunteer to see. */
+  jobTitle: string | null;
+  jobPurpose: string | null;
+  index: number;
+  moduleHash: string;
+  input: Uint8Array;
+  deadline: number;
+  deadlineMs: number;
+}
+
+/** A lease that ended without its volunteer's answer, so the volunteer can be told to drop it. */
+export interface EndedLease {
+  leaseId: string;
+  volunteerId: string;
+  sessionId: string;
+  jobId: string;
+}
 
 /**
  * Leases a session may hold per worker it announced, beyond the one each worker runs: one queued

@@ -18,7 +18,7 @@ import {
   type VolunteerClientEvents,
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
-import type { Scheduler, VolunteerRef } from '../scheduler/index.ts';
+import type { Scheduler, VolunteerRef } from '../scheduling/index.ts';
 import type { ReleaseCause, Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
 

@@ -10,9 +10,9 @@ import { leaseBudget } from '../scheduler/leases.ts';
 import { openTaskState } from '../scheduler/quorum.ts';
 import { COOLDOWN, claimableFrom, replicationFor } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
-import type { Db, StoreContext } from './lease-endings.ts';
+import type { Db, StoreContext } from './db.ts';
 import type { ClaimRequest, ClaimedLease } from './store.ts';
-import { findVolunteer, updateReputation } from './volunteer-records.ts';
+import { findVolunteer, updateReputation } from './volunteer-store.ts';
 
 /** The wire task id of a task: tasks are keyed by (job, input index). */
 export function taskIdOf(jobId: string, index: number): string {

@@ -4,7 +4,8 @@
  */
 export type * from './store.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
-export { createKyselyStore, taskIdOf, type KyselyStoreOptions } from './kysely-store.ts';
+export { createKyselyStore, type KyselyStoreOptions } from './kysely-store.ts';
+export { taskIdOf } from './claims.ts';
 export { SQLITE_CAPABILITIES, POSTGRES_CAPABILITIES, type DialectCapabilities } from './capabilities.ts';
 export { migrateToLatest, migrations } from './migrations/index.ts';
 export { RELEASES_PER_ATTEMPT, afterFailedAttempt, afterRelease, appendTaskError, parseTaskErrors } from './task-history.ts';

@@ -6,7 +6,7 @@
 import type { Selectable } from 'kysely';
 import type { JobState, JobStatus, TaskCounts, TaskState } from '../protocol/http.ts';
 import { fromDbBytes } from './bytes.ts';
-import type { Db } from './lease-endings.ts';
+import type { Db } from './db.ts';
 import type { JobsTable } from './schema.ts';
 import type { JobBrief, JobQuery, SettledResult, TaskResult } from './store.ts';
 import { parseTaskErrors } from './task-history.ts';

@@ -5,26 +5,17 @@
  * completes once its last task is terminal. Each function runs inside the caller's transaction
  * and applies the pure decisions of `scheduler/quorum.ts` and `scheduler/reputation.ts`.
  */
-import type { Kysely, Transaction } from 'kysely';
 import type { FailureKind } from '../protocol/events.ts';
 import { judge, openTaskState } from '../scheduler/quorum.ts';
-import { afterAgreed, afterDisagreed, afterError, afterUnchecked, isStrike, strikeEscalates, type QuotaLimits } from '../scheduler/reputation.ts';
+import { afterAgreed, afterDisagreed, afterError, afterUnchecked, isStrike, strikeEscalates } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
+import type { Db, StoreContext } from './db.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, ReleaseCause } from './store.ts';
 import { afterFailedAttempt, afterRelease, afterVanishing, appendTaskError } from './task-history.ts';
 import type { LeaseEnding } from './task-history.ts';
-import { updateReputation } from './volunteer-records.ts';
-
-/** A Kysely handle: the database or an open transaction. */
-export type Db = Kysely<Database> | Transaction<Database>;
-
-/** What the transitions need besides the transaction. */
-export interface StoreContext {
-  caps: DialectCapabilities;
-  quota: QuotaLimits;
-}
+import { updateReputation } from './volunteer-store.ts';
 
 /** The task states that still need a volunteer. */
 export const OPEN_TASK_STATES = ['pending', 'running'] as const;

@@ -28,7 +28,10 @@
  */
 import type { FailureKind } from '../protocol/events.ts';
 import type { JobState, JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
+import type { ClaimedLease, EndedLease } from '../scheduler/leases.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
+
+export type { ClaimedLease, EndedLease };
 
 /**
  * Why leases are taken back unanswered: `vanished`, the volunteer's connection dropped without a
@@ -156,21 +159,6 @@ export interface ClaimRequest {
   random: () => number;
 }
 
-/** A lease as the store records it; the scheduler turns it into a wire `Lease`. */
-export interface ClaimedLease {
-  leaseId: string;
-  taskId: string;
-  jobId: string;
-  /** The job's title and purpose (null when it has none), for the volunteer to see. */
-  jobTitle: string | null;
-  jobPurpose: string | null;
-  index: number;
-  moduleHash: string;
-  input: Uint8Array;
-  deadline: number;
-  deadlineMs: number;
-}
-
 export interface CompleteRequest {
   leaseId: string;
   volunteerId: string;
@@ -190,14 +178,6 @@ export interface FailLeaseRequest {
 /** `accepted`/`recorded`: this call took effect; `duplicate`: a repeat of the call that did; `stale`: fenced. */
 export type CompleteOutcome = 'accepted' | 'duplicate' | 'stale';
 export type FailOutcome = 'recorded' | 'duplicate' | 'stale';
-
-/** A lease that ended without its volunteer's answer, so the volunteer can be told to drop it. */
-export interface EndedLease {
-  leaseId: string;
-  volunteerId: string;
-  sessionId: string;
-  jobId: string;
-}
 
 /** What answering a lease did, beyond the outcome itself. */
 export interface AnswerEffects<Outcome> {

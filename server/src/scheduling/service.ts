@@ -20,12 +20,11 @@
  *   cancel(job)      ──▶ every live lease of the job is revoked and `revoke` sent
  *   work appears     ──▶ idle sessions get `work` and ask again at once
  *
- * Decisions are the pure functions of `leases.ts`, `fair-share.ts`, `quorum.ts` and
- * `reputation.ts`, applied by the store inside its transactions.
+ * Decisions are the pure functions of `scheduler/` (`leases.ts`, `fair-share.ts`, `quorum.ts` and
+ * `reputation.ts`), applied by the store inside its transactions.
  */
 import { CodedError } from '../protocol/errors.ts';
 import type { FailRequest, LeaseGrant, LeaseRequest, ResultRequest } from '../protocol/events.ts';
-import { claimableFrom } from './reputation.ts';
 import type { AnswerEffects, CompleteOutcome, EndedLease, FailOutcome, ReleaseCause, Store } from '../store/index.ts';
 import {
   DEFAULT_GRACE_MS,
@@ -36,7 +35,8 @@ import {
   grantCount,
   revocationsBySession,
   toWireLease,
-} from './leases.ts';
+} from '../scheduler/leases.ts';
+import { claimableFrom } from '../scheduler/reputation.ts';
 
 /** Who is asking: the volunteer, its connection, and the site it volunteers through. */
 export interface VolunteerRef {

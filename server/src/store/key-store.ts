@@ -2,11 +2,12 @@
  * Keys in the store: the operator's keys for task authors and site owners. Only the SHA-256 of a
  * secret is kept, so a copy of the database gives no working key; lookups are by that hash.
  */
+import type { Kysely } from 'kysely';
 import { CodedError } from '../protocol/errors.ts';
 import type { KeyRole } from '../protocol/http.ts';
-import type { Db } from './lease-endings.ts';
+import type { Db } from './db.ts';
 import type { Database } from './schema.ts';
-import type { KeyRecord, NewKey } from './store.ts';
+import type { KeyRecord, NewKey, Store } from './store.ts';
 
 type KeyRow = Database['api_keys'];
 
@@ -48,4 +49,14 @@ export async function revokeKey(db: Db, id: string, now: number): Promise<KeyRec
   await db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
   return row && toKeyRecord(row);
+}
+
+/** The key verbs of `Store`. */
+export function keyStore(db: Kysely<Database>): Pick<Store, 'createKey' | 'findKeyByHash' | 'listKeys' | 'revokeKey'> {
+  return {
+    createKey: (key) => insertKey(db, key),
+    findKeyByHash: (secretHash) => findKeyByHash(db, secretHash),
+    listKeys: () => listKeys(db),
+    revokeKey: (id, now) => db.transaction().execute((trx) => revokeKey(trx, id, now)),
+  };
 }

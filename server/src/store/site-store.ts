@@ -3,13 +3,14 @@
  * rules of `sites/settings.ts` inside the transaction that reads the current ones, and a site's run
  * modules must be uploaded (modules are never deleted, so checking at write time holds).
  */
+import type { Kysely } from 'kysely';
 import { OPERATOR } from '../accounts/principal.ts';
 import { CodedError } from '../protocol/errors.ts';
 import type { SiteSettings } from '../protocol/http.ts';
 import { mergeSiteSettings, siteSettingsProblem } from '../sites/index.ts';
-import type { Db, StoreContext } from './lease-endings.ts';
+import type { Db, StoreContext } from './db.ts';
 import type { Database } from './schema.ts';
-import type { NewSite, SiteChange, SiteRecord } from './store.ts';
+import type { NewSite, SiteChange, SiteRecord, Store } from './store.ts';
 
 type SiteRow = Database['sites'];
 
@@ -87,4 +88,13 @@ export async function changeSite(trx: Db, ctx: StoreContext, siteKey: string, ch
     .where('site_key', '=', siteKey)
     .execute();
   return next;
+}
+
+/** The site verbs of `Store`. */
+export function siteStore(db: Kysely<Database>, ctx: StoreContext): Pick<Store, 'createSite' | 'getSite' | 'updateSite'> {
+  return {
+    createSite: (site) => db.transaction().execute((trx) => insertSite(trx, site)),
+    getSite: (siteKey) => findSite(db, siteKey),
+    updateSite: (siteKey, change) => db.transaction().execute((trx) => changeSite(trx, ctx, siteKey, change)),
+  };
 }

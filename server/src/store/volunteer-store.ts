@@ -1,10 +1,12 @@
 /**
- * Volunteers' records inside a store transaction: read one (or a new volunteer's defaults), apply
- * a pure update from `scheduler/reputation.ts`, write it back.
+ * Volunteers in the store: read one record, or inside a transaction read one (or a new volunteer's
+ * defaults), apply a pure update from `scheduler/reputation.ts`, and write it back.
  */
+import type { Kysely } from 'kysely';
 import { newReputation, type QuotaLimits, type Reputation } from '../scheduler/reputation.ts';
-import type { Db } from './lease-endings.ts';
-import type { VolunteerRecord } from './store.ts';
+import type { Db } from './db.ts';
+import type { Database } from './schema.ts';
+import type { Store, VolunteerRecord } from './store.ts';
 
 /** Reads a volunteer's record; `undefined` when there is none yet. */
 export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecord | undefined> {
@@ -58,4 +60,11 @@ export async function updateReputation(
     .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: now } : values))
     .execute();
   return next;
+}
+
+/** The volunteer verbs of `Store`. */
+export function volunteerStore(db: Kysely<Database>): Pick<Store, 'getVolunteer'> {
+  return {
+    getVolunteer: (id) => findVolunteer(db, id),
+  };
 }

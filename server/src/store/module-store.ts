@@ -3,10 +3,12 @@
  * per hash and owner), so two authors uploading the same bytes each own their upload and neither
  * learns of the other.
  */
+import type { Kysely } from 'kysely';
 import { OPERATOR } from '../accounts/principal.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
-import type { Db } from './lease-endings.ts';
-import type { ModuleMeta, ModuleRecord } from './store.ts';
+import type { Db } from './db.ts';
+import type { Database } from './schema.ts';
+import type { ModuleMeta, ModuleRecord, Store } from './store.ts';
 
 function toModuleMeta(row: { hash: string; abi: string; size: number; created_at: number }): ModuleMeta {
   return { hash: row.hash, abi: row.abi as ModuleMeta['abi'], size: Number(row.size), createdAt: Number(row.created_at) };
@@ -47,4 +49,13 @@ export async function findModuleMeta(db: Db, hash: string, owner?: string): Prom
     .where('o.owner', '=', owner)
     .executeTakeFirst();
   return row && toModuleMeta(row);
+}
+
+/** The module verbs of `Store`. */
+export function moduleStore(db: Kysely<Database>): Pick<Store, 'saveModule' | 'getModule' | 'getModuleMeta'> {
+  return {
+    saveModule: (module, owner) => db.transaction().execute((trx) => saveModule(trx, module, owner)),
+    getModule: (hash) => findModule(db, hash),
+    getModuleMeta: (hash, owner) => findModuleMeta(db, hash, owner),
+  };
 }

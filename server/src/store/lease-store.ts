@@ -1,0 +1,153 @@
+/**
+ * Leases in the store: claiming replicas (`claims.ts`), answering them (a result or a failure),
+ * and taking them back (a closed connection, a restart, a passed deadline). How a lease ends and
+ * what follows for its task and job is `lease-endings.ts`; every verb is one transaction.
+ */
+import type { Kysely } from 'kysely';
+import { sha256Hex } from './bytes.ts';
+import { claimReplicas } from './claims.ts';
+import type { StoreContext } from './db.ts';
+import { endCountedAttempt, findLease, recordResult, releaseLease, toEndedLease } from './lease-endings.ts';
+import type { Database } from './schema.ts';
+import type { CompleteOutcome, EndedLease, FailOutcome, Store } from './store.ts';
+
+/** The lease verbs of `Store`. */
+export type LeaseVerbs = Pick<
+  Store,
+  | 'claimTasks'
+  | 'completeLease'
+  | 'failLease'
+  | 'releaseSession'
+  | 'adoptLeases'
+  | 'sessionsWithLeases'
+  | 'deferDeadlines'
+  | 'releaseLeases'
+  | 'expireLeases'
+>;
+
+/** The lease verbs of `Store`. */
+export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
+  const { caps } = ctx;
+  return {
+    async claimTasks(request) {
+      const slots = Math.floor(request.slots);
+      if (!(slots > 0)) return [];
+      return db.transaction().execute((trx) => claimReplicas(trx, ctx, request, slots));
+    },
+
+    async completeLease(request) {
+      const outputHash = sha256Hex(request.output);
+      return db.transaction().execute(async (trx) => {
+        const lease = await findLease(trx, request.leaseId);
+        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as CompleteOutcome, revoked: [], reopened: false };
+        const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
+        if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
+        if (lease.state !== 'active') return answer('stale');
+        const effects = await recordResult(trx, ctx, lease, { output: request.output, outputHash, cpuMs: request.cpuMs, now: request.now });
+        return { outcome: 'accepted' as CompleteOutcome, jobId: lease.job_id, ...effects };
+      });
+    },
+
+    async failLease(request) {
+      return db.transaction().execute(async (trx) => {
+        const lease = await findLease(trx, request.leaseId);
+        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as FailOutcome, revoked: [], reopened: false };
+        const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
+        if (lease.state === 'failed') {
+          return answer(lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale');
+        }
+        if (lease.state !== 'active') return answer('stale');
+        const effects = await endCountedAttempt(trx, ctx, lease, 'failed', request.kind, request.message, request.now);
+        return { outcome: 'recorded' as FailOutcome, jobId: lease.job_id, ...effects };
+      });
+    },
+
+    async releaseSession(sessionId, now, cause = 'vanished') {
+      return db.transaction().execute(async (trx) => {
+        const live = await trx
+          .selectFrom('leases')
+          .selectAll()
+          .where('session_id', '=', sessionId)
+          .where('state', '=', 'active')
+          .execute();
+        const ended = live.map(toEndedLease);
+        for (const lease of live) {
+          // A release that fails its task revokes the task's other replicas: tell their holders too.
+          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
+          ended.push(...(await releaseLease(trx, ctx, lease, now, cause)).revoked);
+        }
+        return ended;
+      });
+    },
+
+    async adoptLeases(volunteerId, sessionId, keepSessions) {
+      let adopt = db
+        .updateTable('leases')
+        .set({ session_id: sessionId })
+        .where('volunteer_id', '=', volunteerId)
+        .where('state', '=', 'active')
+        .where('session_id', '!=', sessionId);
+      if (keepSessions.length > 0) adopt = adopt.where('session_id', 'not in', [...keepSessions]);
+      const result = await adopt.executeTakeFirst();
+      return Number(result.numUpdatedRows ?? 0n);
+    },
+
+    async sessionsWithLeases() {
+      const rows = await db.selectFrom('leases').select('session_id').distinct().where('state', '=', 'active').execute();
+      return rows.map((row) => row.session_id);
+    },
+
+    async deferDeadlines(sessionIds, until) {
+      return db.transaction().execute(async (trx) => {
+        const deferred: string[] = [];
+        // In chunks: a dialect bounds the parameters of one statement (3 besides the ids).
+        const chunk = Math.max(1, caps.maxParameters - 3);
+        for (let start = 0; start < sessionIds.length; start += chunk) {
+          const rows = await trx
+            .updateTable('leases')
+            .set({ deadline: until })
+            .where('state', '=', 'active')
+            .where('deadline', '<', until)
+            .where('session_id', 'in', sessionIds.slice(start, start + chunk))
+            .returning('id')
+            .execute();
+          deferred.push(...rows.map((row) => row.id));
+        }
+        return deferred;
+      });
+    },
+
+    async releaseLeases(leaseIds, now) {
+      return db.transaction().execute(async (trx) => {
+        const ended: EndedLease[] = [];
+        for (const id of leaseIds) {
+          const lease = await findLease(trx, id);
+          if (lease?.state !== 'active') continue;
+          ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now, 'ended')).revoked);
+        }
+        return ended;
+      });
+    },
+
+    async expireLeases(cutoff, now) {
+      return db.transaction().execute(async (trx) => {
+        const overdue = await trx
+          .selectFrom('leases')
+          .selectAll()
+          .where('state', '=', 'active')
+          .where('deadline', '<', cutoff)
+          .orderBy('deadline')
+          .execute();
+        const ended = [];
+        for (const lease of overdue) {
+          // An earlier expiry in this sweep may have settled this lease's task and revoked it.
+          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
+          const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
+          const { revoked } = await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);
+          ended.push(toEndedLease(lease), ...revoked);
+        }
+        return ended;
+      });
+    },
+  };
+}
