@@ -73,7 +73,7 @@ describe('demo', () => {
 
     // Play a volunteer through the store: lease two tiles and complete them with the real module.
     const { jobId } = await state();
-    const claimed = await c.store.claimTasks({
+    const { leases: claimed } = await c.store.claimTasks({
       volunteerId: 'volunteer-demo-1234',
       sessionId: 'session-demo',
       siteKey: running.siteKey,

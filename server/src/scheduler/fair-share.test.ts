@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planClaim, type ShareCandidate, type SharePick } from './fair-share.ts';
+import { shareSlots, type ShareCandidate, type SharePick } from './fair-share.ts';
 
 /** A job with plenty of claimable work, created in the order the test lists it unless told. */
 function job(id: string, fields: Partial<ShareCandidate> = {}): ShareCandidate {
@@ -41,10 +41,10 @@ const aheadBy = (j: { live: number; weight: number }, k: { live: number; weight:
   j.weight * k.weight,
 ];
 
-describe('planClaim, by example', () => {
+describe('shareSlots, by example', () => {
   it('splits evenly between jobs of equal weight, oldest first', () => {
     const jobs = [job('a', { createdAt: 1 }), job('b', { createdAt: 2 }), job('c', { createdAt: 3 })];
-    expect(planClaim(jobs, 6)).toEqual([
+    expect(shareSlots(jobs, 6)).toEqual([
       { jobId: 'a', count: 2 },
       { jobId: 'b', count: 2 },
       { jobId: 'c', count: 2 },
@@ -52,21 +52,21 @@ describe('planClaim, by example', () => {
   });
 
   it('splits in proportion to priority: weights 3 and 1 share 8 slots 6 to 2, whichever is older', () => {
-    expect(counts(planClaim([job('a', { weight: 3, createdAt: 1 }), job('b', { createdAt: 2 })], 8))).toEqual({ a: 6, b: 2 });
-    expect(counts(planClaim([job('a', { weight: 3, createdAt: 2 }), job('b', { createdAt: 1 })], 8))).toEqual({ a: 6, b: 2 });
+    expect(counts(shareSlots([job('a', { weight: 3, createdAt: 1 }), job('b', { createdAt: 2 })], 8))).toEqual({ a: 6, b: 2 });
+    expect(counts(shareSlots([job('a', { weight: 3, createdAt: 2 }), job('b', { createdAt: 1 })], 8))).toEqual({ a: 6, b: 2 });
   });
 
   it('counts the leases a job already holds elsewhere towards its share', () => {
     // a already has 6 of its 3:1 share out, so the next leases go to b until b catches up.
-    expect(counts(planClaim([job('a', { weight: 3, live: 6, createdAt: 1 }), job('b', { createdAt: 2 })], 2))).toEqual({ b: 2 });
+    expect(counts(shareSlots([job('a', { weight: 3, live: 6, createdAt: 1 }), job('b', { createdAt: 2 })], 2))).toEqual({ b: 2 });
   });
 
   it('gives a small job submitted behind a huge one the very next lease', () => {
     const huge = job('huge', { live: 500, createdAt: 1 });
     const small = job('small', { claimable: 3, createdAt: 2 });
-    expect(planClaim([huge, small], 1)).toEqual([{ jobId: 'small', count: 1 }]);
+    expect(shareSlots([huge, small], 1)).toEqual([{ jobId: 'small', count: 1 }]);
     // Even a huge job of ten times the priority is far past its share at 500 live leases.
-    expect(planClaim([{ ...huge, weight: 10 }, small], 4)).toEqual([
+    expect(shareSlots([{ ...huge, weight: 10 }, small], 4)).toEqual([
       { jobId: 'small', count: 3 },
       { jobId: 'huge', count: 1 },
     ]);
@@ -74,7 +74,7 @@ describe('planClaim, by example', () => {
 
   it('narrows a large gap lease by lease rather than levelling it in one claim', () => {
     // The header's "from any start" is too strong: one lease cannot level a gap of 99.
-    const picks = planClaim([job('a', { live: 100, claimable: 5 }), job('b', { claimable: 5, createdAt: 1 })], 1);
+    const picks = shareSlots([job('a', { live: 100, claimable: 5 }), job('b', { claimable: 5, createdAt: 1 })], 1);
     expect(picks).toEqual([{ jobId: 'b', count: 1 }]);
     const [a, b] = after([job('a', { live: 100, claimable: 5 }), job('b', { claimable: 5, createdAt: 1 })], picks);
     expect([a!.live, a!.left, b!.live, b!.left]).toEqual([100, 5, 1, 4]);
@@ -84,16 +84,16 @@ describe('planClaim, by example', () => {
     const far = job('far', { createdAt: 1 });
     const local = job('local', { live: 1, createdAt: 2 });
     // far is fairest (0 + 1 live per weight), local would be at 2: one lease past it.
-    expect(planClaim([far, local], 1)).toEqual([{ jobId: 'far', count: 1 }]);
-    expect(planClaim([far, local], 1, ['m-local'])).toEqual([{ jobId: 'local', count: 1 }]);
+    expect(shareSlots([far, local], 1)).toEqual([{ jobId: 'far', count: 1 }]);
+    expect(shareSlots([far, local], 1, ['m-local'])).toEqual([{ jobId: 'local', count: 1 }]);
     // At 2 live, local would end two leases past the fairest: fairness wins.
-    expect(planClaim([far, { ...local, live: 2 }], 1, ['m-local'])).toEqual([{ jobId: 'far', count: 1 }]);
+    expect(shareSlots([far, { ...local, live: 2 }], 1, ['m-local'])).toEqual([{ jobId: 'far', count: 1 }]);
   });
 
   it('bends the share by one lease only, however many slots the claim has', () => {
     const jobs = [job('far', { createdAt: 1 }), job('local', { live: 1, createdAt: 2 })];
-    expect(counts(planClaim(jobs, 4))).toEqual({ far: 3, local: 1 });
-    expect(planClaim(jobs, 4, ['m-local'])).toEqual([
+    expect(counts(shareSlots(jobs, 4))).toEqual({ far: 3, local: 1 });
+    expect(shareSlots(jobs, 4, ['m-local'])).toEqual([
       { jobId: 'local', count: 2 },
       { jobId: 'far', count: 2 },
     ]);
@@ -102,62 +102,62 @@ describe('planClaim, by example', () => {
   it('measures the one lease of slack in the local job\'s own weight', () => {
     const far = job('far', { createdAt: 1 });
     // Weight 2: 2 live is a share of 1 (within one lease of far's 1), 3 live is 1.5 (not).
-    expect(planClaim([far, job('local', { weight: 2, live: 2 })], 1, ['m-local'])).toEqual([{ jobId: 'local', count: 1 }]);
-    expect(planClaim([far, job('local', { weight: 2, live: 3 })], 1, ['m-local'])).toEqual([{ jobId: 'far', count: 1 }]);
+    expect(shareSlots([far, job('local', { weight: 2, live: 2 })], 1, ['m-local'])).toEqual([{ jobId: 'local', count: 1 }]);
+    expect(shareSlots([far, job('local', { weight: 2, live: 3 })], 1, ['m-local'])).toEqual([{ jobId: 'far', count: 1 }]);
   });
 
   it('among local jobs takes the fairest one', () => {
     const jobs = [job('far', { createdAt: 1 }), job('x', { live: 1, createdAt: 2, moduleHash: 'm' }), job('y', { createdAt: 3, moduleHash: 'm' })];
-    expect(planClaim(jobs, 1, ['m'])).toEqual([{ jobId: 'y', count: 1 }]);
+    expect(shareSlots(jobs, 1, ['m'])).toEqual([{ jobId: 'y', count: 1 }]);
   });
 
   it('breaks ties by age, then by the smaller id, whatever the input order', () => {
-    expect(planClaim([job('z', { createdAt: 2 }), job('y', { createdAt: 1 })], 1)).toEqual([{ jobId: 'y', count: 1 }]);
-    expect(planClaim([job('b', { createdAt: 5 }), job('a', { createdAt: 5 })], 1)).toEqual([{ jobId: 'a', count: 1 }]);
-    expect(planClaim([job('a', { createdAt: 5 }), job('b', { createdAt: 5 })], 1)).toEqual([{ jobId: 'a', count: 1 }]);
+    expect(shareSlots([job('z', { createdAt: 2 }), job('y', { createdAt: 1 })], 1)).toEqual([{ jobId: 'y', count: 1 }]);
+    expect(shareSlots([job('b', { createdAt: 5 }), job('a', { createdAt: 5 })], 1)).toEqual([{ jobId: 'a', count: 1 }]);
+    expect(shareSlots([job('a', { createdAt: 5 }), job('b', { createdAt: 5 })], 1)).toEqual([{ jobId: 'a', count: 1 }]);
     // A tie with a local job still goes to the local one: it is within one lease.
-    expect(planClaim([job('a', { createdAt: 1 }), job('b', { createdAt: 2 })], 1, ['m-b'])).toEqual([{ jobId: 'b', count: 1 }]);
+    expect(shareSlots([job('a', { createdAt: 1 }), job('b', { createdAt: 2 })], 1, ['m-b'])).toEqual([{ jobId: 'b', count: 1 }]);
   });
 
   it('never takes more from a job than it has claimable', () => {
-    expect(counts(planClaim([job('a', { claimable: 2 }), job('b', { claimable: 1, createdAt: 1 })], 8))).toEqual({ a: 2, b: 1 });
+    expect(counts(shareSlots([job('a', { claimable: 2 }), job('b', { claimable: 1, createdAt: 1 })], 8))).toEqual({ a: 2, b: 1 });
     // The heavy job runs out; the rest goes to the light one.
-    expect(counts(planClaim([job('a', { weight: 1000, claimable: 1 }), job('b', { claimable: 5, createdAt: 1 })], 4))).toEqual({ a: 1, b: 3 });
-    expect(counts(planClaim([job('a', { claimable: 2 })], 5, ['m-a']))).toEqual({ a: 2 });
+    expect(counts(shareSlots([job('a', { weight: 1000, claimable: 1 }), job('b', { claimable: 5, createdAt: 1 })], 4))).toEqual({ a: 1, b: 3 });
+    expect(counts(shareSlots([job('a', { claimable: 2 })], 5, ['m-a']))).toEqual({ a: 2 });
   });
 
   it.each([0, -1, -3.5, 0.9, Number.NaN, Number.NEGATIVE_INFINITY])('takes nothing for %d slots', (slots) => {
-    expect(planClaim([job('a'), job('b', { createdAt: 1 })], slots)).toEqual([]);
+    expect(shareSlots([job('a'), job('b', { createdAt: 1 })], slots)).toEqual([]);
   });
 
   it('rounds fractional slots down, and with unbounded slots takes everything claimable', () => {
-    expect(counts(planClaim([job('a'), job('b', { createdAt: 1 })], 2.9))).toEqual({ a: 1, b: 1 });
-    expect(counts(planClaim([job('a', { claimable: 3 }), job('b', { claimable: 2, createdAt: 1 })], Number.POSITIVE_INFINITY))).toEqual({ a: 3, b: 2 });
+    expect(counts(shareSlots([job('a'), job('b', { createdAt: 1 })], 2.9))).toEqual({ a: 1, b: 1 });
+    expect(counts(shareSlots([job('a', { claimable: 3 }), job('b', { claimable: 2, createdAt: 1 })], Number.POSITIVE_INFINITY))).toEqual({ a: 3, b: 2 });
   });
 
   it('ignores candidates with nothing claimable, however far behind their share', () => {
     const jobs = [job('empty', { claimable: 0, weight: 1000 }), job('neg', { claimable: -2, weight: 1000 }), job('b', { live: 40, createdAt: 1 })];
-    expect(planClaim(jobs, 3)).toEqual([{ jobId: 'b', count: 3 }]);
-    expect(planClaim([job('empty', { claimable: 0 })], 3, ['m-empty'])).toEqual([]);
-    expect(planClaim([], 3)).toEqual([]);
+    expect(shareSlots(jobs, 3)).toEqual([{ jobId: 'b', count: 3 }]);
+    expect(shareSlots([job('empty', { claimable: 0 })], 3, ['m-empty'])).toEqual([]);
+    expect(shareSlots([], 3)).toEqual([]);
   });
 
   it('treats a weight below 1 as 1 and negative live leases as none', () => {
-    expect(counts(planClaim([job('a', { weight: 0, live: -5 }), job('b', { createdAt: 1 })], 4))).toEqual({ a: 2, b: 2 });
-    expect(counts(planClaim([job('a', { weight: 0.5 }), job('b', { createdAt: 1 })], 4))).toEqual({ a: 2, b: 2 });
+    expect(counts(shareSlots([job('a', { weight: 0, live: -5 }), job('b', { createdAt: 1 })], 4))).toEqual({ a: 2, b: 2 });
+    expect(counts(shareSlots([job('a', { weight: 0.5 }), job('b', { createdAt: 1 })], 4))).toEqual({ a: 2, b: 2 });
   });
 
   it('lists picks in the order their first lease was assigned, one per job, without zero counts', () => {
     // Input and age order are a, c, b; b is furthest behind, then c; a takes nothing.
     const jobs = [job('a', { live: 5, createdAt: 1 }), job('c', { live: 2, createdAt: 3 }), job('b', { createdAt: 2 })];
-    expect(planClaim(jobs, 4)).toEqual([
+    expect(shareSlots(jobs, 4)).toEqual([
       { jobId: 'b', count: 3 },
       { jobId: 'c', count: 1 },
     ]);
   });
 });
 
-describe('planClaim, as properties', () => {
+describe('shareSlots, as properties', () => {
   it('takes min(floor(slots), total claimable) leases, at most claimable from each job, one positive pick per job', () => {
     fc.assert(
       fc.property(
@@ -165,7 +165,7 @@ describe('planClaim, as properties', () => {
         fc.oneof(slotsArb, fc.double({ min: -5, max: 60, noNaN: true })),
         cachedArb,
         (candidates, slots, cached) => {
-          const picks = planClaim(candidates, slots, cached);
+          const picks = shareSlots(candidates, slots, cached);
           const claimable = new Map(candidates.map((c) => [c.id, c.claimable]));
           const total = candidates.reduce((n, c) => n + Math.max(0, c.claimable), 0);
           expect(picks.reduce((n, p) => n + p.count, 0)).toBe(Math.min(Math.max(0, Math.floor(slots)), total));
@@ -184,7 +184,7 @@ describe('planClaim, as properties', () => {
   it('with no module cached, gives the first lease to the job minimising (live + 1) / weight, ties to the older then smaller id', () => {
     fc.assert(
       fc.property(candidatesArb, (candidates) => {
-        const first = planClaim(candidates, 1)[0];
+        const first = shareSlots(candidates, 1)[0];
         const open = candidates.filter((c) => c.claimable > 0);
         expect(first === undefined).toBe(open.length === 0);
         if (!first) return;
@@ -207,9 +207,9 @@ describe('planClaim, as properties', () => {
         cachedArb.chain((ms) => fc.tuple(fc.constant(ms), fc.shuffledSubarray(ms, { minLength: ms.length, maxLength: ms.length }))),
         ([candidates, shuffled], slots, [cached, reordered]) => {
           const frozen = Object.freeze(candidates.map((c) => Object.freeze({ ...c })));
-          const picks = planClaim(frozen, slots, cached);
-          expect(planClaim(shuffled, slots, [...reordered, ...reordered])).toEqual(picks);
-          expect(planClaim(frozen, slots, cached)).toEqual(picks);
+          const picks = shareSlots(frozen, slots, cached);
+          expect(shareSlots(shuffled, slots, [...reordered, ...reordered])).toEqual(picks);
+          expect(shareSlots(frozen, slots, cached)).toEqual(picks);
           expect(frozen).toEqual(candidates);
         },
       ),
@@ -221,7 +221,7 @@ describe('planClaim, as properties', () => {
     // The header's tolerance, made exact: live_j / w_j − live_k / w_k ≤ 1 / w_k, k being the job behind.
     fc.assert(
       fc.property(candidatesArb, slotsArb, (candidates, slots) => {
-        const jobs = after(candidates, planClaim(candidates, slots));
+        const jobs = after(candidates, shareSlots(candidates, slots));
         for (const j of jobs) {
           if (j.taken === 0) continue;
           for (const k of jobs) {
@@ -241,7 +241,7 @@ describe('planClaim, as properties', () => {
     fc.assert(
       fc.property(candidatesArb, slotsArb, (candidates, slots) => {
         const before = new Map(candidates.map((c) => [c.id, c]));
-        const jobs = after(candidates, planClaim(candidates, slots));
+        const jobs = after(candidates, shareSlots(candidates, slots));
         for (const j of jobs) {
           for (const k of jobs) {
             if (k === j || j.left <= 0 || k.left <= 0) continue;
@@ -258,7 +258,7 @@ describe('planClaim, as properties', () => {
   it('with locality, only a job whose module is cached gets slack, and at most one lease of its own weight more', () => {
     fc.assert(
       fc.property(candidatesArb, slotsArb, cachedArb, (candidates, slots, cached) => {
-        const jobs = after(candidates, planClaim(candidates, slots, cached));
+        const jobs = after(candidates, shareSlots(candidates, slots, cached));
         for (const j of jobs) {
           if (j.taken === 0) continue;
           const local = cached.includes(j.moduleHash);
@@ -278,9 +278,9 @@ describe('planClaim, as properties', () => {
   it('with every module cached, or only modules no job uses, locality changes nothing', () => {
     fc.assert(
       fc.property(candidatesArb, slotsArb, (candidates, slots) => {
-        const plain = planClaim(candidates, slots);
-        expect(planClaim(candidates, slots, ['m0', 'm1', 'm2', 'm3'])).toEqual(plain);
-        expect(planClaim(candidates, slots, ['elsewhere'])).toEqual(plain);
+        const plain = shareSlots(candidates, slots);
+        expect(shareSlots(candidates, slots, ['m0', 'm1', 'm2', 'm3'])).toEqual(plain);
+        expect(shareSlots(candidates, slots, ['elsewhere'])).toEqual(plain);
       }),
       { numRuns: 300 },
     );
@@ -301,7 +301,7 @@ describe('planClaim, as properties', () => {
         (others, weight, claimable, slots, youngest) => {
           const newcomer = job('new', { weight, claimable, createdAt: youngest ? 4 : 0 });
           const wait = others.reduce((n, k) => n + Math.max(0, Math.min(k.claimable, Math.floor(k.weight / weight) - k.live)), 0);
-          const picks = planClaim([...others, newcomer], slots);
+          const picks = shareSlots([...others, newcomer], slots);
           const served = picks.some((p) => p.jobId === 'new');
           if (slots > wait) expect(served).toBe(true);
           else if (youngest) expect(served).toBe(false);

@@ -43,7 +43,7 @@ const byAgeThenId = (a: ShareCandidate, b: ShareCandidate): number =>
  * Splits `slots` leases among the candidates. Returns picks in the order leases were assigned,
  * one entry per job, without zero counts.
  */
-export function planClaim(candidates: readonly ShareCandidate[], slots: number, cached: readonly string[] = []): SharePick[] {
+export function shareSlots(candidates: readonly ShareCandidate[], slots: number, cached: readonly string[] = []): SharePick[] {
   const held = new Set(cached);
   const jobs = candidates
     .filter((job) => job.claimable > 0)

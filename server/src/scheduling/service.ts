@@ -36,7 +36,6 @@ import {
   revocationsBySession,
   toWireLease,
 } from '../scheduler/leases.ts';
-import { claimableFrom } from '../scheduler/reputation.ts';
 
 /** Who is asking: the volunteer, its connection, and the site it volunteers through. */
 export interface VolunteerRef {
@@ -244,20 +243,18 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         newLeaseId: deps.newId,
         random,
       });
-      if (claimed.length === 0) {
+      if (claimed.empty?.reason === 'cooldown') {
         // Cooling down: told when to ask again, and not woken by new work meanwhile.
-        const record = await store.getVolunteer(v.volunteerId);
-        const retryAfterMs = record ? claimableFrom(record, record.struckAt) - now() : 0;
-        if (retryAfterMs > 0) {
-          idle.delete(v.sessionId);
-          return { leases: [], retryAfterMs };
-        }
+        idle.delete(v.sessionId);
+        return { leases: [], retryAfterMs: claimed.empty.retryAfterMs };
+      }
+      if (claimed.leases.length === 0) {
         if (connected.has(v.sessionId)) idle.add(v.sessionId);
         return { leases: [] };
       }
       idle.delete(v.sessionId);
-      changed(claimed.map((l) => l.jobId));
-      return { leases: claimed.map((lease) => toWireLease(lease, deps.moduleUrl, limits)) };
+      changed(claimed.leases.map((l) => l.jobId));
+      return { leases: claimed.leases.map((lease) => toWireLease(lease, deps.moduleUrl, limits)) };
     },
 
     async result(v, req) {

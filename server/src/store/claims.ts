@@ -1,40 +1,33 @@
 /**
- * A claim inside one store transaction: whether the volunteer may take any now (its cool-down
- * after a strike), how many leases it may take (its quota and its session's prefetch bound),
- * which jobs they come from (fair share with locality), and each task's replication when it is
- * fresh (adaptive replication). The decisions are the pure functions of `scheduler/`; this module
- * reads their inputs and writes their outcome.
+ * A claim inside one store transaction, as read → pure plan → batched write. The decisions are
+ * `scheduler/claim-plan.ts`'s: `claimAllowance` (cool-down, quota, prefetch bound) from the
+ * volunteer's record and held leases, then `planClaim` (fair share, replication, deadlines) from
+ * the candidate jobs and tasks. This module only reads their inputs, in as few statements as it
+ * can, and writes their outcome: one multi-row insert of leases and one update per group of tasks
+ * that end alike.
+ *
+ * Statements per claim: 2 to 3 reads before the allowance (record, held leases, and the answers
+ * awaiting a verdict only for a struck volunteer); then jobs with work (plus their live leases
+ * when two or more compete), every job's candidate tasks in one statement (locked with
+ * `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent nodes never pick the same rows), and the
+ * writes.
  */
-import { planClaim, type ShareCandidate } from '../scheduler/fair-share.ts';
-import { leaseBudget } from '../scheduler/leases.ts';
-import { openTaskState } from '../scheduler/quorum.ts';
-import { COOLDOWN, claimableFrom, replicationFor } from '../scheduler/reputation.ts';
+import { sql } from 'kysely';
+import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../scheduler/claim-plan.ts';
+import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
-import type { ClaimRequest, ClaimedLease } from './store.ts';
-import { findVolunteer, updateReputation } from './volunteer-store.ts';
+import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
+import { findVolunteer, insertVolunteer } from './volunteer-store.ts';
 
 /** The wire task id of a task: tasks are keyed by (job, input index). */
 export function taskIdOf(jobId: string, index: number): string {
   return `${jobId}:${index}`;
 }
 
-/** Live leases of the volunteer, and of the one session of it that asks (a session is one volunteer's). */
-async function liveHeld(trx: Db, volunteerId: string, sessionId: string): Promise<{ volunteer: number; session: number }> {
-  const rows = await trx
-    .selectFrom('leases')
-    .select(['session_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
-    .where('volunteer_id', '=', volunteerId)
-    .where('state', '=', 'active')
-    .groupBy('session_id')
-    .execute();
-  let volunteer = 0;
-  let session = 0;
-  for (const row of rows) {
-    volunteer += Number(row.n);
-    if (row.session_id === sessionId) session = Number(row.n);
-  }
-  return { volunteer, session };
+/** Deadlines of the volunteer's live leases, by session. */
+async function liveLeases(trx: Db, volunteerId: string): Promise<{ session_id: string; deadline: number }[]> {
+  return trx.selectFrom('leases').select(['session_id', 'deadline']).where('volunteer_id', '=', volunteerId).where('state', '=', 'active').execute();
 }
 
 /**
@@ -56,31 +49,12 @@ async function awaitingVerdicts(trx: Db, volunteerId: string, since: number): Pr
   return Number(row?.n ?? 0);
 }
 
-/** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
-export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimedLease[]> {
-  const { volunteerId, now } = request;
-  const record = await findVolunteer(trx, volunteerId);
-  // Cooling down after a strike (a disagreement or an expired lease): nothing for now.
-  if (record && now < claimableFrom(record, record.struckAt)) return [];
-  const rep = record ?? (await updateReputation(trx, volunteerId, now, ctx.quota, (fresh) => fresh));
-  const held = await liveHeld(trx, volunteerId, request.sessionId);
-  // A struck volunteer's answers still waiting for a verdict count against its quota: a liar that
-  // answers at once must not take a fresh lease per round trip while its lies wait to be judged.
-  const awaiting = rep.strikes > 0 ? await awaitingVerdicts(trx, volunteerId, now - COOLDOWN.maxMs) : 0;
-  const grant = leaseBudget({
-    asked: slots,
-    workers: request.workers,
-    quota: rep.quota,
-    heldByVolunteer: held.volunteer + awaiting,
-    heldBySession: held.session,
-  });
-  if (grant === 0) return [];
-
-  const jobs = await trx
+/** Active jobs with a pending task that exists (a streamed request's inputs wait past `task_count`). */
+async function jobsWithWork(trx: Db) {
+  return trx
     .selectFrom('jobs')
     .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive', 'task_count'])
     .where('state', '=', 'active')
-    // Only tasks that exist: a streamed request's inputs wait past `task_count` until it succeeds.
     .where(({ exists, selectFrom }) =>
       exists(
         selectFrom('tasks')
@@ -91,32 +65,33 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
       ),
     )
     .execute();
-  if (jobs.length === 0) return [];
-  // Shares matter only between jobs: with one job there is nothing to weigh.
-  const liveRows =
-    jobs.length < 2
-      ? []
-      : await trx
-          .selectFrom('leases')
-          .select(['job_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
-          .where('state', '=', 'active')
-          .where(
-            'job_id',
-            'in',
-            jobs.map((j) => j.id),
-          )
-          .groupBy('job_id')
-          .execute();
-  const liveByJob = new Map(liveRows.map((row) => [row.job_id, Number(row.n)]));
+}
 
-  // Tasks this volunteer may take from each job: open for another replica, and none of their
-  // replicas already with this volunteer (live or answered).
-  const claimable = new Map<string, { idx: number; input: Uint8Array; live: number; results: number; wanted: number; needed: number }[]>();
-  const candidates: ShareCandidate[] = [];
-  for (const job of jobs) {
+/** Live leases per job: shares matter only between jobs, so with one job there is nothing to read. */
+async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string, number>> {
+  if (jobIds.length < 2) return new Map();
+  const rows = await trx
+    .selectFrom('leases')
+    .select(['job_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+    .where('state', '=', 'active')
+    .where('job_id', 'in', [...jobIds])
+    .groupBy('job_id')
+    .execute();
+  return new Map(rows.map((row) => [row.job_id, Number(row.n)]));
+}
+
+/**
+ * Up to `limit` tasks per job that the volunteer may take, in index order, for every job in one
+ * statement: open for another replica, existing, and none of their replicas already with this
+ * volunteer (live or answered). Each job's pick is its own subquery with its own `LIMIT` (so it
+ * stops early on the index), joined by `UNION ALL`; on PostgreSQL each locks what it picks and
+ * skips rows another node's claim holds.
+ */
+async function candidateTasks(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number) {
+  const picks = jobs.map((job, n) => {
     let pick = trx
       .selectFrom('tasks')
-      .select(['idx', 'input', 'live', 'results', 'wanted', 'needed'])
+      .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed'])
       .where('job_id', '=', job.id)
       .where('state', '=', 'pending')
       .where('idx', '<', Number(job.task_count))
@@ -133,94 +108,132 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
         ),
       )
       .orderBy('idx')
-      .limit(grant);
+      .limit(limit);
     if (ctx.caps.skipLocked) pick = pick.forUpdate().skipLocked();
-    const rows = await pick.execute();
-    claimable.set(
-      job.id,
-      rows.map((row) => ({
-        idx: Number(row.idx),
-        input: row.input,
-        live: Number(row.live),
-        results: Number(row.results),
-        wanted: Number(row.wanted),
-        needed: Number(row.needed),
-      })),
-    );
-    candidates.push({
-      id: job.id,
-      moduleHash: job.module_hash,
-      weight: Number(job.priority),
-      live: liveByJob.get(job.id) ?? 0,
-      claimable: rows.length,
-      createdAt: Number(job.created_at),
-    });
+    return trx.selectFrom(pick.as(`pick${n}`)).selectAll();
+  });
+  const [first, ...rest] = picks;
+  if (!first) return [];
+  return rest.reduce((query, next) => query.unionAll(next), first).execute();
+}
+
+/** Groups planned leases whose tasks end alike, so each group is one `UPDATE`. */
+function taskUpdateGroups(leases: readonly PlannedLease[]): { jobId: string; task: PlannedLease['task']; idxs: number[] }[] {
+  const groups = new Map<string, { jobId: string; task: PlannedLease['task']; idxs: number[] }>();
+  for (const lease of leases) {
+    const { live, state, wanted, needed } = lease.task;
+    const key = JSON.stringify([lease.jobId, live, state, wanted, needed]);
+    const group = groups.get(key);
+    if (group) group.idxs.push(lease.idx);
+    else groups.set(key, { jobId: lease.jobId, task: lease.task, idxs: [lease.idx] });
+  }
+  return [...groups.values()];
+}
+
+/** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
+export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimOutcome> {
+  const { volunteerId, sessionId, now } = request;
+  const volunteer = await findVolunteer(trx, volunteerId);
+  const held = await liveLeases(trx, volunteerId);
+  const sessionDeadlines = held.filter((lease) => lease.session_id === sessionId).map((lease) => Number(lease.deadline));
+  const allowance = claimAllowance({
+    now,
+    asked: slots,
+    workers: request.workers,
+    volunteer,
+    quota: ctx.quota,
+    heldByVolunteer: held.length,
+    heldBySession: sessionDeadlines.length,
+    awaitingVerdicts: volunteer && volunteer.strikes > 0 ? await awaitingVerdicts(trx, volunteerId, now - COOLDOWN.maxMs) : 0,
+  });
+  if ('empty' in allowance) return { leases: [], empty: allowance.empty };
+  // A volunteer's record exists from its first claim on, whether it gets work or not.
+  if (allowance.fresh) await insertVolunteer(trx, volunteerId, now, allowance.reputation);
+
+  const jobRows = await jobsWithWork(trx);
+  if (jobRows.length === 0) return { leases: [], empty: { reason: 'no_work' } };
+  const live = await liveByJob(
+    trx,
+    jobRows.map((job) => job.id),
+  );
+  const taskRows = await candidateTasks(trx, ctx, jobRows, volunteerId, allowance.grant);
+  const inputs = new Map(taskRows.map((row) => [taskIdOf(row.job_id, Number(row.idx)), row.input]));
+  const jobs: ClaimJob[] = jobRows.map((job) => ({
+    id: job.id,
+    moduleHash: job.module_hash,
+    priority: Number(job.priority),
+    live: live.get(job.id) ?? 0,
+    createdAt: Number(job.created_at),
+    deadlineMs: Number(job.deadline_ms),
+    redundancy: Number(job.redundancy),
+    quorum: Number(job.quorum),
+    adaptive: Number(job.adaptive) !== 0,
+    tasks: taskRows
+      .filter((row) => row.job_id === job.id)
+      .map((row) => ({ idx: Number(row.idx), live: Number(row.live), results: Number(row.results), wanted: Number(row.wanted), needed: Number(row.needed) }))
+      .sort((a, b) => a.idx - b.idx),
+  }));
+  const plan = planClaim({
+    now,
+    grant: allowance.grant,
+    reputation: allowance.reputation,
+    workers: request.workers,
+    sessionDeadlines,
+    jobs,
+    cached: request.cached,
+    random: request.random,
+  });
+  if (plan.leases.length === 0) return { leases: [], ...(plan.empty ? { empty: plan.empty } : {}) };
+
+  for (const group of taskUpdateGroups(plan.leases)) {
+    await trx
+      .updateTable('tasks')
+      .set({ ...group.task, attempts: sql<number>`attempts + 1`, updated_at: now })
+      .where('job_id', '=', group.jobId)
+      .where('idx', 'in', group.idxs)
+      .execute();
+  }
+  const leaseIds = plan.leases.map(() => request.newLeaseId());
+  const rows = plan.leases.map((lease, n) => ({
+        id: leaseIds[n]!,
+        job_id: lease.jobId,
+        task_idx: lease.idx,
+        volunteer_id: volunteerId,
+        session_id: sessionId,
+        site_key: request.siteKey,
+        state: 'active',
+        issued_at: now,
+        deadline: lease.deadline,
+        ended_at: null,
+        cpu_ms: null,
+        output_hash: null,
+        error_kind: null,
+        error_message: null,
+        output: null,
+    verdict: null,
+  }));
+  // One statement unless the rows would pass the dialect's bound on parameters.
+  const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / Object.keys(rows[0]!).length));
+  for (let start = 0; start < rows.length; start += perStatement) {
+    await trx.insertInto('leases').values(rows.slice(start, start + perStatement)).execute();
   }
 
-  const byId = new Map(jobs.map((job) => [job.id, job]));
-  const claimed: ClaimedLease[] = [];
-  for (const { jobId, count } of planClaim(candidates, grant, request.cached)) {
-    const job = byId.get(jobId)!;
-    const deadlineMs = Number(job.deadline_ms);
-    const deadline = now + deadlineMs;
-    for (const task of (claimable.get(jobId) ?? []).slice(0, count)) {
-      const fresh = task.live === 0 && task.results === 0;
-      const target = fresh
-        ? replicationFor(
-            { redundancy: Number(job.redundancy), quorum: Number(job.quorum), adaptive: Number(job.adaptive) !== 0 },
-            rep,
-            request.random(),
-          )
-        : { replicas: task.wanted, quorum: task.needed };
-      const live = task.live + 1;
-      await trx
-        .updateTable('tasks')
-        .set((eb) => ({
-          state: openTaskState({ live, results: task.results, wanted: target.replicas }),
-          live,
-          wanted: target.replicas,
-          needed: target.quorum,
-          attempts: eb('attempts', '+', 1),
-          updated_at: now,
-        }))
-        .where('job_id', '=', jobId)
-        .where('idx', '=', task.idx)
-        .execute();
-      const leaseId = request.newLeaseId();
-      await trx
-        .insertInto('leases')
-        .values({
-          id: leaseId,
-          job_id: jobId,
-          task_idx: task.idx,
-          volunteer_id: volunteerId,
-          session_id: request.sessionId,
-          site_key: request.siteKey,
-          state: 'active',
-          issued_at: now,
-          deadline,
-          ended_at: null,
-          cpu_ms: null,
-          output_hash: null,
-          error_kind: null,
-          error_message: null,
-          output: null,
-          verdict: null,
-        })
-        .execute();
-      claimed.push({
-        leaseId,
-        taskId: taskIdOf(jobId, task.idx),
-        jobId,
-        jobTitle: job.title,
-        jobPurpose: job.purpose,
-        index: task.idx,
-        moduleHash: job.module_hash,
-        input: fromDbBytes(task.input),
-        deadline,
-        deadlineMs,
-      });
-    }
-  }
-  return claimed;
+  const byId = new Map(jobRows.map((job) => [job.id, job]));
+  const leases = plan.leases.map((lease, n): ClaimedLease => {
+    const job = byId.get(lease.jobId)!;
+    const taskId = taskIdOf(lease.jobId, lease.idx);
+    return {
+      leaseId: leaseIds[n]!,
+      taskId,
+      jobId: lease.jobId,
+      jobTitle: job.title,
+      jobPurpose: job.purpose,
+      index: lease.idx,
+      moduleHash: job.module_hash,
+      input: fromDbBytes(inputs.get(taskId)!),
+      deadline: lease.deadline,
+      deadlineMs: lease.deadlineMs,
+    };
+  });
+  return { leases };
 }

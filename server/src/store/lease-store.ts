@@ -31,7 +31,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
   return {
     async claimTasks(request) {
       const slots = Math.floor(request.slots);
-      if (!(slots > 0)) return [];
+      if (!(slots > 0)) return { leases: [], empty: { reason: 'quota' } };
       return db.transaction().execute((trx) => claimReplicas(trx, ctx, request, slots));
     },
 

@@ -51,7 +51,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         ...(opts.cached ? { cached: opts.cached } : {}),
         newLeaseId,
         random: () => 0.5,
-      });
+      }).then((outcome) => outcome.leases);
     }
 
     async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {

@@ -59,7 +59,7 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
         newLeaseId,
         random: opts.random ?? NEVER_SINGLE,
         ...(opts.workers === undefined ? {} : { workers: opts.workers }),
-      });
+      }).then((outcome) => outcome.leases);
 
     const complete = (store: Store, lease: ClaimedLease, volunteerId: string, output: Uint8Array, now = 1100) =>
       store.completeLease({ leaseId: lease.leaseId, volunteerId, output, cpuMs: 5, now });
@@ -232,6 +232,43 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
       });
     });
 
+    describe('why a claim comes back empty, and queued deadlines', () => {
+      const ask = (store: Store, volunteerId: string, slots: number, now: number, workers?: number) =>
+        store.claimTasks({ volunteerId, sessionId: volunteerId, siteKey: 'site-1', slots, now, newLeaseId, random: NEVER_SINGLE, ...(workers === undefined ? {} : { workers }) });
+
+      it('says no_work, quota, or cooldown with when to ask again, inside the claim', async () => {
+        const store = await fresh();
+        expect(await ask(store, 'idle', 2, 1000)).toEqual({ leases: [], empty: { reason: 'no_work' } });
+        await store.createJob(job('reasons', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 4 }, (_, i) => Uint8Array.of(i)) }));
+        expect((await ask(store, 'full', 4, 1000, 1)).leases).toHaveLength(2);
+        expect(await ask(store, 'full', 1, 1000, 1)).toEqual({ leases: [], empty: { reason: 'quota' } });
+        // Both leases expire unanswered: a strike, so a cool-down counted from the expiry.
+        await store.expireLeases(1300, 1300);
+        expect(await ask(store, 'full', 1, 1700, 1)).toEqual({ leases: [], empty: { reason: 'cooldown', retryAfterMs: COOLDOWN.baseMs - 400 } });
+      });
+
+      it('issue 9, item 7: a short lease queued behind another job\'s long task does not expire in the queue', async () => {
+        const store = await fresh();
+        await store.createJob(job('long', { redundancy: 1, quorum: 1, deadlineMs: 20_000, createdAt: 100 }));
+        const [long] = (await ask(store, 'one-worker', 1, 1000, 1)).leases;
+        expect(long?.deadline).toBe(21_000);
+        await store.createJob(job('short', { redundancy: 1, quorum: 1, deadlineMs: 3_000, createdAt: 200 }));
+        const [queued] = (await ask(store, 'one-worker', 1, 1100, 1)).leases;
+        // Queued behind the 20 s task: its 3 s count from when the worker is sure to be free.
+        expect([queued?.jobId, queued?.deadline, queued?.deadlineMs]).toEqual(['short', 24_000, 3_000]);
+        // Past 3 s (and any grace) the queued lease is still live; the long one is answered in time.
+        expect(await store.expireLeases(1100 + 3_000 + 2_000, 6_100)).toEqual([]);
+        expect((await store.completeLease({ leaseId: long!.leaseId, volunteerId: 'one-worker', output: HONEST, cpuMs: 5, now: 20_000 })).outcome).toBe('accepted');
+        expect((await store.completeLease({ leaseId: queued!.leaseId, volunteerId: 'one-worker', output: HONEST, cpuMs: 5, now: 23_000 })).outcome).toBe('accepted');
+        expect(await store.getVolunteer('one-worker')).toMatchObject({ strikes: 0, errors: 0 });
+        // Expiry stays fenced at the stored deadline: a queued lease nobody answers still expires.
+        await store.createJob(job('short-2', { redundancy: 1, quorum: 1, deadlineMs: 3_000, createdAt: 300, inputs: [Uint8Array.of(7), Uint8Array.of(8)] }));
+        const pair = (await ask(store, 'one-worker', 2, 30_000, 1)).leases;
+        expect(pair.map((l) => l.deadline)).toEqual([33_000, 36_000]);
+        expect((await store.expireLeases(36_001, 36_001)).map((l) => l.leaseId).sort()).toEqual(pair.map((l) => l.leaseId).sort());
+      });
+    });
+
     describe('cool-down after strikes', () => {
       it('a volunteer whose result disagreed gets nothing for 1 s, then work again; agreeing clears its strikes', async () => {
         const store = await fresh();
@@ -259,7 +296,7 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
       it('a batch of leases expiring together is one strike: 1 s of cool-down, not 2^n', async () => {
         const store = await fresh();
         await store.createJob(job('batch', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
-        expect(await claim(store, 'sleeper', 8, { now: 1000, workers: 4 })).toHaveLength(8);
+        expect(await claim(store, 'sleeper', 8, { now: 1000 })).toHaveLength(8);
         await store.expireLeases(1200, 1200);
         expect(await store.getVolunteer('sleeper')).toMatchObject({ strikes: 1, struckAt: 1200 });
         expect(await claim(store, 'sleeper', 1, { now: 2199 })).toEqual([]);
@@ -276,7 +313,7 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
         const store = await fresh();
         // Eight leases left to expire: quota 16 halved eight times is one; one strike.
         await store.createJob(job('lapsed', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
-        await claim(store, 'quick', 8, { now: 1000, workers: 4 });
+        await claim(store, 'quick', 8, { now: 1000 });
         await store.expireLeases(1200, 1200);
         await store.cancelJob('lapsed', 1200);
         expect(await store.getVolunteer('quick')).toMatchObject({ quota: 1, strikes: 1 });

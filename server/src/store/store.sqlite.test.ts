@@ -40,7 +40,7 @@ describe('SQLite store', () => {
       inputs: [new Uint8Array([1]), new Uint8Array([2])],
     });
     let n = 0;
-    const leases = await first.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 2, now: 10, newLeaseId: () => `l${++n}`, random: () => 0.5 });
+    const { leases } = await first.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 2, now: 10, newLeaseId: () => `l${++n}`, random: () => 0.5 });
     expect(await outcome(first.completeLease({ leaseId: leases[0]!.leaseId, volunteerId: 'v', output: new Uint8Array([9]), cpuMs: 4, now: 20 }))).toBe('accepted');
     await first.close();
 
@@ -154,7 +154,9 @@ describe('SQLite store', () => {
       expect(await store.listKeys()).toEqual([]);
       expect(await store.getJob('old-job')).toMatchObject({ open: false, counts: { total: 3, pending: 1, completed: 2 } });
       expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2]);
-      const [lease] = await store.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 1, now: 10, newLeaseId: () => 'l1', random: () => 0.5 });
+      const {
+        leases: [lease],
+      } = await store.claimTasks({ volunteerId: 'v', sessionId: 's', siteKey: 'k', slots: 1, now: 10, newLeaseId: () => 'l1', random: () => 0.5 });
       await store.completeLease({ leaseId: lease!.leaseId, volunteerId: 'v', output: new Uint8Array([0]), cpuMs: 1, now: 11 });
       expect((await store.listSettled('old-job', 0, 10)).map((t) => t.index)).toEqual([1, 2, 0]);
       expect((await store.getJob('old-job'))?.state).toBe('completed');

@@ -24,7 +24,7 @@ export function describeStreamingContract(name: string, open: () => Promise<Stor
     const inputs = (from: number, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => new Uint8Array([(from + i) & 255]));
     let leases = 0;
     const claim = (store: Store, slots: number, volunteerId = 'vol-1') =>
-      store.claimTasks({ volunteerId, sessionId: `s-${volunteerId}`, siteKey: 'site', slots, now: 1000, newLeaseId: () => `l-${++leases}`, random: () => 0.5 });
+      store.claimTasks({ volunteerId, sessionId: `s-${volunteerId}`, siteKey: 'site', slots, now: 1000, newLeaseId: () => `l-${++leases}`, random: () => 0.5 }).then((outcome) => outcome.leases);
     const codeOf = (promise: Promise<unknown>) => promise.then(() => 'ok', (error: unknown) => (error instanceof CodedError ? error.code : String(error)));
 
     it('a staged job and its inputs exist for nobody until committed', async () => {

@@ -28,10 +28,11 @@
  */
 import type { FailureKind } from '../protocol/events.ts';
 import type { JobState, JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
+import type { ClaimEmpty } from '../scheduler/claim-plan.ts';
 import type { ClaimedLease, EndedLease } from '../scheduler/leases.ts';
 import type { Reputation } from '../scheduler/reputation.ts';
 
-export type { ClaimedLease, EndedLease };
+export type { ClaimEmpty, ClaimedLease, EndedLease };
 
 /**
  * Why leases are taken back unanswered: `vanished`, the volunteer's connection dropped without a
@@ -157,6 +158,12 @@ export interface ClaimRequest {
   newLeaseId: () => string;
   /** A uniform draw in [0, 1) for adaptive replication's spot checks (injected so tests can replay). */
   random: () => number;
+}
+
+/** What a claim got: its leases, and when there are none, why (so nobody re-reads to find out). */
+export interface ClaimOutcome {
+  leases: ClaimedLease[];
+  empty?: ClaimEmpty;
 }
 
 export interface CompleteRequest {
@@ -287,9 +294,12 @@ export interface Store {
 
   /**
    * Atomically leases up to `slots` replicas of open tasks of active jobs to one volunteer, shared
-   * fairly among the jobs, within the volunteer's quota and the session's prefetch bound.
+   * fairly among the jobs, within the volunteer's quota and the session's prefetch bound. A lease
+   * queued behind the session's running ones gets its deadline counted from when a worker is sure
+   * to be free (`scheduler/claim-plan.ts`). No leases: `empty` says why (cool-down with when to
+   * ask again, quota, no work).
    */
-  claimTasks(request: ClaimRequest): Promise<ClaimedLease[]>;
+  claimTasks(request: ClaimRequest): Promise<ClaimOutcome>;
   completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
   failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
   /**

@@ -28,6 +28,27 @@ export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecor
   );
 }
 
+/** Records a volunteer seen for the first time (a concurrent first claim may have done it already). */
+export async function insertVolunteer(trx: Db, id: string, now: number, rep: Reputation): Promise<void> {
+  await trx
+    .insertInto('volunteers')
+    .values({
+      id,
+      consecutive_valid: rep.consecutiveValid,
+      valid: rep.valid,
+      invalid: rep.invalid,
+      unchecked: rep.unchecked,
+      errors: rep.errors,
+      quota: rep.quota,
+      strikes: rep.strikes,
+      struck_at: 0,
+      first_seen: now,
+      last_seen: now,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
 /**
  * Applies `update` (given the record and when its latest strike was, 0 for none) to the
  * volunteer's record, creating it, and marks it seen at `now`. With `strike`, the update is a
