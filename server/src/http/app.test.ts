@@ -4,6 +4,7 @@ import { tableBomb } from '../../../wasm/testing/hostile-modules.ts';
 import { watToWasm } from '../../../wasm/testing/wat.ts';
 import { FRAME_CONFIG_ELEMENT_ID, type FrameConfig } from '../protocol/http.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
+import { DEFAULT_QUOTA } from '../scheduler/reputation.ts';
 import { builtModule, startTestCoordinator, TEST_ADMIN_KEY, type TestCoordinator } from './testing.ts';
 import { expectError } from './expect-error.ts';
 
@@ -348,7 +349,7 @@ describe('jobs', () => {
       invalid: 0,
       unchecked: 0,
       errors: 0,
-      quota: 16,
+      quota: DEFAULT_QUOTA.initial,
       strikes: 0,
       coolingDownUntil: 0,
       trusted: false,

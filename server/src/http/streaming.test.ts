@@ -18,7 +18,8 @@ let moduleHash: string;
 let siteKey: string;
 
 async function start(limits: Partial<Limits> = {}): Promise<void> {
-  c = await startTestCoordinator({ limits });
+  // About streaming, not earned quota: a new volunteer may take many leases at once here.
+  c = await startTestCoordinator({ limits, quota: { initial: 64, max: 64 } });
   await c.listen();
   ({ moduleHash, siteKey } = await prepareVolunteering(c, 'primes'));
 }

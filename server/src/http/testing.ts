@@ -11,6 +11,7 @@ import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fast
 import type { Limits } from '../config.ts';
 import { newId, newKeyId, newKeySecret, newSiteKey } from '../ids.ts';
 import { createJobEvents, type JobEvents } from '../jobs/index.ts';
+import type { QuotaLimits } from '../scheduler/reputation.ts';
 import { createScheduler, type Scheduler } from '../scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from '../socket/volunteer.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
@@ -93,6 +94,8 @@ export async function startTestCoordinator(
     logStream?: { write(line: string): void };
     /** Called for every route the app registers (an `onRoute` hook added before `ready()`). */
     onRoute?: (route: RouteOptions) => void;
+    /** Volunteers' quota bounds (default: the store's, new volunteers earn theirs from 2). */
+    quota?: QuotaLimits;
   } = {},
 ): Promise<TestCoordinator> {
   const dir = await mkdtemp(join(tmpdir(), 'sc-coordinator-'));
@@ -106,7 +109,7 @@ export async function startTestCoordinator(
   await writeFile(join(clientDir, 'assets', 'frame-abc123.js'), 'export {};\n');
 
   const limits = { ...TEST_LIMITS, ...options.limits };
-  const store = await openSqliteStore({ file: join(dir, 'sparecycles.db') });
+  const store = await openSqliteStore({ file: join(dir, 'sparecycles.db'), ...(options.quota ? { quota: options.quota } : {}) });
   let volunteers: VolunteerSocket | undefined;
   const jobEvents = createJobEvents();
   const scheduler = createScheduler({

@@ -21,7 +21,8 @@ const record = (fields: Partial<Reputation & { struckAt: number }>) => ({ ...new
 
 describe('claimAllowance', () => {
   it.each<[string, Partial<AllowanceInput>, ReturnType<typeof claimAllowance>]>([
-    ['a new volunteer gets what it asks within the initial quota', { asked: 3 }, { grant: 3, reputation: newReputation(), fresh: true }],
+    ['a new volunteer gets what it asks within the initial quota', { asked: 1 }, { grant: 1, reputation: newReputation(), fresh: true }],
+    ['a new volunteer asking for more gets its initial quota: it earns the rest', { asked: 8 }, { grant: DEFAULT_QUOTA.initial, reputation: newReputation(), fresh: true }],
     [
       'a known volunteer is not fresh',
       { volunteer: record({ quota: 8 }) },
@@ -30,8 +31,8 @@ describe('claimAllowance', () => {
     ['cooling down: when to ask again', { volunteer: record({ strikes: 1, struckAt: NOW - 400 }) }, { empty: { reason: 'cooldown', retryAfterMs: cooldownMs(1) - 400 } }],
     [
       'the cool-down over: work again',
-      { volunteer: record({ strikes: 1, struckAt: NOW - cooldownMs(1) }) },
-      { grant: 4, reputation: { ...newReputation(), strikes: 1 }, fresh: false },
+      { volunteer: record({ quota: 4, strikes: 1, struckAt: NOW - cooldownMs(1) }) },
+      { grant: 4, reputation: { ...newReputation(), quota: 4, strikes: 1 }, fresh: false },
     ],
     ['at quota over its sessions', { volunteer: record({ quota: 2 }), heldByVolunteer: 2 }, { empty: { reason: 'quota' } }],
     ['its session full: every worker busy with one queued', { workers: 1, heldBySession: 1 + PREFETCH_PER_WORKER, heldByVolunteer: 2 }, { empty: { reason: 'quota' } }],

@@ -16,6 +16,7 @@ import {
   strikeEscalates,
   newReputation,
   replicationFor,
+  resultsToEarn,
   singleReplicaChance,
   type QuotaLimits,
   type Reputation,
@@ -45,9 +46,9 @@ const limitsArb: fc.Arbitrary<QuotaLimits> = fc
   .chain((max) => fc.record({ initial: fc.integer({ min: 1, max }), max: fc.constant(max) }));
 
 describe('a new volunteer', () => {
-  it('starts untrusted with the initial quota of 16 (at most 64)', () => {
-    expect(newReputation()).toEqual({ consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: 16, strikes: 0 });
-    expect(DEFAULT_QUOTA).toEqual({ initial: 16, max: 64 });
+  it('starts untrusted with the initial quota of 2 (at most 64): quota is earned', () => {
+    expect(newReputation()).toEqual({ consecutiveValid: 0, valid: 0, invalid: 0, unchecked: 0, errors: 0, quota: 2, strikes: 0 });
+    expect(DEFAULT_QUOTA).toEqual({ initial: 2, max: 64 });
     expect(isTrusted(newReputation())).toBe(false);
     expect(singleReplicaChance(newReputation())).toBe(0);
   });
@@ -155,18 +156,49 @@ describe('single replicas (adaptive replication)', () => {
 
 describe('quota', () => {
   it('doubles on an agreeing or unchecked result, up to the max', () => {
-    expect(afterAgreed(newReputation()).quota).toBe(32);
-    expect(afterUnchecked(newReputation()).quota).toBe(32);
-    expect(afterAgreed(afterAgreed(newReputation())).quota).toBe(64);
-    expect(afterAgreed(afterAgreed(afterAgreed(newReputation()))).quota).toBe(64);
+    expect(afterAgreed(newReputation()).quota).toBe(4);
+    expect(afterUnchecked(newReputation()).quota).toBe(4);
+    expect(replay(Array<Event>(4).fill('agreed')).quota).toBe(32);
+    expect(replay(Array<Event>(5).fill('unchecked')).quota).toBe(64);
+    expect(replay(Array<Event>(6).fill('agreed')).quota).toBe(64);
   });
 
   it('loses one on each reported failure kind, and halves on expiry or disagreement', () => {
     const kinds: FailureKind[] = ['trap', 'timeout', 'memory', 'invalid'];
-    for (const kind of kinds) expect(afterError(newReputation(), kind).quota).toBe(15);
-    expect(afterError(newReputation(), 'expired').quota).toBe(8);
-    expect(afterDisagreed(newReputation()).quota).toBe(8);
+    const earned = { ...newReputation(), quota: 16 };
+    for (const kind of kinds) expect(afterError(earned, kind).quota).toBe(15);
+    expect(afterError(earned, 'expired').quota).toBe(8);
+    expect(afterDisagreed(earned).quota).toBe(8);
     expect(afterError({ ...newReputation(), quota: 5 }, 'expired').quota).toBe(2);
+  });
+
+  it.each([
+    [1, 0],
+    [2, 0],
+    [4, 1],
+    [8, 2],
+    [16, 3],
+    [64, 5],
+    [65, Infinity],
+  ])('a fresh honest volunteer reaches a quota of %d after %d accepted results', (wanted, results) => {
+    expect(resultsToEarn(wanted)).toBe(results);
+    if (Number.isFinite(results)) expect(replay(Array<Event>(results).fill('unchecked')).quota).toBeGreaterThanOrEqual(wanted);
+  });
+
+  it('throwaway ids earn nothing: a new id that only fails or lets leases expire never holds more than it started with', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom<Event>('trap', 'expired', 'disagreed'), { maxLength: 20 }), (events) => {
+        expect(replay(events).quota).toBeLessThanOrEqual(DEFAULT_QUOTA.initial);
+      }),
+    );
+  });
+
+  it('an honest volunteer with W workers needs about log2(W) accepted results for the 2W leases its workers and prefetch use', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 32 }), (workers) => {
+        expect(resultsToEarn(2 * workers)).toBeLessThanOrEqual(Math.ceil(Math.log2(workers)));
+      }),
+    );
   });
 
   it('never goes below one, so a volunteer can earn its way back', () => {
@@ -184,7 +216,7 @@ describe('quota', () => {
       quotas.push(rep.quota);
     }
     expect(quotas).toEqual([32, 16, 8, 4, 2, 1]);
-    expect(replay(['expired', 'expired', 'expired', 'expired']).quota).toBe(1);
+    expect(replay(['expired', 'expired']).quota).toBe(1);
   });
 
   it('as a property: stays a whole number within [1, max] under any sequence of events, and each event moves it as stated', () => {
@@ -251,7 +283,7 @@ describe('strikes and cool-down', () => {
     expect(strikeEscalates(5_000, 5_000)).toBe(false);
     expect(strikeEscalates(5_001, 5_000)).toBe(true);
     expect(strikeEscalates(4_999, 5_000)).toBe(false);
-    const once = afterError(newReputation(), 'expired');
+    const once = afterError({ ...newReputation(), quota: 16 }, 'expired');
     expect(afterError(once, 'expired', DEFAULT_QUOTA, false).strikes).toBe(1);
     expect(afterDisagreed(once, DEFAULT_QUOTA, false).strikes).toBe(1);
     // A non-escalating strike still is one: a clean record gets its first.

@@ -12,10 +12,13 @@
  * A single replica's result is accepted unchecked and does not lengthen the run; only compared
  * results do.
  *
- * Quota: a new volunteer may hold `initial` (16) leases at once. Each accepted or agreeing result
- * doubles the quota up to `max` (64); a reported failure lowers it by one; a result that disagrees
- * with the accepted one, or a lease left to expire unanswered (hoarding), halves it. It never goes
- * below one, so a volunteer that recovers earns its way back.
+ * Quota, earned: a new volunteer may hold `initial` (2) leases at once, whatever it announces, so a
+ * crowd of throwaway ids gets two leases each to waste, not a full share. Each accepted or agreeing
+ * result doubles the quota up to `max` (64), so an honest volunteer with W workers reaches the 2W
+ * its workers and prefetch use after about log2(W) accepted results: seconds of work. A reported
+ * failure lowers it by one; a result that disagrees with the accepted one, or a lease left to
+ * expire unanswered (hoarding), halves it. It never goes below one, so a volunteer that recovers
+ * earns its way back.
  *
  * Strikes and cool-down: a quota bounds the leases held at once, not how often they are taken, so
  * a liar at quota one would still waste a replica per round trip. Each disagreement or expired
@@ -37,7 +40,23 @@ export interface QuotaLimits {
   max: number;
 }
 
-export const DEFAULT_QUOTA: QuotaLimits = { initial: 16, max: 64 };
+/** A new volunteer starts low and earns the rest (see the module comment). */
+export const DEFAULT_QUOTA: QuotaLimits = { initial: 2, max: 64 };
+
+/**
+ * Accepted results in a row a new volunteer needs before its quota reaches `wanted` leases
+ * (0 when it starts there; `Infinity` past the maximum).
+ */
+export function resultsToEarn(wanted: number, limits: QuotaLimits = DEFAULT_QUOTA): number {
+  if (wanted > limits.max) return Infinity;
+  let quota = limits.initial;
+  let results = 0;
+  while (quota < wanted) {
+    quota = clampQuota(quota * 2, limits);
+    results++;
+  }
+  return results;
+}
 
 /** One volunteer's record. */
 export interface Reputation {

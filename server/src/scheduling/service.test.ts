@@ -347,4 +347,28 @@ describe('scheduler', () => {
       expect(await h.store.getVolunteer(volunteer.volunteerId)).toMatchObject({ errors: 0, strikes: 0 });
     }
   });
+  it('issue 9, item 7: a lease prefetched behind another job\'s long task does not expire in the queue, and runs with its own time limit', async () => {
+    const h = await harness({ graceMs: 2000 });
+    await submit(h.store, 'long', 1, { deadlineMs: 20_000 });
+    const start = h.clock.t;
+    const [long] = (await h.scheduler.lease(alice, { slots: 1, workers: 1 })).leases;
+    await submit(h.store, 'short', 1, { deadlineMs: 3_000 });
+    // The volunteer's one worker runs the long task; it prefetches one lease to queue.
+    const [queued] = (await h.scheduler.lease(alice, { slots: 1, workers: 1 })).leases;
+    expect(queued?.job.id).toBe('short');
+    expect(queued?.limits.timeMs).toBe(3_000);
+    expect(queued?.deadline).toBe(long!.deadline + 3_000);
+    // Before: the queued lease expired at 3 s + grace, twice, and the task failed. Now it waits.
+    for (const step of [3_000 + 2_000 + 1, 3_000 + 2_000 + 1]) {
+      h.clock.t += step;
+      await h.scheduler.sweep();
+    }
+    expect(h.revoked).toEqual([]);
+    h.clock.t = start + 19_000;
+    expect(await h.scheduler.result(alice, { leaseId: long!.leaseId, output: new Uint8Array([1]), cpuMs: 19_000 })).toBe('accepted');
+    h.clock.t = start + 21_500;
+    expect(await h.scheduler.result(alice, { leaseId: queued!.leaseId, output: new Uint8Array([2]), cpuMs: 2_500 })).toBe('accepted');
+    expect(await h.store.getVolunteer(alice.volunteerId)).toMatchObject({ errors: 0, strikes: 0 });
+    expect((await h.store.getJob('short'))?.counts).toMatchObject({ completed: 1 });
+  });
 });

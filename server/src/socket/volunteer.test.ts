@@ -20,7 +20,8 @@ const u32pair = (lo: number, hi: number): string => {
 };
 
 beforeEach(async () => {
-  c = await startTestCoordinator();
+  // About the socket, not earned quota: a new volunteer may take many leases at once here.
+  c = await startTestCoordinator({ quota: { initial: 64, max: 64 } });
   await c.listen();
   ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
 });

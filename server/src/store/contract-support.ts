@@ -1,6 +1,21 @@
 /** What every Store contract suite needs: stores closed after each test, and a job's plain settings. */
 import { afterEach } from 'vitest';
+import type { QuotaLimits } from '../scheduler/reputation.ts';
 import type { NewJobOptions, Store } from './store.ts';
+
+/** What a contract suite may ask of the store it opens. */
+export interface ContractStoreOptions {
+  quota?: QuotaLimits;
+}
+
+/** Opens a fresh, migrated store with these options (each dialect's test file passes its own). */
+export type OpenContractStore = (options?: ContractStoreOptions) => Promise<Store>;
+
+/**
+ * For suites about something other than quotas: room for a new volunteer to take many leases at
+ * once (volunteers earn their quota from 2; `store.replicas.contract.ts` covers that).
+ */
+export const ROOMY_QUOTA: QuotaLimits = Object.freeze({ initial: 64, max: 64 });
 
 /** Call inside a `describe`: returns an opener whose stores are closed after each test. */
 export function closedAfterEach(open: () => Promise<Store>): () => Promise<Store> {

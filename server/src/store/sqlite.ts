@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
+import type { QuotaLimits } from '../scheduler/reputation.ts';
 import { SQLITE_CAPABILITIES } from './capabilities.ts';
 import { createKyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -30,6 +31,8 @@ export interface SqliteStoreOptions {
    * transactions on power loss; `full` also survives power loss at the cost of an fsync per commit.
    */
   synchronous?: 'normal' | 'full';
+  /** Bounds of volunteers' concurrent-lease quotas (default `DEFAULT_QUOTA`). */
+  quota?: QuotaLimits;
 }
 
 /** Opens (creating if needed) and migrates a SQLite database, and returns the store over it. */
@@ -52,7 +55,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, SQLITE_CAPABILITIES);
+  return createKyselyStore(db, SQLITE_CAPABILITIES, options.quota ? { quota: options.quota } : {});
 }
 
 /**

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import { DEFAULT_SITE_SETTINGS } from '../sites/index.ts';
 import type { AnswerEffects, NewJob, Store } from './store.ts';
-import { closedAfterEach, plainJob } from './contract-support.ts';
+import { ROOMY_QUOTA, closedAfterEach, plainJob, type OpenContractStore } from './contract-support.ts';
 
 /** The outcome of answering a lease, without its effects. */
 export async function outcome<O>(answer: Promise<AnswerEffects<O>>): Promise<O> {
@@ -19,9 +19,9 @@ const MODULE_A = 'a'.repeat(64);
 const MODULE_B = 'b'.repeat(64);
 
 /** Registers the shared Store contract tests under `name`. */
-export function describeStoreContract(name: string, open: () => Promise<Store>): void {
+export function describeStoreContract(name: string, open: OpenContractStore): void {
   describe(`Store contract: ${name}`, () => {
-    const openStore = closedAfterEach(open);
+    const openStore = closedAfterEach(() => open({ quota: ROOMY_QUOTA }));
 
     async function fresh(): Promise<Store> {
       const store = await openStore();

@@ -203,16 +203,40 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
     });
 
     describe('quotas', () => {
+      /** Earns `vol` a quota of 8: two accepted results from the initial 2. */
+      async function earnEight(store: Store, vol: string): Promise<void> {
+        const first = await claim(store, vol, 8, { workers: 8, sessionId: `${vol}-earning` });
+        expect(first).toHaveLength(DEFAULT_QUOTA.initial);
+        for (const lease of first) await complete(store, lease, vol, HONEST);
+        expect(await store.getVolunteer(vol)).toMatchObject({ quota: DEFAULT_QUOTA.initial * 4 });
+      }
+
+      it('are earned: a new volunteer holds its initial 2 whatever it asks, and doubles them with each accepted result', async () => {
+        const store = await fresh();
+        await store.createJob(job('many', { redundancy: 1, quorum: 1, inputs: Array.from({ length: 40 }, (_, i) => Uint8Array.of(i)) }));
+        await earnEight(store, 'vol-1');
+        expect(await claim(store, 'vol-1', 8, { workers: 8 })).toHaveLength(8);
+      });
+
+      it('throwaway ids take their initial quota each, not a full share: 50 fresh ids asking for 8', async () => {
+        const store = await fresh();
+        await store.createJob(job('crowd', { redundancy: 1, quorum: 1, inputs: Array.from({ length: 400 }, (_, i) => Uint8Array.of(i & 255)) }));
+        let taken = 0;
+        for (let id = 0; id < 50; id++) taken += (await claim(store, `throwaway-${id}`, 8, { workers: 64 })).length;
+        expect(taken).toBe(50 * DEFAULT_QUOTA.initial);
+      });
+
       it('cap the leases one volunteer holds at once over all its sessions; the prefetch bound caps a session', async () => {
         const store = await fresh();
         await store.createJob(job('many', { redundancy: 1, quorum: 1, inputs: Array.from({ length: 40 }, (_, i) => Uint8Array.of(i)) }));
+        await earnEight(store, 'vol-1');
         // One worker announced: one running and one queued lease.
         expect(await claim(store, 'vol-1', 8, { workers: 1, sessionId: 'tab-1' })).toHaveLength(2);
         expect(await claim(store, 'vol-1', 8, { workers: 1, sessionId: 'tab-1' })).toHaveLength(0);
-        // Other tabs of the same volunteer share its quota of 16.
+        // Other tabs of the same volunteer share its quota of 8.
         let held = 2;
         for (let tab = 2; tab < 12; tab++) held += (await claim(store, 'vol-1', 8, { workers: 4, sessionId: `tab-${tab}` })).length;
-        expect(held).toBe(DEFAULT_QUOTA.initial);
+        expect(held).toBe(8);
       });
 
       it('halve on every expiry: a volunteer that lets leases expire is down to one', async () => {
@@ -296,7 +320,8 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
       it('a batch of leases expiring together is one strike: 1 s of cool-down, not 2^n', async () => {
         const store = await fresh();
         await store.createJob(job('batch', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
-        expect(await claim(store, 'sleeper', 8, { now: 1000 })).toHaveLength(8);
+        // A new volunteer holds its initial quota at most: the whole batch it could take.
+        expect(await claim(store, 'sleeper', 8, { now: 1000 })).toHaveLength(DEFAULT_QUOTA.initial);
         await store.expireLeases(1200, 1200);
         expect(await store.getVolunteer('sleeper')).toMatchObject({ strikes: 1, struckAt: 1200 });
         expect(await claim(store, 'sleeper', 1, { now: 2199 })).toEqual([]);
@@ -311,7 +336,7 @@ export function describeReplicaContract(name: string, open: () => Promise<Store>
 
       it('a struck volunteer at quota one gets no fresh lease while its last answer waits for a verdict', async () => {
         const store = await fresh();
-        // Eight leases left to expire: quota 16 halved eight times is one; one strike.
+        // Its initial leases left to expire: the quota halved down to one; one strike.
         await store.createJob(job('lapsed', { redundancy: 1, quorum: 1, deadlineMs: 100, inputs: Array.from({ length: 8 }, (_, i) => Uint8Array.of(i)) }));
         await claim(store, 'quick', 8, { now: 1000 });
         await store.expireLeases(1200, 1200);

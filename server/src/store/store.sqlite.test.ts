@@ -23,10 +23,10 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-describeStoreContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeStoreContract('sqlite', (options) => openSqliteStore({ file: tempFile(), ...options }));
 describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeAccountsContract('sqlite', () => openSqliteStore({ file: tempFile() }));
-describeStreamingContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeStreamingContract('sqlite', (options) => openSqliteStore({ file: tempFile(), ...options }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { CodedError } from '../protocol/errors.ts';
 import type { NewJobOptions, Store } from './store.ts';
-import { closedAfterEach, plainJob } from './contract-support.ts';
+import { ROOMY_QUOTA, closedAfterEach, plainJob, type OpenContractStore } from './contract-support.ts';
 
 const MODULE = 'c'.repeat(64);
 
-export function describeStreamingContract(name: string, open: () => Promise<Store>): void {
+export function describeStreamingContract(name: string, open: OpenContractStore): void {
   describe(`Store streaming contract: ${name}`, () => {
-    const openStore = closedAfterEach(open);
+    const openStore = closedAfterEach(() => open({ quota: ROOMY_QUOTA }));
 
     async function fresh(): Promise<Store> {
       const store = await openStore();
