@@ -39,8 +39,8 @@ it('a volunteer that never answers: its leases expire and are re-leased, its quo
   // Attempts to spare: an expiry counts as one, and the hoarder keeps asking.
   const jobId = await api.createJob({ module: primes, inputs: primeInputs(ranges), deadlineMs: DEADLINE_MS, maxAttempts: 10 });
 
-  // It announces 8 workers: the prefetch bound (16) and a new volunteer's quota (16) both let it
-  // take 16 leases, over two requests of at most 8.
+  // It announces 8 workers: the prefetch bound (16) would let it take 16 leases, but a new
+  // volunteer holds only its initial quota (2) until it earns more with accepted results.
   hoarder = await startHoarder({ url: coordinator.url, siteKey, workers: 8, everyMs: 200 });
   const firstWave = DEFAULT_QUOTA.initial;
   await waitUntil(() => hoarder!.grants.length >= firstWave, 5_000, () => `the hoarder got ${hoarder?.grants.length} leases`);
