@@ -4,7 +4,7 @@
  * several connections (as several nodes would) never lease one task twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainJob } from './contract-support.ts';
+import { ROOMY_QUOTA, plainJob } from './contract-support.ts';
 import { openPostgresStore } from './postgres.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres-testing.ts';
 import type { Store } from './store.ts';
@@ -17,7 +17,7 @@ describe('claims on PostgreSQL', () => {
 
   beforeAll(async () => {
     cluster = await startThrowawayPostgres({ fsyncOff: true });
-    store = await openPostgresStore({ url: cluster.url, poolSize: 8 });
+    store = await openPostgresStore({ url: cluster.url, poolSize: 8, quota: ROOMY_QUOTA });
     await store.saveModule({ hash: MODULE, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 1 });
   }, 60_000);
 
