@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { watToWasm } from '../../wasm/testing/wat.ts';
 import type { TestCoordinator } from '../../server/src/http/testing.ts';
-import { CRASH_STREAK } from '../../server/src/store/task-history.ts';
+import { CRASH_STREAK } from '../../server/src/scheduler/task-evidence.ts';
 import { startChaosGrid } from '../support/chaos-grid.ts';
 import { startAgentProcess, type AgentProcess } from '../support/chaos-agent.ts';
 import { readJobLeases } from '../support/chaos-db.ts';

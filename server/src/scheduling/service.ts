@@ -42,6 +42,8 @@ export interface VolunteerRef {
   volunteerId: string;
   sessionId: string;
   siteKey: string;
+  /** The connection's normalised address (`socket/address.ts`): a task's failures are told apart by it. */
+  address?: string | undefined;
 }
 
 /** The service behind the `/volunteer` namespace. */
@@ -236,6 +238,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         volunteerId: v.volunteerId,
         sessionId: v.sessionId,
         siteKey: v.siteKey,
+        ...(v.address !== undefined ? { address: v.address } : {}),
         slots,
         workers: req.workers,
         now: now(),

@@ -211,6 +211,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
         error_message: null,
         output: null,
     verdict: null,
+    address: request.address ?? null,
   }));
   // One statement unless the rows would pass the dialect's bound on parameters.
   const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / Object.keys(rows[0]!).length));

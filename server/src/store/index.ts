@@ -8,5 +8,5 @@ export { createKyselyStore, type KyselyStoreOptions } from './kysely-store.ts';
 export { taskIdOf } from './claims.ts';
 export { SQLITE_CAPABILITIES, POSTGRES_CAPABILITIES, type DialectCapabilities } from './capabilities.ts';
 export { migrateToLatest, migrations } from './migrations/index.ts';
-export { RELEASES_PER_ATTEMPT, afterFailedAttempt, afterRelease, appendTaskError, parseTaskErrors } from './task-history.ts';
+export { appendTaskError, parseTaskErrors } from './task-history.ts';
 export type { Database as StoreSchema } from './schema.ts';

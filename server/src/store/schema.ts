@@ -115,6 +115,8 @@ export interface LeasesTable {
   output: Uint8Array | null;
   /** `valid` | `invalid` (compared with the accepted output) | `unchecked` (accepted alone) | NULL. */
   verdict: string | null;
+  /** The volunteer's normalised address when leased (`socket/address.ts`); NULL when unknown. */
+  address: string | null;
 }
 
 /** One record per volunteer id: see `scheduler/reputation.ts`. */

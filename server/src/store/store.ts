@@ -148,6 +148,8 @@ export interface ClaimRequest {
   /** The connection that claims (one volunteer may hold several, e.g. two tabs). */
   sessionId: string;
   siteKey: string;
+  /** The volunteer's normalised address (`socket/address.ts`), kept on its leases; unknown when absent. */
+  address?: string | undefined;
   slots: number;
   now: number;
   /** Modules the volunteer already holds: preferred when fairness allows (locality). */

@@ -12,6 +12,7 @@ import { siteSettingsMigration } from './000006-site-settings.ts';
 import { jobSiteMigration } from './000007-job-site.ts';
 import { accountsMigration } from './000008-accounts.ts';
 import { streamingMigration } from './000009-streaming.ts';
+import { leaseAddressMigration } from './000010-lease-address.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -25,6 +26,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000007-job-site': jobSiteMigration(),
     '000008-accounts': accountsMigration(),
     '000009-streaming': streamingMigration(),
+    '000010-lease-address': leaseAddressMigration(),
   };
 }
 
