@@ -101,34 +101,45 @@ const toFacts = (row: Omit<LeaseRow, 'output'>, hasOutput: boolean): LeaseFacts 
   hasOutput,
 });
 
-/** The task's other leases, without their output bytes. */
-async function readOtherLeases(trx: Db, lease: LeaseRow): Promise<LeaseFacts[]> {
-  const rows = await trx
+/** Earlier endings of a task read for its streak and its failures' sources: the newest ones. */
+export const ENDINGS_READ = 64;
+
+const LEASE_COLUMNS = [
+  'id',
+  'job_id',
+  'task_idx',
+  'volunteer_id',
+  'session_id',
+  'site_key',
+  'state',
+  'issued_at',
+  'deadline',
+  'ended_at',
+  'cpu_ms',
+  'output_hash',
+  'error_kind',
+  'error_message',
+  'verdict',
+  'address',
+] as const;
+
+/**
+ * The task's other leases, without their output bytes: the live and answered ones (bounded by
+ * the task's replication), and with `endings` the newest `ENDINGS_READ` that ended otherwise: a
+ * task failed or released over and over costs each new ending the same.
+ */
+async function readOtherLeases(trx: Db, lease: LeaseRow, endings: boolean): Promise<LeaseFacts[]> {
+  const base = trx
     .selectFrom('leases')
-    .select([
-      'id',
-      'job_id',
-      'task_idx',
-      'volunteer_id',
-      'session_id',
-      'site_key',
-      'state',
-      'issued_at',
-      'deadline',
-      'ended_at',
-      'cpu_ms',
-      'output_hash',
-      'error_kind',
-      'error_message',
-      'verdict',
-      'address',
-      sql<number | boolean>`output is not null`.as('has_output'),
-    ])
+    .select([...LEASE_COLUMNS, sql<number | boolean>`output is not null`.as('has_output')])
     .where('job_id', '=', lease.job_id)
     .where('task_idx', '=', lease.task_idx)
-    .where('id', '!=', lease.id)
-    .execute();
-  return rows.map((row) => toFacts(row, Boolean(Number(row.has_output))));
+    .where('id', '!=', lease.id);
+  const held = await base.where('state', 'in', ['active', 'completed']).execute();
+  const ended = endings
+    ? await base.where('state', 'not in', ['active', 'completed']).orderBy('ended_at', 'desc').orderBy('issued_at', 'desc').limit(ENDINGS_READ).execute()
+    : [];
+  return [...held, ...ended].map((row) => toFacts(row, Boolean(Number(row.has_output))));
 }
 
 /** Which of `ids` are trusted volunteers (their failures are evidence of their own). */
@@ -163,8 +174,8 @@ async function otherSourceInJob(trx: Db, jobId: string, sources: FailureSources)
 async function readView(trx: Db, lease: LeaseRow, event: LeaseEvent): Promise<{ view: TaskView; errors: string | null }> {
   const { view: taskView, errors } = await readTask(trx, lease.job_id, Number(lease.task_idx));
   const lone = event.kind === 'result' && taskView.task.needed <= 1 && taskView.task.live <= 1;
-  const others = lone ? [] : await readOtherLeases(trx, lease);
   const counted = event.kind !== 'result';
+  const others = lone ? [] : await readOtherLeases(trx, lease, counted);
   const failing = counted ? [lease.volunteer_id, ...others.filter((l) => l.state === 'failed' || l.state === 'expired').map((l) => l.volunteerId)] : [];
   const view: TaskView = { ...taskView, lease: toFacts(lease, lease.output !== null), others, trusted: await readTrusted(trx, [...new Set(failing)]) };
   const question = jobSourcesQuestion(view, event);

@@ -12,6 +12,7 @@ import { describeStoreContract, outcome } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
 import { describeAccountsContract } from './store.accounts.contract.ts';
 import { describeStreamingContract } from './store.streaming.contract.ts';
+import { describeEvidenceContract } from './store.evidence.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -27,6 +28,7 @@ describeStoreContract('sqlite', (options) => openSqliteStore({ file: tempFile(),
 describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeAccountsContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeStreamingContract('sqlite', (options) => openSqliteStore({ file: tempFile(), ...options }));
+describeEvidenceContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);

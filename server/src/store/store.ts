@@ -11,7 +11,8 @@
  *   lease active ──completeLease──▶ completed   (a result; accepted at once when the task needs one
  *                                                 agreeing result, else kept until a quorum agrees)
  *   lease active ──failLease──────▶ failed      (a counted attempt: reason kept; the task is open
- *                                                 again, or failed once failures reach maxAttempts)
+ *                                                 again, or failed once failures reach maxAttempts
+ *                                                 from independent sources: `scheduler/task-evidence.ts`)
  *   lease active ──expireLeases───▶ expired     (a counted `timeout` attempt, same as failLease)
  *   lease active ──releaseSession──▶ released   (the volunteer's connection closed: not counted,
  *                                                 but a task released too often fails)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendTaskError, appendTaskErrors, parseTaskErrors } from './task-history.ts';
+import { MAX_TASK_HISTORY, appendTaskError, appendTaskErrors, parseTaskErrors } from './task-history.ts';
 
 describe('task history', () => {
   it.each([
@@ -25,5 +25,14 @@ describe('task history', () => {
       { attempt: 1, kind: 'released', message: 'c', at: 2 },
     ]);
     expect(parseTaskErrors(three).map((e) => e.message)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps the newest entries only', () => {
+    let stored: string | null = null;
+    for (let i = 0; i < MAX_TASK_HISTORY + 5; i++) stored = appendTaskError(stored, { attempt: i, kind: 'released', message: 'm', at: i });
+    const kept = parseTaskErrors(stored);
+    expect(kept).toHaveLength(MAX_TASK_HISTORY);
+    expect(kept[0]?.attempt).toBe(5);
+    expect(kept.at(-1)?.attempt).toBe(MAX_TASK_HISTORY + 4);
   });
 });

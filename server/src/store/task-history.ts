@@ -24,9 +24,16 @@ export function parseTaskErrors(stored: string | null | undefined): TaskError[] 
   }
 }
 
-/** Returns the stored form of the history with `entries` appended. */
+/**
+ * Entries a history keeps, the newest: as many as the most attempts a job may allow (so every
+ * counted attempt's reason is kept), while a task released or failed over and over (by
+ * throwaway ids that are not evidence enough to fail it) does not grow its row without bound.
+ */
+export const MAX_TASK_HISTORY = 100;
+
+/** Returns the stored form of the history with `entries` appended (the newest `MAX_TASK_HISTORY`). */
 export function appendTaskErrors(stored: string | null | undefined, entries: readonly TaskError[]): string {
-  return JSON.stringify([...parseTaskErrors(stored), ...entries]);
+  return JSON.stringify([...parseTaskErrors(stored), ...entries].slice(-MAX_TASK_HISTORY));
 }
 
 /** Returns the stored form of the history with one more entry. */
