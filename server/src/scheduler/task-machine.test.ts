@@ -1,15 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openTaskState } from './quorum.ts';
+import { applyReputationChange, isStrikeChange } from './reputation-change.ts';
 import { DEFAULT_QUOTA, newReputation } from './reputation.ts';
 import { RELEASES_PER_ATTEMPT, sourceOf } from './task-evidence.ts';
 import {
   CPU_SLACK_MS,
-  applyReputationChange,
   boundedCpuMs,
   decide,
   isOpenState,
-  isStrikeChange,
   jobSourcesQuestion,
   type LeaseFacts,
   type Plan,

@@ -22,7 +22,7 @@
  */
 import type { FailureKind } from '../protocol/events.ts';
 import { judge, openTaskState } from './quorum.ts';
-import { afterAgreed, afterDisagreed, afterError, afterUnchecked, strikeEscalates, type QuotaLimits, type Reputation } from './reputation.ts';
+import type { ReputationChange } from './reputation-change.ts';
 import { afterCountedFailure, afterRelease, afterVanishing, needsJobSources, type FailureWitness, type LeaseEnding } from './task-evidence.ts';
 
 export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -122,13 +122,6 @@ export interface TaskWrite {
   /** Terminal now: takes the next place in the job's completion order. */
   settled: boolean;
 }
-
-/** A change to one volunteer's record (see `applyReputationChange`). */
-export type ReputationChange =
-  | { kind: 'agreed' }
-  | { kind: 'unchecked' }
-  | { kind: 'disagreed'; issuedAt: number }
-  | { kind: 'error'; cause: FailureKind | 'expired'; issuedAt: number };
 
 /** The writes an event leads to. */
 export interface Plan {
@@ -394,22 +387,3 @@ const ordinal = (n: number): string => {
   const suffix = tens >= 11 && tens <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
   return `${n}${suffix}`;
 };
-
-/** Whether a change is a strike (it dates the volunteer's cool-down). */
-export function isStrikeChange(change: ReputationChange): boolean {
-  return change.kind === 'disagreed' || (change.kind === 'error' && change.cause === 'expired');
-}
-
-/** A volunteer's record after `change`, given when its latest strike was (0: never). */
-export function applyReputationChange(rep: Reputation, struckAt: number, change: ReputationChange, limits: QuotaLimits): Reputation {
-  switch (change.kind) {
-    case 'agreed':
-      return afterAgreed(rep, limits);
-    case 'unchecked':
-      return afterUnchecked(rep, limits);
-    case 'disagreed':
-      return afterDisagreed(rep, limits, strikeEscalates(change.issuedAt, struckAt));
-    case 'error':
-      return afterError(rep, change.cause, limits, strikeEscalates(change.issuedAt, struckAt));
-  }
-}

@@ -5,12 +5,11 @@
  */
 import { sql } from 'kysely';
 import type { FailureKind } from '../protocol/events.ts';
+import { applyReputationChange, isStrikeChange } from '../scheduler/reputation-change.ts';
 import { TRUST_AFTER } from '../scheduler/reputation.ts';
 import { failureSources, type FailureSources } from '../scheduler/task-evidence.ts';
 import {
-  applyReputationChange,
   decide,
-  isStrikeChange,
   jobSourcesQuestion,
   type LeaseFacts,
   type Plan,
