@@ -29,7 +29,7 @@ it('records at most the held time (plus slack) of CPU per result, and the lease 
   });
   let n = 0;
   const claim = { sessionId: 's', siteKey: 'k', slots: 2, now: 1_000, newLeaseId: () => `l${++n}`, random: () => 0.5 };
-  const [greedy, modest] = await store.claimTasks({ ...claim, volunteerId: 'v', address: '2001:db8:1:2::/64' });
+  const { leases: [greedy, modest] } = await store.claimTasks({ ...claim, volunteerId: 'v', address: '2001:db8:1:2::/64' });
   // A day claimed for a lease held half a second, and an honest 300 ms.
   await store.completeLease({ leaseId: greedy!.leaseId, volunteerId: 'v', output: Uint8Array.of(9), cpuMs: 86_400_000, now: 1_500 });
   await store.completeLease({ leaseId: modest!.leaseId, volunteerId: 'v', output: Uint8Array.of(8), cpuMs: 300, now: 1_500 });

@@ -27,8 +27,8 @@ export function describeEvidenceContract(name: string, open: () => Promise<Store
       return store;
     }
 
-    const claim = (store: Store, volunteerId: string, address: string | undefined, slots: number, now: number): Promise<ClaimedLease[]> =>
-      store.claimTasks({ volunteerId, sessionId: `${volunteerId}-session`, siteKey: 'site-1', ...(address ? { address } : {}), slots, now, newLeaseId, random: () => 0.5 });
+    const claim = async (store: Store, volunteerId: string, address: string | undefined, slots: number, now: number): Promise<ClaimedLease[]> =>
+      (await store.claimTasks({ volunteerId, sessionId: `${volunteerId}-session`, siteKey: 'site-1', ...(address ? { address } : {}), slots, now, newLeaseId, random: () => 0.5 })).leases;
 
     const trap = (store: Store, lease: ClaimedLease, volunteerId: string, now: number) =>
       store.failLease({ leaseId: lease.leaseId, volunteerId, kind: 'trap', message: 'unreachable', now });
