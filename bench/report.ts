@@ -38,13 +38,27 @@ function explain(figures: Figure[]): string[] {
   }
   const throughput = figures.find((figure) => figure.name === 'results-per-second');
   if (throughput) {
+    const d = throughput.detail;
     lines.push(
-      `- **Coordinator throughput.** ${throughput.value} accepted results/s with ${throughput.detail['volunteers']} ` +
-        `volunteers on tiny tasks; the coordinator spent ${throughput.detail['coordinatorCpuMsPerResult']} ms of CPU ` +
-        `per result (${throughput.detail['coordinatorCpuShare']} of a core while the job ran). The rest of the machine ` +
-        'was the 50 volunteers\' event loop in the benchmark process. Per result the coordinator validates two ' +
-        'socket payloads, runs a claim and a completion transaction (each a handful of statements on SQLite in WAL ' +
-        'mode) and counts the job\'s tasks to see whether it finished.',
+      `- **Coordinator throughput.** ${throughput.value} accepted results/s on one coordinator (SQLite, tiny tasks, r = 1) ` +
+        `with ${d['volunteers']} raw Socket.IO volunteers in ${d['processes']} processes (no wasm: each lease answered at ` +
+        `once; ${d['slots']} leases per request, results ${d['batched'] ? 'batched per grant in `results` events' : 'one per `result` event'}), ` +
+        `measured over ${d['windowMs']} ms after a warm-up. The same clients against a bare Socket.IO server that only ` +
+        `acknowledges reached ${d['bareResultsPerSecond']}/s in the same run: a ratio of ${d['ratioToBare']} (goal ` +
+        `${d['goalRatio']}, and ${d['goalResultsPerSecond']}/s). The coordinator spent ${d['coordinatorCpuMsPerResult']} ms of ` +
+        `CPU per result (${d['coordinatorCpuShare']} of a core; the bare server ${d['bareCpuMsPerResult']} ms); lease round ` +
+        `trips under that load p50 ${d['leaseRttP50Ms']} ms, p99 ${d['leaseRttP99Ms']} ms (bare: ${d['bareLeaseRttP50Ms']} / ` +
+        `${d['bareLeaseRttP99Ms']} ms). Claims and results that queue while a transaction runs share the next one (group ` +
+        'commit), each acknowledged after it committed.',
+    );
+  }
+  const agents = figures.find((figure) => figure.name === 'agent-results-per-second');
+  if (agents) {
+    lines.push(
+      `- **Whole Node agents.** ${agents.value} accepted results/s with ${agents.detail['volunteers']} ` +
+        `Node agents (the full volunteer loop, inline execution of the real module) on tiny tasks; the coordinator spent ` +
+        `${agents.detail['coordinatorCpuMsPerResult']} ms of CPU per result (${agents.detail['coordinatorCpuShare']} of a core ` +
+        'while the job ran). The rest of the machine was the 50 agents\' event loop in the benchmark process, wasm included.',
     );
   }
   const failover = figures.find((figure) => figure.name === 'failover-latency');

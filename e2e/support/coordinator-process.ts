@@ -15,10 +15,12 @@ export async function startCoordinatorProcess(options: {
   adminKey: string;
   demo?: boolean;
   demoPort?: number;
+  /** Extra Node flags before the entry point (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }): Promise<CoordinatorProcess> {
   await rm(options.dataDir, { recursive: true, force: true });
   const url = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/src/main.ts'], {
     env: {
       ...process.env,
       PORT: String(options.port),

@@ -12,6 +12,7 @@ import { createJobEvents } from './jobs/index.ts';
 import { createScheduler } from './scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
 import { openSqliteStore } from './store/index.ts';
+import { withGroupCommit } from './scheduling/group-commit.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -37,7 +38,8 @@ function apiUrl(config: Config): string {
 async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
   const config = readConfig(defaults);
   const now = Date.now;
-  const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
+  // Claims and answers that queue while the store is busy share one transaction (group commit).
+  const store = withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
   // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
   await store.discardAbandonedInputs();
 

@@ -6,12 +6,14 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
   LeaseReply,
+  ResultsReply,
   VOLUNTEER_NAMESPACE,
   VolunteerAuth,
   VolunteerClientEvents,
   VolunteerServerEvents,
 } from '../../../server/src/protocol/events.ts';
 import type { CoordinatorLink } from './volunteer-loop.ts';
+import { createResultBatches } from './result-batches.ts';
 
 // Checked against the contract's constant without importing the contract (and TypeBox) at run time.
 const NAMESPACE: typeof VOLUNTEER_NAMESPACE = '/volunteer';
@@ -54,13 +56,24 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   });
   connected.catch(() => {});
 
+  const results = createResultBatches({
+    sendOne: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', { ...request, output: exact(request.output) }),
+    sendMany: (requests): Promise<ResultsReply> =>
+      socket.timeout(ackTimeoutMs).emitWithAck('results', { results: requests.map((request) => ({ ...request, output: exact(request.output) })) }),
+  });
+  // A new connection may reach another coordinator: one result per event until it says otherwise.
+  socket.on('connect', () => results.configure(0, 0));
+
   const link: CoordinatorLink = {
     connected: () => socket.connected,
     lease: async (request) => {
       const reply: LeaseReply = await socket.timeout(ackTimeoutMs).emitWithAck('lease', request);
-      return 'leases' in reply ? { ...reply, leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) } : reply;
+      if (!('leases' in reply)) return reply;
+      const first = reply.leases[0];
+      if (reply.resultsBatch !== undefined && first) results.configure(reply.resultsBatch, first.limits.maxOutputBytes);
+      return { ...reply, leases: reply.leases.map((lease) => ({ ...lease, input: asBytes(lease.input) })) };
     },
-    result: (request) => socket.timeout(ackTimeoutMs).emitWithAck('result', { ...request, output: exact(request.output) }),
+    result: (request) => results.send(request),
     fail: (request) => socket.timeout(ackTimeoutMs).emitWithAck('fail', request),
     onConnect(listener) {
       socket.on('connect', listener);

@@ -87,6 +87,22 @@ export const ResultRequest = Type.Object(
 );
 export type ResultRequest = Static<typeof ResultRequest>;
 
+/**
+ * Most results one `results` event carries: each output is one binary attachment, and Socket.IO's
+ * parsers refuse a packet of more than 10 (the same bound as leases per request).
+ */
+export const MAX_RESULTS_PER_EVENT = 8;
+
+/**
+ * Several results in one event (an addition to the protocol: a coordinator that takes it says so
+ * in its lease grants' `resultsBatch`). Each is judged as its own `result` event would be.
+ */
+export const ResultsRequest = Type.Object(
+  { results: Type.Array(ResultRequest, { minItems: 1, maxItems: MAX_RESULTS_PER_EVENT }) },
+  strict,
+);
+export type ResultsRequest = Static<typeof ResultsRequest>;
+
 export const FailRequest = Type.Object(
   {
     leaseId: Type.String({ minLength: 1, maxLength: 128 }),
@@ -105,14 +121,25 @@ export type Ok = { ok: true };
  * `retryAfterMs`, with no leases: the volunteer is cooling down after a strike and should not ask
  * again before then (it is sent no `work` hint meanwhile).
  */
-export type LeaseGrant = { leases: Lease[]; retryAfterMs?: number };
+export type LeaseGrant = {
+  leases: Lease[];
+  retryAfterMs?: number;
+  /**
+   * The coordinator takes `results` events of up to this many results (absent: send each result
+   * in its own `result` event). Outputs in one event together stay within `maxOutputBytes`.
+   */
+  resultsBatch?: number;
+};
 export type LeaseReply = LeaseGrant | ErrorBody;
 export type AckReply = Ok | ErrorBody;
+/** Per result of a `results` event, in its order: what a `result` event would have answered. */
+export type ResultsReply = { outcomes: AckReply[] } | ErrorBody;
 
 /** Events a volunteer sends; every one is acknowledged. */
 export interface VolunteerClientEvents {
   lease(payload: LeaseRequest, ack: (reply: LeaseReply) => void): void;
   result(payload: ResultRequest, ack: (reply: AckReply) => void): void;
+  results(payload: ResultsRequest, ack: (reply: ResultsReply) => void): void;
   fail(payload: FailRequest, ack: (reply: AckReply) => void): void;
 }
 

@@ -12,9 +12,12 @@ import { CodedError, errorBody, toError, type ErrorBody } from '../protocol/erro
 import {
   FailRequest,
   LeaseRequest,
+  MAX_RESULTS_PER_EVENT,
   ResultRequest,
+  ResultsRequest,
   VOLUNTEER_NAMESPACE,
   VolunteerAuth,
+  type Ok,
   type VolunteerClientEvents,
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
@@ -131,12 +134,24 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
     const ref = (): VolunteerRef => socket.data;
-    handle(socket, 'lease', LeaseRequest, log, (payload) => scheduler.lease(ref(), payload));
-    handle(socket, 'result', ResultRequest, log, async (payload) => {
+    // Every grant says that this coordinator takes batched `results`.
+    handle(socket, 'lease', LeaseRequest, log, async (payload) => ({ ...(await scheduler.lease(ref(), payload)), resultsBatch: MAX_RESULTS_PER_EVENT }));
+    const oneResult = async (payload: ResultRequest): Promise<Ok> => {
       // The scheduler refuses an oversized output and records it on the task (not a later timeout).
       const outcome = await scheduler.result(ref(), payload);
       if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
       return { ok: true } as const;
+    };
+    handle(socket, 'result', ResultRequest, log, oneResult);
+    // Each result of a batch is answered as its own `result` event would be; together they join
+    // one group commit.
+    handle(socket, 'results', ResultsRequest, log, async (payload) => {
+      const total = payload.results.reduce((sum, result) => sum + result.output.byteLength, 0);
+      if (total > deps.maxOutputBytes) {
+        throw new CodedError('payload_too_large', `results: outputs of ${total} bytes together exceed ${deps.maxOutputBytes} bytes; send them one by one`);
+      }
+      const outcomes = await Promise.all(payload.results.map((result) => oneResult(result).catch((thrown: unknown) => replyError(thrown, log, 'results', socket.id))));
+      return { outcomes };
     });
     handle(socket, 'fail', FailRequest, log, async (payload) => {
       const outcome = await scheduler.fail(ref(), payload);
@@ -194,12 +209,15 @@ function handle<S extends TSchema, R>(
       reply(errorBody('bad_request', checked.message));
       return;
     }
-    run(checked.value).then(reply, (thrown: unknown) => {
-      const error = toError(thrown);
-      if (error.code === 'internal') log.error({ err: thrown, event, session: socket.id }, 'event failed');
-      reply(error.code === 'internal' ? errorBody('internal', 'internal error') : error.toBody());
-    });
+    run(checked.value).then(reply, (thrown: unknown) => reply(replyError(thrown, log, event, socket.id)));
   });
+}
+
+/** The error body an event (or one item of a batch) is answered with; internal errors are logged, not told. */
+function replyError(thrown: unknown, log: SocketLogger, event: string, session: string): ErrorBody {
+  const error = toError(thrown);
+  if (error.code === 'internal') log.error({ err: thrown, event, session }, 'event failed');
+  return error.code === 'internal' ? errorBody('internal', 'internal error') : error.toBody();
 }
 
 /**

@@ -4,12 +4,11 @@
  * what follows for its task and job is `lease-endings.ts`; every verb is one transaction.
  */
 import type { Kysely } from 'kysely';
-import { sha256Hex } from './bytes.ts';
-import { claimReplicas } from './claims.ts';
+import { answerBatchIn, claimIn, completeIn, failIn } from './answers.ts';
 import type { StoreContext } from './db.ts';
-import { endCountedAttempt, findLease, recordResult, releaseLease, toEndedLease } from './lease-endings.ts';
+import { endCountedAttempt, findLease, releaseLease, toEndedLease } from './lease-endings.ts';
 import type { Database } from './schema.ts';
-import type { CompleteOutcome, EndedLease, FailOutcome, Store } from './store.ts';
+import type { EndedLease, Store } from './store.ts';
 
 /** The lease verbs of `Store`. */
 export type LeaseVerbs = Pick<
@@ -17,6 +16,7 @@ export type LeaseVerbs = Pick<
   | 'claimTasks'
   | 'completeLease'
   | 'failLease'
+  | 'answerBatch'
   | 'releaseSession'
   | 'adoptLeases'
   | 'sessionsWithLeases'
@@ -29,38 +29,11 @@ export type LeaseVerbs = Pick<
 export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
   const { caps } = ctx;
   return {
-    async claimTasks(request) {
-      const slots = Math.floor(request.slots);
-      if (!(slots > 0)) return { leases: [], empty: { reason: 'quota' } };
-      return db.transaction().execute((trx) => claimReplicas(trx, ctx, request, slots));
-    },
-
-    async completeLease(request) {
-      const outputHash = sha256Hex(request.output);
-      return db.transaction().execute(async (trx) => {
-        const lease = await findLease(trx, request.leaseId);
-        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as CompleteOutcome, revoked: [], reopened: false };
-        const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
-        if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
-        if (lease.state !== 'active') return answer('stale');
-        const effects = await recordResult(trx, ctx, lease, { output: request.output, outputHash, cpuMs: request.cpuMs, now: request.now });
-        return { outcome: 'accepted' as CompleteOutcome, jobId: lease.job_id, ...effects };
-      });
-    },
-
-    async failLease(request) {
-      return db.transaction().execute(async (trx) => {
-        const lease = await findLease(trx, request.leaseId);
-        if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as FailOutcome, revoked: [], reopened: false };
-        const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
-        if (lease.state === 'failed') {
-          return answer(lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale');
-        }
-        if (lease.state !== 'active') return answer('stale');
-        const effects = await endCountedAttempt(trx, ctx, lease, 'failed', request.kind, request.message, request.now);
-        return { outcome: 'recorded' as FailOutcome, jobId: lease.job_id, ...effects };
-      });
-    },
+    // The hot path's bodies are `answers.ts`, shared with the batch verb (group commit).
+    claimTasks: (request) => db.transaction().execute((trx) => claimIn(trx, ctx, request)),
+    completeLease: (request) => db.transaction().execute((trx) => completeIn(trx, ctx, request)),
+    failLease: (request) => db.transaction().execute((trx) => failIn(trx, ctx, request)),
+    answerBatch: (ops) => db.transaction().execute((trx) => answerBatchIn(trx, ctx, ops)),
 
     async releaseSession(sessionId, now, cause = 'vanished') {
       return db.transaction().execute(async (trx) => {

@@ -200,6 +200,18 @@ export interface AnswerEffects<Outcome> {
   reopened: boolean;
 }
 
+/** One hot-path operation of a batch (`answerBatch`): what the single verb of that name takes. */
+export type BatchOp =
+  | { verb: 'claim'; request: ClaimRequest }
+  | { verb: 'complete'; request: CompleteRequest }
+  | { verb: 'fail'; request: FailLeaseRequest };
+
+/** What the single verb would have returned for the operation at the same place in the batch. */
+export type BatchResult =
+  | { verb: 'claim'; outcome: ClaimOutcome }
+  | { verb: 'complete'; effects: AnswerEffects<CompleteOutcome> }
+  | { verb: 'fail'; effects: AnswerEffects<FailOutcome> };
+
 /** A volunteer's record (see `scheduler/reputation.ts`) and when it was first and last seen. */
 export interface VolunteerRecord extends Reputation {
   id: string;
@@ -305,6 +317,12 @@ export interface Store {
   claimTasks(request: ClaimRequest): Promise<ClaimOutcome>;
   completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
   failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
+  /**
+   * Group commit: runs claims, results and failures one after another in one transaction, each
+   * exactly as its single verb would, and commits once. All or nothing: when one throws, none took
+   * effect and the call rejects (the caller may retry them one by one).
+   */
+  answerBatch(ops: readonly BatchOp[]): Promise<BatchResult[]>;
   /**
    * Releases every live lease claimed by one connection at once (it closed; `cause` says how,
    * default `vanished`). A vanishing that continues a streak of distinct volunteers vanishing

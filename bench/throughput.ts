@@ -1,0 +1,204 @@
+/**
+ * Coordinator throughput against its transport, for `npm run bench`: N raw Socket.IO volunteers
+ * (`throughput-volunteers.ts`, no wasm: each lease answered at once with its computed output) in 2
+ * child processes, first against a bare Socket.IO server that only acknowledges the same events
+ * (`throughput-bare.ts`), then against a real coordinator process on SQLite with one job of tiny
+ * tasks at r = 1. Each is measured over the same window after a warm-up: results acknowledged per
+ * second, the server child's CPU per result, lease round trips p50/p99 under that load. The
+ * coordinator's rate over the bare server's is the figure (same clients, same run).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { apiClient } from '../e2e/support/api.ts';
+import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
+import { encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
+import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
+import { processCpuMs } from './machine.ts';
+import type { Figure } from './report.ts';
+import type { ChildMessage, VolunteersConfig } from './throughput-volunteers.ts';
+
+export interface ThroughputOptions {
+  volunteers: number;
+  /** Leases asked per request (the real agent with one worker asks for 2: one running, one queued). */
+  slots: number;
+  /** One `results` event per grant instead of a `result` per lease. */
+  batch: boolean;
+  warmupMs: number;
+  windowMs: number;
+  /** Tasks in the coordinator's job: more than the window can use. */
+  tasks: number;
+}
+
+interface Measured {
+  resultsPerSecond: number;
+  cpuMsPerResult: number | null;
+  cpuShare: number | null;
+  rttP50Ms: number;
+  rttP99Ms: number;
+  acked: number;
+  refused: number;
+}
+
+const PROCESSES = 2;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Waits for one message of `type` from a child. */
+function next<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type !== type) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message as Extract<ChildMessage, { type: T }>);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`volunteer process exited (${code}) before '${type}'`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Runs the clients against `url` and measures the server process `serverPid` over the window. */
+async function measure(url: string, siteKey: string, serverPid: number, options: ThroughputOptions): Promise<Measured> {
+  const children = Array.from({ length: PROCESSES }, (_, p) => {
+    const config: VolunteersConfig = {
+      url,
+      siteKey,
+      count: Math.ceil(options.volunteers / PROCESSES),
+      prefix: `p${p}-${Date.now().toString(36)}`,
+      slots: options.slots,
+      batch: options.batch,
+    };
+    return fork('bench/throughput-volunteers.ts', [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, THROUGHPUT_VOLUNTEERS: JSON.stringify(config) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  });
+  try {
+    await Promise.all(children.map((child) => next(child, 'ready')));
+    for (const child of children) child.send({ type: 'start' });
+    const sample = async () => {
+      const samples = await Promise.all(children.map((child) => (child.send({ type: 'sample' }), next(child, 'sample'))));
+      return {
+        at: performance.now(),
+        cpuMs: await processCpuMs(serverPid),
+        acked: samples.reduce((sum, s) => sum + s.acked, 0),
+        refused: samples.reduce((sum, s) => sum + s.refused, 0),
+        rtts: samples.flatMap((s) => s.rttsMs),
+      };
+    };
+    await sleep(options.warmupMs);
+    const before = await sample();
+    await sleep(options.windowMs);
+    const after = await sample();
+    for (const child of children) child.send({ type: 'stop' });
+    await Promise.all(children.map((child) => next(child, 'stopped')));
+    const seconds = (after.at - before.at) / 1000;
+    const acked = after.acked - before.acked;
+    const cpuMs = before.cpuMs !== undefined && after.cpuMs !== undefined ? after.cpuMs - before.cpuMs : undefined;
+    const rtts = after.rtts.sort((a, b) => a - b);
+    return {
+      resultsPerSecond: acked / seconds,
+      cpuMsPerResult: cpuMs === undefined || acked === 0 ? null : cpuMs / acked,
+      cpuShare: cpuMs === undefined ? null : cpuMs / (seconds * 1000),
+      rttP50Ms: percentile(rtts, 50),
+      rttP99Ms: percentile(rtts, 99),
+      acked,
+      refused: after.refused - before.refused,
+    };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+async function againstBare(port: number, options: ThroughputOptions): Promise<Measured> {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/throughput-bare.ts'], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('message', () => resolve());
+      server.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
+    });
+    return await measure(`http://127.0.0.1:${port}`, 'bare', server.pid!, options);
+  } finally {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function againstCoordinator(port: number, primes: Uint8Array, options: ThroughputOptions): Promise<Measured & { completed: number }> {
+  // THROUGHPUT_CPU_PROF=dir: the coordinator (only) writes a V8 CPU profile there when it exits.
+  const profileDir = process.env['THROUGHPUT_CPU_PROF'];
+  const coordinator = await startCoordinatorProcess({
+    port,
+    dataDir: '.tmp/bench-tput',
+    adminKey: BENCH_ADMIN_KEY,
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
+  try {
+    const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);
+    const siteKey = await api.createSite([`http://localhost:${port + 2}`]);
+    const hash = await api.uploadModule(primes);
+    const inputs = Array.from({ length: options.tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20));
+    const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
+    const measured = await measure(coordinator.url, siteKey, coordinator.child.pid!, options);
+    const status = await api.jobStatus(jobId);
+    // Every acknowledged result is an accepted one: the job counts at least as many completed.
+    if (status.counts.completed < measured.acked) throw new Error(`acked ${measured.acked} results but the job counts ${status.counts.completed} completed`);
+    if (status.counts.failed > 0) throw new Error(`${status.counts.failed} tasks failed: ${JSON.stringify(status.counts)}`);
+    return { ...measured, completed: status.counts.completed };
+  } finally {
+    await coordinator.stop();
+  }
+}
+
+/** Bare server, then coordinator, with the same clients: the figure is the coordinator's rate. */
+export async function throughputVersusBare(primes: Uint8Array, options: ThroughputOptions): Promise<Figure> {
+  const bare = await againstBare(18300, options);
+  const coordinator = await againstCoordinator(18310, primes, options);
+  return {
+    name: 'results-per-second',
+    unit: 'results/s',
+    value: round(coordinator.resultsPerSecond, 0),
+    detail: {
+      volunteers: options.volunteers,
+      processes: PROCESSES,
+      slots: options.slots,
+      batched: options.batch ? 1 : 0,
+      windowMs: options.windowMs,
+      coordinatorCpuMsPerResult: coordinator.cpuMsPerResult === null ? null : round(coordinator.cpuMsPerResult, 3),
+      coordinatorCpuShare: coordinator.cpuShare === null ? null : round(coordinator.cpuShare, 2),
+      leaseRttP50Ms: round(coordinator.rttP50Ms, 2),
+      leaseRttP99Ms: round(coordinator.rttP99Ms, 2),
+      refused: coordinator.refused,
+      bareResultsPerSecond: round(bare.resultsPerSecond, 0),
+      bareCpuMsPerResult: bare.cpuMsPerResult === null ? null : round(bare.cpuMsPerResult, 3),
+      bareLeaseRttP50Ms: round(bare.rttP50Ms, 2),
+      bareLeaseRttP99Ms: round(bare.rttP99Ms, 2),
+      ratioToBare: round(coordinator.resultsPerSecond / bare.resultsPerSecond, 3),
+      goalResultsPerSecond: 10_000,
+      goalRatio: 0.6,
+    },
+  };
+}
+
+// `tsx bench/throughput.ts [--batch] [--slots N]`: this figure alone, printed (for profiling runs).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { loadTaskWasm } = await import('../wasm/testing/task-modules.ts');
+  const arg = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  const figure = await throughputVersusBare(await loadTaskWasm('primes'), {
+    volunteers: Number(arg('--volunteers') ?? 50),
+    slots: Number(arg('--slots') ?? 2),
+    batch: process.argv.includes('--batch'),
+    warmupMs: 1500,
+    windowMs: Number(arg('--window') ?? 4000),
+    tasks: Number(arg('--tasks') ?? 60_000),
+  });
+  console.log(JSON.stringify(figure));
+}
