@@ -34,6 +34,13 @@ export const TEST_LIMITS: Limits = {
   maxActiveJobs: 1000,
   authFailureBurst: 10,
   authFailuresPerMinute: 60,
+  socketEventsPerSecond: 20,
+  socketEventBurst: 200,
+  addressEventsPerSecond: 100,
+  addressEventBurst: 1000,
+  socketFloodDisconnect: 200,
+  connectionsPerAddress: 64,
+  socketInflightBytes: 64 * 1024 * 1024,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -140,7 +147,7 @@ export async function startTestCoordinator(
     get publicUrl() {
       return publicUrl;
     },
-    maxOutputBytes: limits.maxOutputBytes,
+    limits,
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
   });
   scheduler.start();

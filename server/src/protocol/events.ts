@@ -106,6 +106,11 @@ export type Ok = { ok: true };
  * again before then (it is sent no `work` hint meanwhile).
  */
 export type LeaseGrant = { leases: Lease[]; retryAfterMs?: number };
+/**
+ * An event refused for its rate (`SPARECYCLES_SOCKET_EVENTS_PER_SECOND` and the like): send nothing
+ * but answers to held leases before `retryAfterMs`; a connection that keeps sending is closed.
+ */
+export type RateLimitedBody = { error: { code: 'rate_limited'; message: string; retryAfterMs: number } };
 export type LeaseReply = LeaseGrant | ErrorBody;
 export type AckReply = Ok | ErrorBody;
 
