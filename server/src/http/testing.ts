@@ -149,6 +149,7 @@ export async function startTestCoordinator(
     },
     limits,
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    ...(options.logStream ? { logger: app.log } : {}),
   });
   scheduler.start();
   await app.ready();

@@ -28,13 +28,23 @@ export function createRefusalLog(log: RefusalLogger, intervalMs = 10_000): Refus
   const pending = new Map<string, Pending>();
   let timer: NodeJS.Timeout | undefined;
 
-  const flush = (): void => {
-    timer = undefined;
+  const write = (): void => {
     for (const [kind, { count, addresses }] of pending) {
       const top = [...addresses].sort((a, b) => b[1] - a[1]).slice(0, NAMED_ADDRESSES);
       log.warn({ kind, count, intervalMs, addresses: Object.fromEntries(top), otherAddresses: Math.max(0, addresses.size - top.length) }, 'volunteer socket refusals');
     }
     pending.clear();
+  };
+  // While refusals keep coming the timer keeps running: one line per kind and interval.
+  const tick = (): void => {
+    timer = undefined;
+    if (pending.size === 0) return;
+    write();
+    arm();
+  };
+  const arm = (): void => {
+    timer = setTimeout(tick, intervalMs);
+    timer.unref();
   };
 
   return {
@@ -46,14 +56,14 @@ export function createRefusalLog(log: RefusalLogger, intervalMs = 10_000): Refus
       pending.set(kind, entry);
       if (!timer) {
         // The first of a quiet period goes out now, so a single refusal is seen without waiting.
-        flush();
-        timer = setTimeout(flush, intervalMs);
-        timer.unref();
+        write();
+        arm();
       }
     },
     close() {
       if (timer) clearTimeout(timer);
-      flush();
+      timer = undefined;
+      write();
     },
   };
 }
