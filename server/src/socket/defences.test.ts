@@ -7,7 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { io as connectClient, type Socket } from 'socket.io-client';
-import type { AckReply, LeaseReply } from '../protocol/events.ts';
+import type { AckReply, LeaseReply, RateLimitedBody } from '../protocol/events.ts';
 import type { Limits } from '../config.ts';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../http/testing.ts';
 
@@ -70,19 +70,19 @@ describe('rate limits', () => {
     await connected(flooder);
     // No job: every lease request is answered empty, so none gives its token back.
     const replies = await Promise.all(Array.from({ length: 25 }, () => lease(flooder)));
-    const limited = replies.filter((reply) => 'error' in reply);
+    const limited = replies.filter((reply): reply is RateLimitedBody => 'error' in reply);
     expect(replies.filter((reply) => 'leases' in reply).length).toBeGreaterThanOrEqual(20);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     for (const reply of limited) {
       expect(reply).toMatchObject({ error: { code: 'rate_limited', retryAfterMs: expect.any(Number) } });
-      expect('error' in reply && (reply.error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+      expect(reply.error.retryAfterMs).toBeGreaterThan(0);
     }
     expect(flooder.connected).toBe(true);
     const other = volunteer('127.0.0.2');
     await connected(other);
     expect(await lease(other)).toEqual({ leases: [] });
     // Waiting as told works.
-    const wait = (limited[0] as { error: { retryAfterMs: number } }).error.retryAfterMs;
+    const wait = limited[0]!.error.retryAfterMs;
     await new Promise((resolve) => setTimeout(resolve, wait + 20));
     expect(await lease(flooder)).toEqual({ leases: [] });
   });
