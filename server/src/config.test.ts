@@ -40,13 +40,14 @@ describe('parseEnv', () => {
       maxActiveJobs: 1000,
       authFailureBurst: 10,
       authFailuresPerMinute: 60,
-      socketEventsPerSecond: 20,
-      socketEventBurst: 200,
-      addressEventsPerSecond: 100,
-      addressEventBurst: 1000,
-      socketFloodDisconnect: 200,
+      socketEventsPerSecond: 10,
+      socketEventBurst: 64,
+      addressEventsPerSecond: 50,
+      addressEventBurst: 500,
+      socketFloodDisconnect: 100,
       connectionsPerAddress: 64,
       socketInflightBytes: 256 * 1024 * 1024,
+      ungrantedResultBytesPerSecond: 32 * 1024 * 1024,
     });
   });
 
@@ -77,6 +78,7 @@ describe('parseEnv', () => {
       SPARECYCLES_SOCKET_FLOOD_DISCONNECT: '40',
       SPARECYCLES_CONNECTIONS_PER_ADDRESS: '8',
       SPARECYCLES_SOCKET_INFLIGHT_BYTES: '32MiB',
+      SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND: '1MiB',
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
     expect(config.operatorName).toBe('Université de Nantes — calcul');
@@ -92,6 +94,7 @@ describe('parseEnv', () => {
       socketFloodDisconnect: 40,
       connectionsPerAddress: 8,
       socketInflightBytes: 32 * 1024 * 1024,
+      ungrantedResultBytesPerSecond: 1024 * 1024,
     });
   });
 

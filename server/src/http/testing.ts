@@ -34,13 +34,14 @@ export const TEST_LIMITS: Limits = {
   maxActiveJobs: 1000,
   authFailureBurst: 10,
   authFailuresPerMinute: 60,
-  socketEventsPerSecond: 20,
-  socketEventBurst: 200,
-  addressEventsPerSecond: 100,
-  addressEventBurst: 1000,
-  socketFloodDisconnect: 200,
+  socketEventsPerSecond: 10,
+  socketEventBurst: 64,
+  addressEventsPerSecond: 50,
+  addressEventBurst: 500,
+  socketFloodDisconnect: 100,
   connectionsPerAddress: 64,
   socketInflightBytes: 64 * 1024 * 1024,
+  ungrantedResultBytesPerSecond: 32 * 1024 * 1024,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -12,6 +12,13 @@
  *   against its event's limit (packet-limits.ts) before it is parsed; a `lease`, `fail` or unknown
  *   event announcing attachments, or a `result` announcing more than one, is refused from the
  *   header and its attachments are dropped one by one as they come, never joined or parsed.
+ * - A `result` for a lease not granted on its connection (made up, already answered, or adopted
+ *   after a reconnect) is admitted through a gate before its output is read: at most a quarter of
+ *   the in-flight budget of such outputs may be on their way at once, and no more bytes a second
+ *   than `ungrantedBytesPerSecond`. While the gate is shut the connection is paused: ws stops
+ *   reading its TCP socket (backpressure; only the chunk already read is kept), and resumes it when
+ *   the gate opens. A paused connection answers no heartbeat, so one held too long is closed by it.
+ *   Results for leases granted on the connection pass at once: they are bounded by the grants.
  * - A `result`'s output is kept from its arrival until the event is answered (`release`). Those
  *   bytes are counted per connection and in all: past the global budget the result is refused
  *   `rate_limited` (its bytes dropped at once); past the connection's share (a quarter of the
@@ -38,15 +45,33 @@ export class RefusedPayload {
 export interface PacketGuardOptions {
   /** Bytes of result outputs all connections may hold until answered. */
   inflightBytes: number;
+  /** The largest WebSocket message (`maxMessageBytes`): what an announced output may be. */
+  messageBytes: number;
+  /** Bytes a second of outputs for leases not granted on their connection, all together. */
+  ungrantedBytesPerSecond: number;
+  now?: () => number;
   /** Bytes one connection may hold until answered (more closes it). */
   connectionInflightBytes: number;
   /** Told of each refusal (for the rate-limited log); `closed` when the connection is closed for it. */
   onRefused?: (kind: string, closed: boolean) => void;
 }
 
+/** What the guard needs of an engine.io connection: its WebSocket, to pause and resume reading. */
+export interface EngineConnection {
+  transport: { name: string; socket?: { pause?(): void; resume?(): void } };
+}
+
 export interface PacketGuard {
   /** The Server's `parser` option. */
   parser: { protocol: number; Encoder: typeof Encoder; Decoder: typeof Decoder };
+  /**
+   * Binds the decoder Socket.IO made last to `conn`: call it from an engine `connection` listener
+   * registered after Socket.IO's own (which makes the connection's decoder), and so runs right
+   * after it. Returns the connection's set of granted lease ids, which the namespace fills.
+   */
+  bind(conn: EngineConnection): Set<string>;
+  /** The granted lease ids of `conn` (an empty set for a connection never bound). */
+  grantedOf(conn: unknown): Set<string>;
   /** Frees the bytes held for `payload` (a handler calls it once the event is answered). */
   release(payload: unknown): void;
   /** Bytes held now by all connections. */
@@ -84,17 +109,106 @@ function readHeader(text: string): Header | undefined {
 const byteLength = (data: unknown): number =>
   data instanceof ArrayBuffer ? data.byteLength : ArrayBuffer.isView(data) ? data.byteLength : 0;
 
+/** The leaseId of a result's text frame (small: its length was checked), or undefined. */
+function leaseIdOf(text: string, headerLength: number): string | undefined {
+  try {
+    const data = JSON.parse(text.slice(headerLength)) as unknown[];
+    const payload = data[1] as { leaseId?: unknown } | undefined;
+    return typeof payload?.leaseId === 'string' ? payload.leaseId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The gate of outputs for ungranted leases: a budget of bytes on their way and a byte rate (a
+ * bucket of one second's bytes that may go into debt by one output, refilled continuously).
+ */
+function createGate(options: PacketGuardOptions) {
+  const now = options.now ?? Date.now;
+  const budget = Math.max(options.messageBytes, Math.floor(options.inflightBytes / 4));
+  const rate = options.ungrantedBytesPerSecond;
+  let reserved = 0;
+  let tokens = rate;
+  let at = now();
+  let timer: NodeJS.Timeout | undefined;
+  const waiting: { admitted(): void }[] = [];
+  const refill = (): void => {
+    const t = now();
+    tokens = Math.min(rate, tokens + ((t - at) * rate) / 1000);
+    at = t;
+  };
+  const fits = (): boolean => {
+    refill();
+    return reserved + options.messageBytes <= budget && tokens > 0;
+  };
+  const open = (): void => {
+    while (waiting.length > 0 && fits()) {
+      reserved += options.messageBytes;
+      waiting.shift()!.admitted();
+    }
+    if (waiting.length > 0 && !timer && tokens <= 0) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        open();
+      }, Math.ceil(((1 - tokens) * 1000) / rate));
+      timer.unref();
+    }
+  };
+  return {
+    /** Reserves room for one output now (true), or queues `waiter` until there is (false). */
+    admit(waiter: { admitted(): void }): boolean {
+      if (waiting.length === 0 && fits()) {
+        reserved += options.messageBytes;
+        return true;
+      }
+      waiting.push(waiter);
+      open();
+      return false;
+    },
+    /** The output arrived (`bytes`), or will not (0): its reservation ends, its bytes are charged. */
+    settle(bytes: number): void {
+      reserved -= options.messageBytes;
+      refill();
+      tokens -= bytes;
+      open();
+    },
+    /** An output that arrived without a reservation (read before its connection paused). */
+    charge(bytes: number): void {
+      refill();
+      tokens -= bytes;
+    },
+    forget(waiter: { admitted(): void }): void {
+      const index = waiting.indexOf(waiter);
+      if (index >= 0) waiting.splice(index, 1);
+    },
+  };
+}
+
 /** Creates the parser and the shared in-flight budget of one Socket.IO server. */
 export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
   let held = 0;
   const reservations = new WeakMap<object, () => void>();
   const refused = (kind: string, closed: boolean): void => options.onRefused?.(kind, closed);
+  const gate = createGate(options);
+  const grantedByConn = new WeakMap<object, Set<string>>();
+  let newest: GuardedDecoder | undefined;
 
   class GuardedDecoder extends Decoder {
     /** Attachments still to drop, of a packet refused from its header. */
     private dropping = 0;
     /** The binary packet being collected: its header and bytes so far. */
-    private collecting: { header: Header; bytes: number; left: number } | undefined;
+    private collecting: { header: Header; bytes: number; left: number; ungranted: 'admitted' | 'waiting' | undefined } | undefined;
+    /** The connection's WebSocket (set by `bind`), and the leases granted on it. */
+    private conn: EngineConnection | undefined;
+    granted = new Set<string>();
+    /** This decoder as a waiter at the gate: resumes reading once admitted. */
+    private readonly waiter = {
+      admitted: (): void => {
+        if (this.collecting?.ungranted === 'waiting') this.collecting.ungranted = 'admitted';
+        this.conn?.transport.socket?.resume?.();
+      },
+    };
     /** Bytes of this connection's results held until answered, by release function. */
     private readonly own = new Set<() => void>();
     private ownBytes = 0;
@@ -103,8 +217,13 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
 
     constructor() {
       super();
+      newest = this;
       // Registered before Socket.IO's own listener: the payload is tagged before anyone sees it.
       this.on('decoded', (packet: Packet) => this.tag(packet));
+    }
+
+    bind(conn: EngineConnection): void {
+      this.conn = conn;
     }
 
     override add(data: unknown): void {
@@ -128,6 +247,13 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
         return;
       }
       this.collecting = undefined;
+      // Arrived, possibly from a chunk read before the pause took effect: charged all the same.
+      if (collecting.ungranted === 'admitted') gate.settle(collecting.bytes);
+      else if (collecting.ungranted === 'waiting') {
+        gate.forget(this.waiter);
+        gate.charge(collecting.bytes);
+        this.conn?.transport.socket?.resume?.();
+      }
       if (this.ownBytes + collecting.bytes > options.connectionInflightBytes) {
         refused('inflight', true);
         throw new Error('results held past the connection\'s budget');
@@ -148,6 +274,8 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
 
     override destroy(): void {
       super.destroy();
+      if (this.collecting?.ungranted === 'admitted') gate.settle(0);
+      gate.forget(this.waiter);
       this.collecting = undefined;
       for (const release of [...this.own]) release();
     }
@@ -188,7 +316,15 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
         return;
       }
       super.add(text);
-      if (header.attachments > 0) this.collecting = { header, bytes: 0, left: header.attachments };
+      if (header.attachments === 0) return;
+      const leaseId = header.event === 'result' ? leaseIdOf(text, HEADER.exec(text)![0].length) : undefined;
+      const granted = leaseId !== undefined && this.granted.has(leaseId);
+      this.collecting = { header, bytes: 0, left: header.attachments, ungranted: granted ? undefined : 'admitted' };
+      if (!granted && !gate.admit(this.waiter)) {
+        this.collecting.ungranted = 'waiting';
+        // Backpressure: nothing more is read from this connection until the gate lets it in.
+        this.conn?.transport.socket?.pause?.();
+      }
     }
 
     /** Refuses an event that can be answered; closes the connection otherwise. */
@@ -227,6 +363,15 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
 
   return {
     parser: { protocol, Encoder, Decoder: GuardedDecoder },
+    bind(conn) {
+      const decoder = newest;
+      newest = undefined;
+      if (!decoder) return new Set<string>();
+      decoder.bind(conn);
+      grantedByConn.set(conn, decoder.granted);
+      return decoder.granted;
+    },
+    grantedOf: (conn) => (typeof conn === 'object' && conn !== null ? grantedByConn.get(conn) : undefined) ?? new Set<string>(),
     release(payload) {
       if (typeof payload === 'object' && payload !== null) reservations.get(payload)?.();
     },

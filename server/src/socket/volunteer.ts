@@ -28,7 +28,7 @@ import { compileChecker, type Checker } from '../http/index.ts';
 import { addressKey } from './address.ts';
 import { createConnectionCap } from './connection-cap.ts';
 import { createEventLimiter, type ConnectionBuckets, type EventLimiter } from './event-limiter.ts';
-import { createPacketGuard, RefusedPayload, type PacketGuard } from './packet-guard.ts';
+import { createPacketGuard, RefusedPayload, type EngineConnection, type PacketGuard } from './packet-guard.ts';
 import { maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
 import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
 
@@ -81,6 +81,7 @@ export type SocketLimits = Pick<
   | 'socketFloodDisconnect'
   | 'connectionsPerAddress'
   | 'socketInflightBytes'
+  | 'ungrantedResultBytesPerSecond'
 >;
 
 /** A connection's volunteer, with the address its limits count against (`addressKey`). */
@@ -121,6 +122,9 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
   const inflightBytes = Math.max(limits.socketInflightBytes, 2 * packetBytes);
   const guard = createPacketGuard({
     inflightBytes,
+    messageBytes: packetBytes,
+    ungrantedBytesPerSecond: limits.ungrantedResultBytesPerSecond,
+    now,
     connectionInflightBytes: Math.max(2 * packetBytes, Math.floor(inflightBytes / 4)),
     onRefused: (kind, closed) => {
       if (closed) refusals.count(`${kind} (connection closed)`, '-');
@@ -158,6 +162,9 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       callback(admitted.ok ? null : admitted.message, admitted.ok);
     },
   });
+
+  // Registered after Socket.IO's own listener, which made this connection's decoder just now.
+  io.engine.on('connection', (conn: EngineConnection) => guard.bind(conn));
 
   // Nothing is served on the main namespace.
   io.of('/').use((_socket, next) => next(new Error(`connect to the ${VOLUNTEER_NAMESPACE} namespace`)));
@@ -201,7 +208,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     const events: EventContext = {
       socket,
       buckets: limiter.open(socket.data.address),
-      granted: new Set<string>(),
+      granted: guard.grantedOf(socket.conn),
       limiter,
       guard,
       refusals,
