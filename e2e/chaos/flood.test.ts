@@ -38,7 +38,7 @@ const gc = runInNewContext('gc') as () => void;
 
 beforeAll(async () => {
   coordinator = await startTestCoordinator({
-    limits: { maxOutputBytes: 4 * MiB, maxJobBodyBytes: 16 * MiB },
+    limits: { maxOutputBytes: 4 * MiB, maxJobBodyBytes: 16 * MiB, connectionsPerAddress: 64 },
     // A connection paused at the gate answers no ping: it is closed after 6 s instead of 30.
     heartbeat: { intervalMs: 3_000, timeoutMs: 3_000 },
     logStream: { write: (line) => void logLines.push(line) },
