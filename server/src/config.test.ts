@@ -45,7 +45,7 @@ describe('parseEnv', () => {
       addressEventsPerSecond: 50,
       addressEventBurst: 500,
       socketFloodDisconnect: 100,
-      connectionsPerAddress: 64,
+      connectionsPerAddress: 256,
       socketInflightBytes: 256 * 1024 * 1024,
       ungrantedResultBytesPerSecond: 32 * 1024 * 1024,
     });

@@ -20,7 +20,7 @@
  *   socket events per connection), SPARECYCLES_ADDRESS_EVENTS_PER_SECOND (50) and
  *   SPARECYCLES_ADDRESS_EVENT_BURST (500; the same per address), SPARECYCLES_SOCKET_FLOOD_DISCONNECT
  *   (100; refused events in a row before a connection is closed), SPARECYCLES_CONNECTIONS_PER_ADDRESS
- *   (64), SPARECYCLES_SOCKET_INFLIGHT_BYTES (256MiB; results received and not yet answered, all
+ *   (256), SPARECYCLES_SOCKET_INFLIGHT_BYTES (256MiB; results received and not yet answered, all
  *   connections together; at least the largest result packet), SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND
  *   (32MiB; results for leases not granted on their connection, all together), SPARECYCLES_CLIENT_DIR
  *   (dist/client), SPARECYCLES_WASM_DIR (dist/wasm), SPARECYCLES_OPERATOR (the public URL's host;
@@ -246,7 +246,7 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       addressEventsPerSecond: integer(env, 'SPARECYCLES_ADDRESS_EVENTS_PER_SECOND', 50, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
       addressEventBurst: integer(env, 'SPARECYCLES_ADDRESS_EVENT_BURST', 500, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
       socketFloodDisconnect: integer(env, 'SPARECYCLES_SOCKET_FLOOD_DISCONNECT', 100, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
-      connectionsPerAddress: integer(env, 'SPARECYCLES_CONNECTIONS_PER_ADDRESS', 64, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      connectionsPerAddress: integer(env, 'SPARECYCLES_CONNECTIONS_PER_ADDRESS', 256, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
       socketInflightBytes: size(env, 'SPARECYCLES_SOCKET_INFLIGHT_BYTES', 256 * MiB, MiB, 64 * 1024 * MiB),
       ungrantedResultBytesPerSecond: size(env, 'SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND', 32 * MiB, KiB, 64 * 1024 * MiB),
     },
