@@ -32,6 +32,16 @@ describe('createEventLimiter', () => {
     expect(limiter.take(limiter.open('203.0.113.2'), 0)).toEqual({ allowed: true });
   });
 
+  it('charges a costlier event several tokens, and gives them all back when it proves productive', () => {
+    const limiter = createEventLimiter(LIMITS);
+    const connection = limiter.open('203.0.113.1');
+    expect(limiter.take(connection, 0, 4)).toEqual({ allowed: true });
+    // One token left of five: a second costly event waits for three more (0.3 s at 10/s).
+    expect(limiter.take(connection, 0, 4)).toEqual({ allowed: false, retryAfterMs: 300, disconnect: false });
+    limiter.refund(connection, 0, 4);
+    expect(limiter.take(connection, 0, 4)).toEqual({ allowed: true });
+  });
+
   it('says to close a connection that keeps sending past its refusals', () => {
     const limiter = createEventLimiter(LIMITS);
     const connection = limiter.open('203.0.113.1');

@@ -27,7 +27,7 @@ import type { ReleaseCause, Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
 import { addressKey } from './address.ts';
 import { createConnectionCap } from './connection-cap.ts';
-import { createEventLimiter, type ConnectionBuckets, type EventLimiter } from './event-limiter.ts';
+import { createEventLimiter, LEASE_COST, type ConnectionBuckets, type EventLimiter } from './event-limiter.ts';
 import { createPacketGuard, RefusedPayload, type EngineConnection, type PacketGuard } from './packet-guard.ts';
 import { maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
 import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
@@ -279,12 +279,14 @@ function grant(granted: Set<string>, leaseId: string): void {
 
 type Ack<R> = (reply: R | ErrorBody) => void;
 
+const costOf = (event: string): number => (event === 'lease' ? LEASE_COST : 1);
+
 /**
  * Takes the event's token; when it is refused, answers `rate_limited` (if it can) and closes a
  * connection that keeps flooding. True when the event may go on.
  */
 function admitted(context: EventContext, event: string, ack: Ack<never> | undefined): boolean {
-  const decision = context.limiter.take(context.buckets, context.now());
+  const decision = context.limiter.take(context.buckets, context.now(), costOf(event));
   if (decision.allowed) return true;
   const { socket } = context;
   context.refusals.count(decision.disconnect ? 'flood: connection closed' : 'rate_limited', socket.data.address);
@@ -340,7 +342,7 @@ function handle<S extends TSchema, R>(
     run(checked.value).then(
       ({ reply, productive }) => {
         context.guard.release(payload);
-        if (productive) context.limiter.refund(context.buckets, context.now());
+        if (productive) context.limiter.refund(context.buckets, context.now(), costOf(event));
         ack(reply);
       },
       (thrown: unknown) => {
