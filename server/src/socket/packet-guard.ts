@@ -58,7 +58,7 @@ export interface PacketGuardOptions {
 
 /** What the guard needs of an engine.io connection: its WebSocket, to pause and resume reading. */
 export interface EngineConnection {
-  transport: { name: string; socket?: { pause?(): void; resume?(): void } };
+  transport: { name: string; socket?: { pause?(): void; resume?(): void; terminate?(): void } };
 }
 
 export interface PacketGuard {
@@ -274,6 +274,9 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
 
     override destroy(): void {
       super.destroy();
+      // A connection closed in the middle of an attachment (a paused one, closed by its heartbeat)
+      // is cut at once: a graceful WebSocket close would read the rest of the output first.
+      if (this.collecting) this.conn?.transport.socket?.terminate?.();
       if (this.collecting?.ungranted === 'admitted') gate.settle(0);
       gate.forget(this.waiter);
       this.collecting = undefined;
