@@ -182,9 +182,10 @@ it('one socket sending lease { slots: 128, workers: 64 } 10,000 times: refused p
   const answers = run.report['answers'] as Record<string, number>;
   // At most the burst reached the scheduler; everything else was refused or dropped unread.
   expect((answers['ok'] ?? 0) + (answers['stale_lease'] ?? 0)).toBeLessThanOrEqual(socketDefaults().socketEventBurst!);
-  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
   expect(run.slowestHealthMs).toBeLessThan(250);
   await expectJobHealthy();
+  // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
 
 it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded, and returned', async () => {
@@ -197,7 +198,6 @@ it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded,
   expect(run.report['connected']).toBeGreaterThanOrEqual(300);
   const answers = run.report['answers'] as Record<string, number>;
   expect(answers['ok'] ?? 0).toBe(0);
-  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
   // The gate lets a quarter of the in-flight budget (64 MiB) of such outputs in at once; paused
   // connections keep at most a chunk each.
   expect(run.peakBuffers - baseline).toBeLessThan(160 * MiB);
@@ -206,6 +206,8 @@ it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded,
   gc();
   expect(process.memoryUsage().arrayBuffers - baseline).toBeLessThan(32 * MiB);
   await expectJobHealthy();
+  // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
 
 it('10,000 events without an acknowledgement: a handful of log lines, the connection closed', async () => {
@@ -213,9 +215,10 @@ it('10,000 events without an acknowledgement: a handful of log lines, the connec
   const run = await attack({ kind: 'silent', count: 10_000 });
   console.log('silent flood', JSON.stringify(run));
   expect(run.report['ended']).toBe('io server disconnect');
-  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
   expect(run.slowestHealthMs).toBeLessThan(250);
   const refusals = logLines.slice(linesBefore).filter((line) => line.includes('volunteer socket refusals'));
   expect(refusals.length).toBeLessThanOrEqual(3);
   await expectJobHealthy();
+  // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
