@@ -182,9 +182,9 @@ it('one socket sending lease { slots: 128, workers: 64 } 10,000 times: refused p
   const answers = run.report['answers'] as Record<string, number>;
   // At most the burst reached the scheduler; everything else was refused or dropped unread.
   expect((answers['ok'] ?? 0) + (answers['stale_lease'] ?? 0)).toBeLessThanOrEqual(socketDefaults().socketEventBurst!);
-  expect(run.slowestHealthMs).toBeLessThan(250);
   await expectJobHealthy();
   // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.slowestHealthMs).toBeLessThan(250);
   expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
 
@@ -201,12 +201,12 @@ it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded,
   // The gate lets a quarter of the in-flight budget (64 MiB) of such outputs in at once; paused
   // connections keep at most a chunk each.
   expect(run.peakBuffers - baseline).toBeLessThan(160 * MiB);
-  expect(run.slowestHealthMs).toBeLessThan(250);
   expect(coordinator.volunteers.heldResultBytes()).toBe(0);
   gc();
   expect(process.memoryUsage().arrayBuffers - baseline).toBeLessThan(32 * MiB);
   await expectJobHealthy();
   // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.slowestHealthMs).toBeLessThan(250);
   expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
 
@@ -215,10 +215,10 @@ it('10,000 events without an acknowledgement: a handful of log lines, the connec
   const run = await attack({ kind: 'silent', count: 10_000 });
   console.log('silent flood', JSON.stringify(run));
   expect(run.report['ended']).toBe('io server disconnect');
-  expect(run.slowestHealthMs).toBeLessThan(250);
   const refusals = logLines.slice(linesBefore).filter((line) => line.includes('volunteer socket refusals'));
   expect(refusals.length).toBeLessThanOrEqual(3);
   await expectJobHealthy();
   // Last, so that a failure here still shows the defence's own checks passed.
+  expect(run.slowestHealthMs).toBeLessThan(250);
   expect(run.during / run.before).toBeGreaterThanOrEqual(0.9);
 });
