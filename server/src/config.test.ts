@@ -40,6 +40,14 @@ describe('parseEnv', () => {
       maxActiveJobs: 1000,
       authFailureBurst: 10,
       authFailuresPerMinute: 60,
+      socketEventsPerSecond: 10,
+      socketEventBurst: 64,
+      addressEventsPerSecond: 50,
+      addressEventBurst: 500,
+      socketFloodDisconnect: 100,
+      connectionsPerAddress: 256,
+      socketInflightBytes: 256 * 1024 * 1024,
+      ungrantedResultBytesPerSecond: 32 * 1024 * 1024,
     });
   });
 
@@ -63,6 +71,14 @@ describe('parseEnv', () => {
       SPARECYCLES_MAX_TASKS_PER_JOB: '1000',
       SPARECYCLES_STREAM_IDLE_MS: '2000',
       SPARECYCLES_OPERATOR: '  Université de Nantes — calcul  ',
+      SPARECYCLES_SOCKET_EVENTS_PER_SECOND: '5',
+      SPARECYCLES_SOCKET_EVENT_BURST: '50',
+      SPARECYCLES_ADDRESS_EVENTS_PER_SECOND: '30',
+      SPARECYCLES_ADDRESS_EVENT_BURST: '300',
+      SPARECYCLES_SOCKET_FLOOD_DISCONNECT: '40',
+      SPARECYCLES_CONNECTIONS_PER_ADDRESS: '8',
+      SPARECYCLES_SOCKET_INFLIGHT_BYTES: '32MiB',
+      SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND: '1MiB',
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', demoPort: 9100, demo: false, adminKey: 'k'.repeat(20) });
     expect(config.operatorName).toBe('Université de Nantes — calcul');
@@ -70,6 +86,16 @@ describe('parseEnv', () => {
     expect(config.limits).toMatchObject({ maxModuleBytes: 1024 * 1024, maxMemoryBytes: 65536, maxOutputBytes: 2048, defaultDeadlineMs: 500, defaultMaxAttempts: 7 });
     expect(config.limits).toMatchObject({ maxActiveJobs: 5, authFailureBurst: 3, authFailuresPerMinute: 6 });
     expect(config.limits).toMatchObject({ maxInputBytes: 4096, maxTasksPerJob: 1000, streamIdleMs: 2000 });
+    expect(config.limits).toMatchObject({
+      socketEventsPerSecond: 5,
+      socketEventBurst: 50,
+      addressEventsPerSecond: 30,
+      addressEventBurst: 300,
+      socketFloodDisconnect: 40,
+      connectionsPerAddress: 8,
+      socketInflightBytes: 32 * 1024 * 1024,
+      ungrantedResultBytesPerSecond: 1024 * 1024,
+    });
   });
 
   it('derives DEMO_PORT from PORT and a usable PUBLIC_URL from a wildcard HOST', () => {

@@ -15,7 +15,14 @@
  *   SPARECYCLES_MAX_RUN_INPUT_BYTES (1MiB; a host page's `run()` input on the grid),
  *   SPARECYCLES_RUN_SITE_PER_MINUTE (600; `run()` calls a site may send to the grid),
  *   SPARECYCLES_MAX_ACTIVE_JOBS (1000; active jobs per owner), SPARECYCLES_AUTH_FAILURE_BURST (10) and
- *   SPARECYCLES_AUTH_FAILURES_PER_MINUTE (60; failed authentications per client address), SPARECYCLES_CLIENT_DIR
+ *   SPARECYCLES_AUTH_FAILURES_PER_MINUTE (60; failed authentications per client address),
+ *   SPARECYCLES_SOCKET_EVENTS_PER_SECOND (10) and SPARECYCLES_SOCKET_EVENT_BURST (64; unproductive
+ *   socket events per connection), SPARECYCLES_ADDRESS_EVENTS_PER_SECOND (50) and
+ *   SPARECYCLES_ADDRESS_EVENT_BURST (500; the same per address), SPARECYCLES_SOCKET_FLOOD_DISCONNECT
+ *   (100; refused events in a row before a connection is closed), SPARECYCLES_CONNECTIONS_PER_ADDRESS
+ *   (256), SPARECYCLES_SOCKET_INFLIGHT_BYTES (256MiB; results received and not yet answered, all
+ *   connections together; at least the largest result packet), SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND
+ *   (32MiB; results for leases not granted on their connection, all together), SPARECYCLES_CLIENT_DIR
  *   (dist/client), SPARECYCLES_WASM_DIR (dist/wasm), SPARECYCLES_OPERATOR (the public URL's host;
  *   who runs this coordinator, as the frame names it to visitors).
  */
@@ -59,6 +66,22 @@ export interface Limits {
   authFailureBurst: number;
   /** Failed authentications a refused address is allowed again per minute. */
   authFailuresPerMinute: number;
+  /** Unproductive socket events (see socket/event-limiter.ts) one connection may send a second, after its burst. */
+  socketEventsPerSecond: number;
+  /** Unproductive socket events one connection may send in a row. */
+  socketEventBurst: number;
+  /** Unproductive socket events all connections of one address may send a second, after their burst. */
+  addressEventsPerSecond: number;
+  /** Unproductive socket events all connections of one address may send in a row. */
+  addressEventBurst: number;
+  /** Refused (rate-limited) events a connection may collect in a row before it is disconnected. */
+  socketFloodDisconnect: number;
+  /** Open volunteer connections one address may hold; more are refused at the handshake. */
+  connectionsPerAddress: number;
+  /** Bytes of received, not yet answered results all connections may hold together. */
+  socketInflightBytes: number;
+  /** Bytes a second of results for leases not granted on their connection (made up, repeated), all together. */
+  ungrantedResultBytesPerSecond: number;
 }
 
 export interface Config {
@@ -218,6 +241,14 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
       maxActiveJobs: integer(env, 'SPARECYCLES_MAX_ACTIVE_JOBS', 1000, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
       authFailureBurst: integer(env, 'SPARECYCLES_AUTH_FAILURE_BURST', 10, Type.Integer({ minimum: 1, maximum: 10_000 }), 'expected 1-10000'),
       authFailuresPerMinute: integer(env, 'SPARECYCLES_AUTH_FAILURES_PER_MINUTE', 60, Type.Integer({ minimum: 1, maximum: 60_000 }), 'expected 1-60000'),
+      socketEventsPerSecond: integer(env, 'SPARECYCLES_SOCKET_EVENTS_PER_SECOND', 10, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      socketEventBurst: integer(env, 'SPARECYCLES_SOCKET_EVENT_BURST', 64, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      addressEventsPerSecond: integer(env, 'SPARECYCLES_ADDRESS_EVENTS_PER_SECOND', 50, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      addressEventBurst: integer(env, 'SPARECYCLES_ADDRESS_EVENT_BURST', 500, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      socketFloodDisconnect: integer(env, 'SPARECYCLES_SOCKET_FLOOD_DISCONNECT', 100, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      connectionsPerAddress: integer(env, 'SPARECYCLES_CONNECTIONS_PER_ADDRESS', 256, Type.Integer({ minimum: 1, maximum: 1_000_000 }), 'expected 1-1000000'),
+      socketInflightBytes: size(env, 'SPARECYCLES_SOCKET_INFLIGHT_BYTES', 256 * MiB, MiB, 64 * 1024 * MiB),
+      ungrantedResultBytesPerSecond: size(env, 'SPARECYCLES_UNGRANTED_RESULT_BYTES_PER_SECOND', 32 * MiB, KiB, 64 * 1024 * MiB),
     },
     clientDir: env['SPARECYCLES_CLIENT_DIR']?.trim() ? resolve(env['SPARECYCLES_CLIENT_DIR'].trim()) : join(PACKAGE_ROOT, 'dist/client'),
     wasmDir: env['SPARECYCLES_WASM_DIR']?.trim() ? resolve(env['SPARECYCLES_WASM_DIR'].trim()) : join(PACKAGE_ROOT, 'dist/wasm'),

@@ -78,7 +78,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     scheduler,
     store,
     publicUrl: config.publicUrl,
-    maxOutputBytes: config.limits.maxOutputBytes,
+    limits: config.limits,
     logger: app.log,
   });
 

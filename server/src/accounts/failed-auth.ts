@@ -6,7 +6,11 @@
  * count by their /64 (`addressKey`).
  * Decisions over injected time, as in `sites/rate-limit.ts`, whose buckets it uses.
  */
+import { addressKey } from '../socket/address.ts';
 import { createRateLimiter } from '../sites/index.ts';
+
+// Kept importable from here: the per-address rule is one, shared with the socket's limits.
+export { addressKey };
 
 export interface FailedAuthLimits {
   /** Failures an address may make in a row before it is refused. */
@@ -23,22 +27,6 @@ export interface FailedAuthLimiter {
   retryAfterMs(address: string, now: number): number;
   /** Counts a failed authentication from `address` at `now`. */
   failed(address: string, now: number): void;
-}
-
-/**
- * The bucket an address counts against: an IPv4 address itself (IPv4-mapped IPv6 too), an IPv6
- * address by its /64 prefix, since one subscriber usually holds a whole /64 and could otherwise
- * take a fresh address (and a fresh burst) for every guess.
- */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('%')[0]!.toLowerCase().split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 /** A limiter over at most `maxAddresses` buckets (see `createRateLimiter` for what forgetting one costs). */

@@ -35,6 +35,16 @@ export const TEST_LIMITS: Limits = {
   maxActiveJobs: 1000,
   authFailureBurst: 10,
   authFailuresPerMinute: 60,
+  socketEventsPerSecond: 10,
+  socketEventBurst: 64,
+  addressEventsPerSecond: 50,
+  addressEventBurst: 500,
+  socketFloodDisconnect: 100,
+  // Every test volunteer connects from 127.0.0.1: suites with many of them must not meet the cap
+  // (defences.test.ts and the flood test set their own).
+  connectionsPerAddress: 10_000,
+  socketInflightBytes: 64 * 1024 * 1024,
+  ungrantedResultBytesPerSecond: 32 * 1024 * 1024,
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -143,8 +153,9 @@ export async function startTestCoordinator(
     get publicUrl() {
       return publicUrl;
     },
-    maxOutputBytes: limits.maxOutputBytes,
+    limits,
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    ...(options.logStream ? { logger: app.log } : {}),
   });
   scheduler.start();
   await app.ready();

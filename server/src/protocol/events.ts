@@ -130,6 +130,11 @@ export type LeaseGrant = {
    */
   resultsBatch?: number;
 };
+/**
+ * An event refused for its rate (`SPARECYCLES_SOCKET_EVENTS_PER_SECOND` and the like): send nothing
+ * but answers to held leases before `retryAfterMs`; a connection that keeps sending is closed.
+ */
+export type RateLimitedBody = { error: { code: 'rate_limited'; message: string; retryAfterMs: number } };
 export type LeaseReply = LeaseGrant | ErrorBody;
 export type AckReply = Ok | ErrorBody;
 /** Per result of a `results` event, in its order: what a `result` event would have answered. */

@@ -49,6 +49,8 @@ export interface RateLimiter {
   take(key: string, perMinute: number, now: number, burst?: number): RateDecision;
   /** Whether `key` has a token at `now`, without taking it. */
   peek(key: string, perMinute: number, now: number, burst?: number): RateDecision;
+  /** Gives one token back to `key` (never past `burst`): the socket refunds productive events. */
+  refund(key: string, perMinute: number, now: number, burst?: number): void;
   size(): number;
 }
 
@@ -81,6 +83,12 @@ export function createRateLimiter(maxKeys = 100_000): RateLimiter {
     },
     peek(key, perMinute, now, burst = perMinute) {
       return peekToken(buckets.get(key)?.bucket, perMinute, now, burst);
+    },
+    refund(key, perMinute, now, burst = perMinute) {
+      const entry = buckets.get(key);
+      if (!entry) return;
+      const tokens = Math.min(burst, peekToken(entry.bucket, perMinute, now, burst).bucket.tokens + 1);
+      entry.bucket = { tokens, at: now };
     },
     size: () => buckets.size,
   };

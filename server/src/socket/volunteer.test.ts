@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { compileTask, runTask } from '../../../wasm/host/index.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
-import type { Lease, LeaseReply, AckReply } from '../protocol/events.ts';
+import type { Lease, LeaseReply, AckReply, RateLimitedBody } from '../protocol/events.ts';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../http/testing.ts';
 import { originAllowed, releaseCause } from './volunteer.ts';
 
@@ -66,8 +66,14 @@ async function refusal(client: Socket): Promise<Error> {
   );
 }
 
-const lease = (client: Socket, payload: unknown = { slots: 1 }): Promise<LeaseReply> =>
-  client.timeout(5000).emitWithAck('lease', payload);
+/** Asks for leases; a client polling for work waits as told when it is rate-limited. */
+async function lease(client: Socket, payload: unknown = { slots: 1 }): Promise<LeaseReply> {
+  for (;;) {
+    const reply: LeaseReply = await client.timeout(5000).emitWithAck('lease', payload);
+    if (!('error' in reply) || reply.error.code !== 'rate_limited') return reply;
+    await new Promise((resolve) => setTimeout(resolve, (reply as RateLimitedBody).error.retryAfterMs));
+  }
+}
 const send = (client: Socket, event: 'result' | 'fail', payload: unknown): Promise<AckReply> =>
   client.timeout(5000).emitWithAck(event, payload);
 

@@ -1,9 +1,12 @@
 /**
- * The `/volunteer` Socket.IO namespace: admits connections (Origin check, handshake `auth`, site
- * exists), validates every event's payload with the protocol's schemas, calls the scheduler as the
+ * The `/volunteer` Socket.IO namespace: admits connections (Origin check, connections per address,
+ * handshake `auth`, site exists), checks every event's size (packet-guard.ts) and rate
+ * (event-limiter.ts), validates its payload with the protocol's schemas, calls the scheduler as the
  * connection's volunteer and acknowledges; tells a session to drop revoked leases.
  *
- * A refused event is acknowledged with `{ error: { code, message } }` and the connection stays up.
+ * Every event with an acknowledgement is answered: a refused one with `{ error: { code, message } }`
+ * (`rate_limited` adds `retryAfterMs`), and the connection stays up, unless it keeps flooding
+ * past `socketFloodDisconnect` refusals. Refusals are logged as summaries (refusal-log.ts).
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -21,9 +24,16 @@ import {
   type VolunteerClientEvents,
   type VolunteerServerEvents,
 } from '../protocol/events.ts';
+import type { Limits } from '../config.ts';
 import type { Scheduler, VolunteerRef } from '../scheduling/index.ts';
 import type { ReleaseCause, Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
+import { addressKey } from './address.ts';
+import { createConnectionCap } from './connection-cap.ts';
+import { createEventLimiter, LEASE_COST, type ConnectionBuckets, type EventLimiter } from './event-limiter.ts';
+import { createPacketGuard, RefusedPayload, type EngineConnection, type PacketGuard } from './packet-guard.ts';
+import { maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
+import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
 
 /** The part of the scheduler the namespace drives. */
 export type VolunteerScheduler = Pick<Scheduler, 'connect' | 'lease' | 'result' | 'fail' | 'disconnect'>;
@@ -41,8 +51,12 @@ export interface VolunteerSocketDeps {
   store: Pick<Store, 'getSite'>;
   /** The coordinator's public origin (no trailing slash): browsers may connect only from it. */
   publicUrl: string;
-  maxOutputBytes: number;
+  limits: SocketLimits;
   logger?: SocketLogger;
+  /** Clock of the rate limits (default `Date.now`). */
+  now?: () => number;
+  /** Interval of the refusal summaries in the log (default 10 s). */
+  refusalLogIntervalMs?: number;
   /** Ping interval and answer timeout (default 10 s and 20 s); tests shorten them. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
 }
@@ -53,11 +67,29 @@ export interface VolunteerSocket {
   revoke(sessionId: string, leaseIds: string[]): void;
   /** Tells these sessions' connections that work appeared (no-op for those gone). */
   wake(sessionIds: string[]): void;
+  /** Bytes of results received and not yet answered (bounded by `socketInflightBytes`). */
+  heldResultBytes(): number;
   /** Disconnects every volunteer and detaches from the HTTP server (which it leaves open). */
   close(): Promise<void>;
 }
 
-type VolunteerData = VolunteerRef;
+/** The limits the namespace enforces (config.ts documents each). */
+export type SocketLimits = Pick<
+  Limits,
+  | 'maxOutputBytes'
+  | 'socketEventsPerSecond'
+  | 'socketEventBurst'
+  | 'addressEventsPerSecond'
+  | 'addressEventBurst'
+  | 'socketFloodDisconnect'
+  | 'connectionsPerAddress'
+  | 'socketInflightBytes'
+  | 'ungrantedResultBytesPerSecond'
+>;
+
+/** A connection's volunteer, with the address its limits count against (`addressKey`). */
+export type VolunteerConnection = VolunteerRef & { address: string };
+type VolunteerData = VolunteerConnection;
 type VolunteerIoSocket = Socket<VolunteerClientEvents, VolunteerServerEvents, Record<string, never>, VolunteerData>;
 
 const silent: SocketLogger = { info() {}, warn() {}, error() {} };
@@ -85,10 +117,37 @@ const STALE_MESSAGE =
 /** Attaches the `/volunteer` namespace to `server`. */
 export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocket {
   const log = deps.logger ?? silent;
-  const { scheduler } = deps;
+  const now = deps.now ?? Date.now;
+  const { scheduler, limits } = deps;
+  const refusals = createRefusalLog(log, deps.refusalLogIntervalMs);
+  const packetBytes = maxMessageBytes(limits.maxOutputBytes);
+  // At least two of the largest results in all; a connection holds at most a quarter of it.
+  const inflightBytes = Math.max(limits.socketInflightBytes, 2 * packetBytes);
+  const guard = createPacketGuard({
+    inflightBytes,
+    messageBytes: packetBytes,
+    ungrantedBytesPerSecond: limits.ungrantedResultBytesPerSecond,
+    now,
+    connectionInflightBytes: Math.max(2 * packetBytes, Math.floor(inflightBytes / 4)),
+    onRefused: (kind, closed) => {
+      if (closed) refusals.count(`${kind} (connection closed)`, '-');
+    },
+  });
+  const limiter = createEventLimiter({
+    perConnectionPerSecond: limits.socketEventsPerSecond,
+    perConnectionBurst: limits.socketEventBurst,
+    perAddressPerSecond: limits.addressEventsPerSecond,
+    perAddressBurst: limits.addressEventBurst,
+    floodDisconnect: limits.socketFloodDisconnect,
+  });
+  const cap = createConnectionCap(limits.connectionsPerAddress);
   const io = new Server<VolunteerClientEvents, VolunteerServerEvents, Record<string, never>, VolunteerData>(deps.server, {
-    // Room for the largest output plus the event's framing.
-    maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
+    // The largest legitimate message is a result's output; ws refuses a larger one as it arrives.
+    maxHttpBufferSize: packetBytes,
+    parser: guard.parser,
+    // Every client of ours connects by WebSocket: a polling session would have no socket to count
+    // against its address, and its bodies are buffered by engine.io.
+    transports: ['websocket'],
     serveClient: false,
     // A volunteer whose network vanished without closing the socket is noticed within 30 s
     // (Socket.IO's defaults: 45 s), and its leases released then.
@@ -96,10 +155,19 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     pingTimeout: deps.heartbeat?.timeoutMs ?? HEARTBEAT_TIMEOUT_MS,
     allowRequest: (req: IncomingMessage, callback) => {
       const ok = originAllowed(req.headers.origin, deps.publicUrl);
-      if (!ok) log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
-      callback(ok ? null : 'origin not allowed: volunteers connect from the coordinator\'s frame', ok);
+      if (!ok) {
+        log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
+        callback('origin not allowed: volunteers connect from the coordinator\'s frame', false);
+        return;
+      }
+      const admitted = cap.admit(req);
+      if (!admitted.ok) refusals.count('too many connections', admitted.address);
+      callback(admitted.ok ? null : admitted.message, admitted.ok);
     },
   });
+
+  // Registered after Socket.IO's own listener, which made this connection's decoder just now.
+  io.engine.on('connection', (conn: EngineConnection) => guard.bind(conn));
 
   // Nothing is served on the main namespace.
   io.of('/').use((_socket, next) => next(new Error(`connect to the ${VOLUNTEER_NAMESPACE} namespace`)));
@@ -120,7 +188,13 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
         next(Object.assign(new Error(message), { data: errorBody('site_not_found', message) }));
         return;
       }
-      socket.data = { volunteerId: auth.value.volunteerId, sessionId: socket.id, siteKey: site.siteKey };
+      socket.data = {
+        volunteerId: auth.value.volunteerId,
+        sessionId: socket.id,
+        siteKey: site.siteKey,
+        // The TCP peer's address only: no proxy header is trusted.
+        address: addressKey(socket.handshake.address),
+      };
       // The volunteer adopts its leases left by a dead connection before any event of this one is
       // handled, so the sweep never releases work that is about to be answered.
       await scheduler.connect(socket.data);
@@ -134,30 +208,50 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
     const ref = (): VolunteerRef => socket.data;
+    const events: EventContext = {
+      socket,
+      buckets: limiter.open(socket.data.address),
+      granted: guard.grantedOf(socket.conn),
+      limiter,
+      guard,
+      refusals,
+      log,
+      now,
+    };
     // Every grant says that this coordinator takes batched `results`.
-    handle(socket, 'lease', LeaseRequest, log, async (payload) => ({ ...(await scheduler.lease(ref(), payload)), resultsBatch: MAX_RESULTS_PER_EVENT }));
+    handle(events, 'lease', LeaseRequest, async (payload) => {
+      const reply = await scheduler.lease(ref(), payload);
+      for (const lease of reply.leases) grant(events.granted, lease.leaseId);
+      return { reply: { ...reply, resultsBatch: MAX_RESULTS_PER_EVENT }, productive: reply.leases.length > 0 };
+    });
     const oneResult = async (payload: ResultRequest): Promise<Ok> => {
       // The scheduler refuses an oversized output and records it on the task (not a later timeout).
       const outcome = await scheduler.result(ref(), payload);
       if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
       return { ok: true } as const;
     };
-    handle(socket, 'result', ResultRequest, log, oneResult);
+    handle(events, 'result', ResultRequest, async (payload) => {
+      const reply = await oneResult(payload);
+      return { reply, productive: events.granted.delete(payload.leaseId) };
+    });
     // Each result of a batch is answered as its own `result` event would be; together they join
-    // one group commit.
-    handle(socket, 'results', ResultsRequest, log, async (payload) => {
+    // one group commit. The batch is one event: it pays one token, given back when it answers a
+    // lease granted on this connection.
+    handle(events, 'results', ResultsRequest, async (payload) => {
       const total = payload.results.reduce((sum, result) => sum + result.output.byteLength, 0);
-      if (total > deps.maxOutputBytes) {
-        throw new CodedError('payload_too_large', `results: outputs of ${total} bytes together exceed ${deps.maxOutputBytes} bytes; send them one by one`);
+      if (total > limits.maxOutputBytes) {
+        throw new CodedError('payload_too_large', `results: outputs of ${total} bytes together exceed ${limits.maxOutputBytes} bytes; send them one by one`);
       }
       const outcomes = await Promise.all(payload.results.map((result) => oneResult(result).catch((thrown: unknown) => replyError(thrown, log, 'results', socket.id))));
-      return { outcomes };
+      const productive = payload.results.map((result) => events.granted.delete(result.leaseId)).some(Boolean);
+      return { reply: { outcomes }, productive };
     });
-    handle(socket, 'fail', FailRequest, log, async (payload) => {
+    handle(events, 'fail', FailRequest, async (payload) => {
       const outcome = await scheduler.fail(ref(), payload);
       if (outcome === 'stale') throw new CodedError('stale_lease', STALE_MESSAGE);
-      return { ok: true } as const;
+      return { reply: { ok: true } as const, productive: events.granted.delete(payload.leaseId) };
     });
+    answerUnknownEvents(events);
     socket.on('disconnect', (reason) => {
       scheduler.disconnect(socket.id, releaseCause(reason)).catch((error: unknown) => log.error({ err: error, session: socket.id }, 'releasing leases failed'));
     });
@@ -168,10 +262,12 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     revoke(sessionId, leaseIds) {
       if (leaseIds.length > 0) nsp.to(sessionId).emit('revoke', { leaseIds });
     },
+    heldResultBytes: () => guard.heldBytes(),
     wake(sessionIds) {
       if (sessionIds.length > 0) nsp.to(sessionIds).emit('work', {});
     },
     async close() {
+      refusals.close();
       nsp.disconnectSockets(true);
       // Closes engine.io's clients and detaches from the HTTP server without closing it (fastify does that).
       io.engine.close();
@@ -180,36 +276,114 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
   };
 }
 
+/** What every event handler of one connection shares. */
+interface EventContext {
+  socket: VolunteerIoSocket;
+  buckets: ConnectionBuckets;
+  /** Leases granted on this connection and not yet answered: their answers are productive. */
+  granted: Set<string>;
+  limiter: EventLimiter;
+  guard: PacketGuard;
+  refusals: RefusalLog;
+  log: SocketLogger;
+  now: () => number;
+}
+
+/** Granted leases remembered per connection; past it the oldest are forgotten (their answers then cost a token). */
+const GRANTED_REMEMBERED = 1024;
+
+function grant(granted: Set<string>, leaseId: string): void {
+  granted.add(leaseId);
+  if (granted.size > GRANTED_REMEMBERED) granted.delete(granted.values().next().value!);
+}
+
+type Ack<R> = (reply: R | ErrorBody) => void;
+
+const costOf = (event: string): number => (event === 'lease' ? LEASE_COST : 1);
+
 /**
- * Registers one acknowledged event: validates the payload, runs `run`, and acks its reply or the
- * error as data. An event without an acknowledgement callback cannot be answered and is ignored.
+ * Takes the event's token; when it is refused, answers `rate_limited` (if it can) and closes a
+ * connection that keeps flooding. True when the event may go on.
+ */
+function admitted(context: EventContext, event: string, ack: Ack<never> | undefined): boolean {
+  const decision = context.limiter.take(context.buckets, context.now(), costOf(event));
+  if (decision.allowed) return true;
+  const { socket } = context;
+  context.refusals.count(decision.disconnect ? 'flood: connection closed' : 'rate_limited', socket.data.address);
+  const message = `${event}: too many events; wait ${decision.retryAfterMs} ms`;
+  ack?.({ error: { code: 'rate_limited', message, retryAfterMs: decision.retryAfterMs } } as ErrorBody);
+  if (decision.disconnect) socket.disconnect(true);
+  return false;
+}
+
+/**
+ * Registers one acknowledged event: checks its size verdict and rate, validates the payload, runs
+ * `run`, and acks its reply or the error as data; a productive event gives its token back. An
+ * event without an acknowledgement callback cannot be answered: it costs its token and is dropped.
  */
 function handle<S extends TSchema, R>(
-  socket: VolunteerIoSocket,
+  context: EventContext,
   event: keyof VolunteerClientEvents,
   schema: S,
-  log: SocketLogger,
-  run: (payload: Static<S>) => Promise<R>,
+  run: (payload: Static<S>) => Promise<{ reply: R; productive: boolean }>,
 ): void {
+  const { socket, log, refusals } = context;
   const check: Checker<Static<S>> = compileChecker(schema, event);
   // Socket.IO's typed `on` cannot express "payload unknown until validated": register untyped.
   (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
-    const ack = args.at(-1);
-    if (typeof ack !== 'function') {
-      log.warn({ event, session: socket.id }, 'event without acknowledgement ignored');
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as Ack<R>) : undefined;
+    const payload = args[0];
+    if (!admitted(context, event, ack)) {
+      context.guard.release(payload);
       return;
     }
-    const reply = ack as (reply: R | ErrorBody) => void;
+    if (!ack) {
+      context.guard.release(payload);
+      refusals.count('event without acknowledgement', socket.data.address);
+      return;
+    }
+    if (payload instanceof RefusedPayload) {
+      refusals.count(`${event}: ${payload.kind}`, socket.data.address);
+      ack(errorBody(payload.code, payload.message));
+      return;
+    }
     if (args.length !== 2) {
-      reply(errorBody('bad_request', `${event}: expected one payload and an acknowledgement`));
+      context.guard.release(payload);
+      ack(errorBody('bad_request', `${event}: expected one payload and an acknowledgement`));
       return;
     }
-    const checked = check(args[0]);
+    const checked = check(payload);
     if (!checked.ok) {
-      reply(errorBody('bad_request', checked.message));
+      context.guard.release(payload);
+      ack(errorBody('bad_request', checked.message));
       return;
     }
-    run(checked.value).then(reply, (thrown: unknown) => reply(replyError(thrown, log, event, socket.id)));
+    run(checked.value).then(
+      ({ reply, productive }) => {
+        context.guard.release(payload);
+        if (productive) context.limiter.refund(context.buckets, context.now(), costOf(event));
+        ack(reply);
+      },
+      (thrown: unknown) => {
+        context.guard.release(payload);
+        ack(replyError(thrown, log, event, socket.id));
+      },
+    );
+  });
+}
+
+/** Any other event is answered `bad_request` (after its token), so a confused client hears why. */
+function answerUnknownEvents(context: EventContext): void {
+  const known: readonly unknown[] = VOLUNTEER_EVENTS;
+  context.socket.onAny((event: unknown, ...args: unknown[]) => {
+    if (known.includes(event)) return;
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as Ack<never>) : undefined;
+    if (!admitted(context, String(event), ack)) return;
+    context.refusals.count(ack ? 'unknown event' : 'event without acknowledgement', context.socket.data.address);
+    const name = String(event).slice(0, 64);
+    ack?.(errorBody('bad_request', `unknown event ${JSON.stringify(name)}: expected ${VOLUNTEER_EVENTS.join(', ')}`));
   });
 }
 

@@ -1,0 +1,109 @@
+/**
+ * The socket attacks of issue 9, run in their own process so that their CPU and buffers are not
+ * the measured coordinator's (`node --import tsx e2e/support/flood-attacker.ts '<json>'`):
+ * - `leases`: one anonymous socket sends `lease { slots: 128, workers: 64 }` `count` times;
+ * - `results`: `sockets` connections (spread over the loopback `addresses`) each send one result
+ *   of `bytes` bytes for a made-up lease;
+ * - `silent`: one socket sends `count` events without an acknowledgement callback.
+ * Prints one JSON line: what was sent, answered, refused and how the sockets ended.
+ */
+import { io, type Socket } from 'socket.io-client';
+
+interface Attack {
+  url: string;
+  siteKey: string;
+  kind: 'leases' | 'results' | 'silent';
+  count?: number;
+  sockets?: number;
+  bytes?: number;
+  addresses?: string[];
+  /** How long a result waits for its answer before the attacker gives up (ms). */
+  giveUpMs?: number;
+}
+
+const attack = JSON.parse(process.argv[2] ?? '{}') as Attack;
+let serial = 0;
+
+function open(localAddress: string): Socket {
+  return io(`${attack.url}/volunteer`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: { siteKey: attack.siteKey, volunteerId: `attacker-${process.pid}-${++serial}`, agent: 'node' },
+    ...({ localAddress } as object),
+  });
+}
+
+const connected = (socket: Socket): Promise<true | string> =>
+  new Promise((resolve) => {
+    socket.once('connect', () => resolve(true));
+    socket.once('connect_error', (error) => resolve(`refused at handshake: ${error.message}`));
+  });
+
+type Reply = { error?: { code: string } } | Record<string, unknown>;
+const codeOf = (reply: Reply): string => ('error' in reply && reply.error ? (reply.error as { code: string }).code : 'ok');
+
+async function main(): Promise<Record<string, unknown>> {
+  const addresses = attack.addresses ?? ['127.0.0.1'];
+  if (attack.kind === 'results') {
+    const sockets = Array.from({ length: attack.sockets ?? 400 }, (_, i) => open(addresses[i % addresses.length]!));
+    const up = await Promise.all(sockets.map(connected));
+    attacking();
+    const output = Buffer.alloc(attack.bytes ?? 4 * 1024 * 1024, 7);
+    const answers = await Promise.all(
+      sockets.map((socket, i) =>
+        up[i] === true
+          ? (socket.timeout(attack.giveUpMs ?? 8_000).emitWithAck('result', { leaseId: `made-up-${i}`, output, cpuMs: 1 }) as Promise<Reply>).then(codeOf, (error: Error) => (socket.connected ? error.message : 'closed'))
+          : Promise.resolve(up[i] as string),
+      ),
+    );
+    for (const socket of sockets) socket.disconnect();
+    return { connected: up.filter((outcome) => outcome === true).length, answers: tally(answers) };
+  }
+  const socket = open(addresses[0]!);
+  const outcome = await connected(socket);
+  if (outcome !== true) return { connected: 0, refused: outcome };
+  const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+  attacking();
+  const count = attack.count ?? 10_000;
+  if (attack.kind === 'silent') {
+    for (let i = 0; i < count; i++) socket.emit('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'nothing' });
+    const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+    socket.disconnect();
+    return { connected: 1, sent: count, ended: reason };
+  }
+  const answers: Promise<string>[] = [];
+  for (let i = 0; i < count; i++) {
+    answers.push(
+      new Promise((resolve) => {
+        socket.timeout(10_000).emit('lease', { slots: 128, workers: 64 }, (error: Error | null, reply: Reply) => resolve(error ? 'unanswered' : codeOf(reply)));
+      }),
+    );
+  }
+  const settled = await Promise.all(answers);
+  const reason = socket.connected ? 'still open' : await closed;
+  socket.disconnect();
+  return { connected: 1, sent: count, answers: tally(settled), ended: reason };
+}
+
+/** Tells the measuring test that the attack's first packet is about to go. */
+function attacking(): void {
+  process.stdout.write('{"phase":"attacking"}\n');
+}
+
+function tally(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+main().then(
+  (report) => {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${String(error)}\n`);
+    process.exit(1);
+  },
+);
