@@ -38,7 +38,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
     async completeLease(request) {
       const outputHash = sha256Hex(request.output);
       return db.transaction().execute(async (trx) => {
-        const lease = await findLease(trx, request.leaseId);
+        const lease = await findLease(trx, request.leaseId, caps.rowLocks);
         if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as CompleteOutcome, revoked: [], reopened: false };
         const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
         if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
@@ -50,7 +50,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
 
     async failLease(request) {
       return db.transaction().execute(async (trx) => {
-        const lease = await findLease(trx, request.leaseId);
+        const lease = await findLease(trx, request.leaseId, caps.rowLocks);
         if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale' as FailOutcome, revoked: [], reopened: false };
         const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
         if (lease.state === 'failed') {
@@ -73,7 +73,9 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         const ended = live.map(toEndedLease);
         for (const lease of live) {
           // A release that fails its task revokes the task's other replicas: tell their holders too.
-          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
+          // Read again, locked: another node may have ended it or adopted it into a new session.
+          const current = await findLease(trx, lease.id, caps.rowLocks);
+          if (current?.state !== 'active' || current.session_id !== sessionId) continue;
           ended.push(...(await releaseLease(trx, ctx, lease, now, cause)).revoked);
         }
         return ended;
@@ -121,7 +123,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
       return db.transaction().execute(async (trx) => {
         const ended: EndedLease[] = [];
         for (const id of leaseIds) {
-          const lease = await findLease(trx, id);
+          const lease = await findLease(trx, id, caps.rowLocks);
           if (lease?.state !== 'active') continue;
           ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now, 'ended')).revoked);
         }
@@ -140,8 +142,10 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
           .execute();
         const ended = [];
         for (const lease of overdue) {
-          // An earlier expiry in this sweep may have settled this lease's task and revoked it.
-          if ((await findLease(trx, lease.id))?.state !== 'active') continue;
+          // An earlier expiry in this sweep may have settled this lease's task and revoked it;
+          // another node may have ended the lease or deferred its deadline (read again, locked).
+          const current = await findLease(trx, lease.id, caps.rowLocks);
+          if (current?.state !== 'active' || Number(current.deadline) >= cutoff) continue;
           const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
           const { revoked } = await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);
           ended.push(toEndedLease(lease), ...revoked);

@@ -146,3 +146,53 @@ function freeLoopbackPort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Fresh databases on one cluster, cloned from a template that was migrated once, so each test
+ * gets an empty, migrated database in tens of milliseconds instead of running every migration.
+ * `dropAll()` removes the clones made so far (their connections are closed by force).
+ */
+export interface DatabaseCloner {
+  /** URL of a new database: a copy of the template. */
+  clone(): Promise<string>;
+  /** Drops every clone made so far. */
+  dropAll(): Promise<void>;
+  /** Closes the admin connection (the clones stay). */
+  close(): Promise<void>;
+}
+
+/**
+ * Prepares a template database on the cluster at `url` (by calling `prepare` on its URL, e.g. to
+ * open and close a store, which migrates it) and returns a cloner of it.
+ */
+export async function databaseCloner(url: string, prepare: (templateUrl: string) => Promise<void>): Promise<DatabaseCloner> {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  const template = `template_${process.pid}_${Date.now()}`;
+  await admin.query(`create database ${template}`);
+  await prepare(withDatabase(url, template));
+  const made: string[] = [];
+  let next = 0;
+  return {
+    async clone() {
+      const name = `${template}_${++next}`;
+      await admin.query(`create database ${name} template ${template}`);
+      made.push(name);
+      return withDatabase(url, name);
+    },
+    async dropAll() {
+      for (const name of made.splice(0)) await admin.query(`drop database if exists ${name} with (force)`);
+    },
+    async close() {
+      await admin.end();
+    },
+  };
+}
+
+/** The same connection URL naming another database. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
