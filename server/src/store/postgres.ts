@@ -48,6 +48,17 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\/\S+$/.test(url);
 }
 
+/** The URL without its password, for messages and logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
+
 /** Opens a pool on the database, brings its schema to the latest migration, and returns the store. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   if (!isPostgresUrl(options.url)) throw new Error('a PostgreSQL store needs a postgres:// or postgresql:// URL');
@@ -67,7 +78,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await migrateToLatest(db, POSTGRES_CAPABILITIES);
   } catch (error) {
     await db.destroy();
-    throw error;
+    throw new Error(`cannot open the PostgreSQL database ${redactedUrl(options.url)}: ${(error as Error).message}`, { cause: error });
   }
   const storeOptions: KyselyStoreOptions = {};
   if (options.quota) storeOptions.quota = options.quota;
