@@ -1,11 +1,13 @@
 /**
- * The Store contract suites on PostgreSQL: one throwaway cluster for this file, and a fresh
- * database per store (cloned from a template migrated once).
+ * The Store contract suites on PostgreSQL: one throwaway cluster for this file, and an empty
+ * database per store (cloned from a template migrated once, emptied and reused once closed).
  */
+import { PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { plainJob, type ContractStoreOptions } from './contract-support.ts';
 import { openPostgresStore } from './postgres.ts';
+import { RetryingKysely, withRetries } from './postgres-retry.ts';
 import { databaseCloner, startThrowawayPostgres, type DatabaseCloner, type ThrowawayPostgres } from './postgres-testing.ts';
 import { describeStoreContract } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
@@ -13,7 +15,9 @@ import { describeAccountsContract } from './store.accounts.contract.ts';
 import { describeStreamingContract } from './store.streaming.contract.ts';
 import type { Store } from './store.ts';
 
-type StoreOptions = ContractStoreOptions;
+// Every statement here is a round trip to another process: on a loaded 2-core machine the
+// contract's property tests (hundreds of verbs) take several times longer than on in-process SQLite.
+vi.setConfig({ testTimeout: 60_000 });
 
 let cluster: ThrowawayPostgres | undefined;
 let cloner: DatabaseCloner | undefined;
@@ -32,9 +36,18 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function freshStore(options: StoreOptions = {}): Promise<Store> {
+/** A store on an empty database, which is emptied again and lent to a later test once the store closes. */
+async function freshStore(options: ContractStoreOptions = {}): Promise<Store> {
   if (!cloner) throw new Error('the throwaway cluster did not start');
-  return openPostgresStore({ url: await cloner.clone(), poolSize: 2, ...options });
+  const loan = await cloner.lend();
+  const store = await openPostgresStore({ url: loan.url, poolSize: 2, ...options });
+  return {
+    ...store,
+    async close() {
+      await store.close();
+      await loan.giveBack();
+    },
+  };
 }
 
 describeStoreContract('postgres', freshStore);
@@ -138,4 +151,50 @@ describe('PostgreSQL store: two nodes on one database', () => {
       await Promise.all(nodes.map((store) => store.close()));
     }
   }, 60_000);
+});
+
+describe('PostgreSQL transactions retried', () => {
+  it('runs again the transaction PostgreSQL aborted to break a deadlock, so both sides commit', async () => {
+    if (!cloner) throw new Error('the throwaway cluster did not start');
+    const db = new RetryingKysely<{ counters: { id: number; n: number } }>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: await cloner.clone(), max: 2 }) }) });
+    try {
+      await sql`create table counters (id integer primary key, n integer not null)`.execute(db);
+      await db.insertInto('counters').values([{ id: 1, n: 0 }, { id: 2, n: 0 }]).execute();
+      // Each transaction takes one row, waits until the other holds its row, then wants the other row.
+      let runs = 0;
+      const holding: Array<() => void> = [];
+      const bothHold = Promise.all([0, 1].map((i) => new Promise<void>((resolve) => (holding[i] = resolve))));
+      const crossing = (first: number, second: number, i: number) =>
+        db.transaction().execute(async (trx) => {
+          runs++;
+          await trx.updateTable('counters').set((eb) => ({ n: eb('n', '+', 1) })).where('id', '=', first).execute();
+          holding[i]!();
+          await bothHold;
+          await trx.updateTable('counters').set((eb) => ({ n: eb('n', '+', 1) })).where('id', '=', second).execute();
+        });
+      await Promise.all([crossing(1, 2, 0), crossing(2, 1, 1)]);
+      // One of the two was chosen as the deadlock's victim and ran a second time.
+      expect(runs).toBe(3);
+      expect(await db.selectFrom('counters').selectAll().orderBy('id').execute()).toEqual([{ id: 1, n: 2 }, { id: 2, n: 2 }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('gives up after the policy\'s tries, and never retries other errors', async () => {
+    let tries = 0;
+    const serialization = Object.assign(new Error('could not serialize access'), { code: '40001' });
+    await expect(withRetries({ attempts: 3, baseDelayMs: 1 }, async () => {
+      tries++;
+      throw serialization;
+    })).rejects.toBe(serialization);
+    expect(tries).toBe(3);
+    tries = 0;
+    const unique = Object.assign(new Error('duplicate key'), { code: '23505' });
+    await expect(withRetries({ attempts: 3, baseDelayMs: 1 }, async () => {
+      tries++;
+      throw unique;
+    })).rejects.toBe(unique);
+    expect(tries).toBe(1);
+  });
 });
