@@ -7,7 +7,7 @@
  * every command goes through `runuser -u postgres --`; as anyone else the commands run directly.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,11 +83,19 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
   let started = false;
   try {
     await command('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
-    const port = await freeLoopbackPort();
-    const serverOptions = [`-h 127.0.0.1`, `-p ${port}`, `-k ${dir}`, `-c max_connections=${options.maxConnections ?? 100}`];
-    if (options.fsyncOff) serverOptions.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
-    await command('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', serverOptions.join(' '), 'start']);
-    started = true;
+    const settings = [`-k ${dir}`, `-c max_connections=${options.maxConnections ?? 100}`];
+    if (options.fsyncOff) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
+    // The port is free when asked, but another process may bind it first: then try another one.
+    let port = 0;
+    for (let tries = 1; !started; tries++) {
+      port = await freeLoopbackPort();
+      try {
+        await command('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', [`-h 127.0.0.1`, `-p ${port}`, ...settings].join(' '), 'start']);
+        started = true;
+      } catch (error) {
+        if (tries >= PORT_TRIES || !/could not bind|address already in use/i.test(readLog(logFile))) throw error;
+      }
+    }
     const stopNow = () => {
       try {
         const args = ['-D', dataDir, '-m', 'immediate', '-w', 'stop'];
@@ -122,6 +130,18 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
     removeDir();
     const detail = (error as { stderr?: string }).stderr?.trim();
     throw new Error(`could not start a throwaway PostgreSQL from ${pgbin}: ${detail || (error as Error).message}`, { cause: error });
+  }
+}
+
+/** Ports tried before giving up on starting the server. */
+const PORT_TRIES = 3;
+
+/** The server's log so far ('' when it cannot be read). */
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 

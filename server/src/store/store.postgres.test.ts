@@ -198,3 +198,21 @@ describe('PostgreSQL transactions retried', () => {
     expect(tries).toBe(1);
   });
 });
+
+describe('throwaway PostgreSQL', () => {
+  it('names the package to install when PostgreSQL is missing', async () => {
+    await expect(startThrowawayPostgres({ pgbin: '/nonexistent/postgresql/bin' })).rejects.toThrow(/apt-get install postgresql.*SPARECYCLES_PGBIN/);
+  });
+
+  it('serves its database on loopback until stopped, then refuses connections', async () => {
+    const throwaway = await startThrowawayPostgres();
+    expect(throwaway.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/sparecycles$/);
+    const client = new pg.Client({ connectionString: throwaway.url });
+    await client.connect();
+    expect((await client.query('show fsync')).rows).toEqual([{ fsync: 'on' }]);
+    await client.end();
+    await throwaway.stop();
+    await throwaway.stop();
+    await expect(new pg.Client({ connectionString: throwaway.url }).connect()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
