@@ -7,7 +7,7 @@
  * every command goes through `runuser -u postgres --`; as anyone else the commands run directly.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +16,20 @@ import pg from 'pg';
 
 const run = promisify(execFile);
 
-/** Where Debian's `postgresql` package puts version 15's programs. */
-export const DEFAULT_PGBIN = '/usr/lib/postgresql/15/bin';
+/** Where Debian's `postgresql` packages put each major version's programs (`VERSION/bin`). */
+const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
+
+/** The newest Debian-installed PostgreSQL's programs, else version 15's path (for the error message). */
+export function defaultPgbin(): string {
+  let versions: number[] = [];
+  try {
+    versions = readdirSync(DEBIAN_PG_ROOT).filter((name) => /^\d+$/.test(name)).map(Number);
+  } catch {
+    // No PostgreSQL from Debian here.
+  }
+  const newest = versions.sort((a, b) => b - a).find((version) => existsSync(join(DEBIAN_PG_ROOT, String(version), 'bin', 'initdb')));
+  return join(DEBIAN_PG_ROOT, String(newest ?? 15), 'bin');
+}
 
 /** Options of `startThrowawayPostgres`. */
 export interface ThrowawayPostgresOptions {
@@ -28,7 +40,7 @@ export interface ThrowawayPostgresOptions {
   fsyncOff?: boolean;
   /** Name of the database created (default `sparecycles`). */
   database?: string;
-  /** Directory of PostgreSQL's programs (default `SPARECYCLES_PGBIN`, else `DEFAULT_PGBIN`). */
+  /** Directory of PostgreSQL's programs (default `SPARECYCLES_PGBIN`, else `defaultPgbin()`). */
   pgbin?: string;
   /** Most client connections the server accepts (default 100). */
   maxConnections?: number;
@@ -56,7 +68,7 @@ function installExitHook(): void {
 
 /** Starts a cluster and creates one database in it; rejects with a clear error if PostgreSQL is missing. */
 export async function startThrowawayPostgres(options: ThrowawayPostgresOptions = {}): Promise<ThrowawayPostgres> {
-  const pgbin = options.pgbin ?? process.env['SPARECYCLES_PGBIN'] ?? DEFAULT_PGBIN;
+  const pgbin = options.pgbin ?? process.env['SPARECYCLES_PGBIN'] ?? defaultPgbin();
   const database = options.database ?? 'sparecycles';
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`database name must be a plain lowercase identifier, got ${JSON.stringify(database)}`);
   for (const program of ['initdb', 'pg_ctl', 'postgres', 'createdb']) {
