@@ -237,7 +237,16 @@ export async function databaseCloner(url: string, prepare: (templateUrl: string)
       };
     },
     async dropAll() {
-      for (const name of made.splice(0)) await admin.query(`drop database if exists ${name} with (force)`);
+      for (const name of made.splice(0)) {
+        // Closed pools' backends may still be exiting: forcing them off then would send their
+        // clients an error they no longer listen for. Wait a little for them first.
+        for (let waited = 0; waited < 2_000; waited += 20) {
+          const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await admin.query(`drop database if exists ${name} with (force)`);
+      }
     },
     async close() {
       await admin.end();
