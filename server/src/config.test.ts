@@ -113,7 +113,10 @@ describe('parseEnv', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ DEMO_PORT: '-1' }, 'DEMO_PORT'],
     [{ PORT: '9000', DEMO_PORT: '9000' }, 'DEMO_PORT'],
-    [{ DATABASE_URL: 'postgres://db/sc' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://db/sc' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'db.example.com/sc' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://db.example.com' }, 'DATABASE_URL'],
+    [{ SPARECYCLES_DB_POOL_SIZE: '0' }, 'SPARECYCLES_DB_POOL_SIZE'],
     [{ SPARECYCLES_DEMO: 'maybe' }, 'SPARECYCLES_DEMO'],
     [{ SPARECYCLES_MAX_TASKS_PER_JOB: '0' }, 'SPARECYCLES_MAX_TASKS_PER_JOB'],
     [{ SPARECYCLES_MAX_INPUT_BYTES: 'big' }, 'SPARECYCLES_MAX_INPUT_BYTES'],
@@ -140,8 +143,19 @@ describe('parseEnv', () => {
     expect((thrown as ConfigError).message).toContain(variable);
   });
 
-  it('says PostgreSQL is not supported yet', () => {
-    expect(() => parseEnv({ DATABASE_URL: 'postgres://x' })).toThrow(/not supported yet/);
+  it('selects PostgreSQL with a postgres:// or postgresql:// DATABASE_URL, SQLite without one', () => {
+    expect(parseEnv({})).toMatchObject({ databaseUrl: undefined, databasePoolSize: 10 });
+    expect(parseEnv({ DATABASE_URL: ' ' }).databaseUrl).toBeUndefined();
+    expect(parseEnv({ DATABASE_URL: 'postgres://sc:secret@db.example.com:5432/sc' }).databaseUrl).toBe('postgres://sc:secret@db.example.com:5432/sc');
+    expect(parseEnv({ DATABASE_URL: 'postgresql://db/sc', SPARECYCLES_DB_POOL_SIZE: '25' })).toMatchObject({ databaseUrl: 'postgresql://db/sc', databasePoolSize: 25 });
+  });
+
+  it('never echoes a refused DATABASE_URL (it may hold a password)', () => {
+    expect(() => parseEnv({ DATABASE_URL: 'mysql://sc:hunter2@db/sc' })).toThrow(/mysql:\/\/ is not PostgreSQL's/);
+    for (const url of ['mysql://sc:hunter2@db/sc', 'postgres://sc:hunter2@db', 'sc:hunter2 at db']) {
+      expect(() => parseEnv({ DATABASE_URL: url })).toThrow(ConfigError);
+      expect(() => parseEnv({ DATABASE_URL: url })).not.toThrow(/hunter2/);
+    }
   });
 });
 

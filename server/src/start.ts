@@ -1,6 +1,6 @@
 /**
- * The coordinator's composition root, the only place I/O is wired: configuration → SQLite store →
- * scheduler → HTTP app and `/volunteer` socket → listen → demo → graceful shutdown on SIGINT/SIGTERM.
+ * The coordinator's composition root, the only place I/O is wired: configuration → store (SQLite,
+ * or PostgreSQL with DATABASE_URL) → scheduler → HTTP app and `/volunteer` socket → listen → demo → graceful shutdown on SIGINT/SIGTERM.
  * Started by `main.ts` (`npm start`) and by `sparecycles serve`, with the same environment.
  */
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts
 import { createJobEvents } from './jobs/index.ts';
 import { createScheduler } from './scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
-import { openSqliteStore } from './store/index.ts';
+import { openPostgresStore, openSqliteStore, redactedUrl } from './store/index.ts';
 import { withGroupCommit } from './scheduling/group-commit.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -38,8 +38,12 @@ function apiUrl(config: Config): string {
 async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
   const config = readConfig(defaults);
   const now = Date.now;
-  // Claims and answers that queue while the store is busy share one transaction (group commit).
-  const store = withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
+  // DATABASE_URL: PostgreSQL, which several coordinator nodes may share (its pool runs transactions
+  // side by side); else one SQLite file, whose single writer gains from group commit: claims and
+  // answers that queue while the store is busy share one transaction.
+  const store = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize })
+    : withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
   // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
   await store.discardAbandonedInputs();
 
@@ -153,6 +157,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     `  REST API                 ${config.publicUrl}/api/v1`,
     ...(demo ? [`  demo page                ${demo.url}`] : []),
     `  data                     ${config.dataDir}`,
+    ...(config.databaseUrl ? [`  database                 ${redactedUrl(config.databaseUrl)}`] : []),
     ...(config.adminKeyGenerated
       ? [`  admin key                ${config.adminKey}`, `                           (generated; kept in ${join(config.dataDir, 'admin-key')})`]
       : []),

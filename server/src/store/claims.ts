@@ -18,7 +18,7 @@ import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
-import { findVolunteer, insertVolunteer } from './volunteer-store.ts';
+import { findVolunteer, insertVolunteer, lockedVolunteer } from './volunteer-store.ts';
 
 /** The wire task id of a task: tasks are keyed by (job, input index). */
 export function taskIdOf(jobId: string, index: number): string {
@@ -133,7 +133,9 @@ function taskUpdateGroups(leases: readonly PlannedLease[]): { jobId: string; tas
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimOutcome> {
   const { volunteerId, sessionId, now } = request;
-  const volunteer = await findVolunteer(trx, volunteerId);
+  // With concurrent writers the volunteer's record is locked (made first if new): its claims on
+  // several nodes take turns, so its quota and one-replica-per-volunteer see each other's leases.
+  const volunteer = ctx.caps.rowLocks ? await lockedVolunteer(trx, ctx, volunteerId, now) : await findVolunteer(trx, volunteerId);
   const held = await liveLeases(trx, volunteerId);
   const sessionDeadlines = held.filter((lease) => lease.session_id === sessionId).map((lease) => Number(lease.deadline));
   const allowance = claimAllowance({

@@ -1,9 +1,10 @@
 /**
  * The coordinator's storage: the `Store` interface, its Kysely implementation and the SQLite
- * opener. Other folders import from here only.
+ * and PostgreSQL openers. Other folders import from here only.
  */
 export type * from './store.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';
+export { openPostgresStore, redactedUrl, type PostgresStoreOptions } from './postgres.ts';
 export { createKyselyStore, type KyselyStoreOptions } from './kysely-store.ts';
 export { taskIdOf } from './claims.ts';
 export { SQLITE_CAPABILITIES, POSTGRES_CAPABILITIES, type DialectCapabilities } from './capabilities.ts';

@@ -49,6 +49,14 @@ async function cancelJob(db: Kysely<Database>, caps: DialectCapabilities, id: st
     const job = await find.executeTakeFirst();
     if (!job || job.state === STAGING) return undefined;
     if (job.state !== 'active') return { revoked: [] };
+    // Tasks first: with concurrent writers this waits for claims holding them, so the leases
+    // those claims made are committed, and seen, before the leases are revoked.
+    await trx
+      .updateTable('tasks')
+      .set({ state: 'cancelled', live: 0, updated_at: now })
+      .where('job_id', '=', id)
+      .where('state', 'in', OPEN_TASK_STATES)
+      .execute();
     const live = await trx
       .selectFrom('leases')
       .select(['id', 'volunteer_id', 'session_id', 'job_id'])
@@ -60,12 +68,6 @@ async function cancelJob(db: Kysely<Database>, caps: DialectCapabilities, id: st
       .set({ state: 'revoked', ended_at: now })
       .where('job_id', '=', id)
       .where('state', '=', 'active')
-      .execute();
-    await trx
-      .updateTable('tasks')
-      .set({ state: 'cancelled', live: 0, updated_at: now })
-      .where('job_id', '=', id)
-      .where('state', 'in', OPEN_TASK_STATES)
       .execute();
     await trx.updateTable('jobs').set({ state: 'cancelled', finished_at: now }).where('id', '=', id).execute();
     return { revoked: live.map(toEndedLease) };

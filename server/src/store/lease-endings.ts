@@ -23,7 +23,7 @@ import { fromDbBytes, toDbBytes } from './bytes.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, ReleaseCause } from './store.ts';
 import { appendTaskErrors } from './task-history.ts';
-import { updateReputation } from './volunteer-store.ts';
+import { lockVolunteers, updateReputation } from './volunteer-store.ts';
 
 /** The task states that still need a volunteer. */
 export const OPEN_TASK_STATES = ['pending', 'running'] as const;
@@ -37,17 +37,26 @@ export interface Transition {
   reopened: boolean;
 }
 
-/** Reads one lease by id. */
-export async function findLease(trx: Db, leaseId: string): Promise<LeaseRow | undefined> {
-  return trx.selectFrom('leases').selectAll().where('id', '=', leaseId).executeTakeFirst();
+/**
+ * Reads one lease by id. With `lock` (concurrent writers), the row stays locked until the
+ * transaction ends: two nodes ending the same lease take turns, and the second sees it ended.
+ */
+export async function findLease(trx: Db, leaseId: string, lock = false): Promise<LeaseRow | undefined> {
+  let read = trx.selectFrom('leases').selectAll().where('id', '=', leaseId);
+  if (lock) read = read.forUpdate();
+  return read.executeTakeFirst();
 }
 
 /** The events that end one lease (a cancel is the job's: see `cancelJob`). */
 type LeaseEvent = Exclude<TaskEvent, { kind: 'cancel' }>;
 
-/** The task row and its job's settings, and the stored history the plan appends to. */
-async function readTask(trx: Db, jobId: string, idx: number): Promise<{ view: Pick<TaskView, 'task' | 'job'>; errors: string | null }> {
-  const row = await trx
+/**
+ * The task row and its job's settings, and the stored history the plan appends to. With
+ * concurrent writers the task row (not the job's) is locked: its counters are read, changed and
+ * written back.
+ */
+async function readTask(trx: Db, caps: DialectCapabilities, jobId: string, idx: number): Promise<{ view: Pick<TaskView, 'task' | 'job'>; errors: string | null }> {
+  let read = trx
     .selectFrom('tasks')
     .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
     .select([
@@ -65,8 +74,9 @@ async function readTask(trx: Db, jobId: string, idx: number): Promise<{ view: Pi
       'jobs.max_attempts',
     ])
     .where('tasks.job_id', '=', jobId)
-    .where('tasks.idx', '=', idx)
-    .executeTakeFirstOrThrow();
+    .where('tasks.idx', '=', idx);
+  if (caps.rowLocks) read = read.forUpdate('tasks');
+  const row = await read.executeTakeFirstOrThrow();
   return {
     errors: row.errors,
     view: {
@@ -170,8 +180,8 @@ async function otherSourceInJob(trx: Db, jobId: string, sources: FailureSources)
  * Everything the machine needs about `lease`'s task for `event`. A lone replica's result needs
  * no other lease when it was the task's only live one (the hot path reads the task row only).
  */
-async function readView(trx: Db, lease: LeaseRow, event: LeaseEvent): Promise<{ view: TaskView; errors: string | null }> {
-  const { view: taskView, errors } = await readTask(trx, lease.job_id, Number(lease.task_idx));
+async function readView(trx: Db, ctx: StoreContext, lease: LeaseRow, event: LeaseEvent): Promise<{ view: TaskView; errors: string | null }> {
+  const { view: taskView, errors } = await readTask(trx, ctx.caps, lease.job_id, Number(lease.task_idx));
   const lone = event.kind === 'result' && taskView.task.needed <= 1 && taskView.task.live <= 1;
   const counted = event.kind !== 'result';
   const others = lone ? [] : await readOtherLeases(trx, lease, counted);
@@ -184,7 +194,7 @@ async function readView(trx: Db, lease: LeaseRow, event: LeaseEvent): Promise<{ 
 
 /** Ends `lease` with `event` (`output`: a result's bytes): read, decide, apply. */
 async function endLease(trx: Db, ctx: StoreContext, lease: LeaseRow, event: LeaseEvent, output?: Uint8Array): Promise<Transition> {
-  const { view, errors } = await readView(trx, lease, event);
+  const { view, errors } = await readView(trx, ctx, lease, event);
   const plan = decide(view, event);
   await applyPlan(trx, ctx, lease, plan, { now: event.now, errors, ...(output ? { output } : {}) });
   return { revoked: plan.revoke.map((l) => toEndedLease({ id: l.id, volunteer_id: l.volunteerId, session_id: l.sessionId, job_id: l.jobId })), reopened: plan.reopened };
@@ -223,8 +233,13 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
       .where('state', '=', 'active')
       .execute();
   }
+  await lockVolunteers(
+    trx,
+    ctx,
+    plan.reputation.map((r) => r.volunteerId),
+  );
   for (const { volunteerId, change } of plan.reputation) {
-    await updateReputation(trx, volunteerId, now, ctx.quota, (rep, struckAt) => applyReputationChange(rep, struckAt, change, ctx.quota), { strike: isStrikeChange(change) });
+    await updateReputation(trx, volunteerId, now, ctx, (rep, struckAt) => applyReputationChange(rep, struckAt, change, ctx.quota), { strike: isStrikeChange(change) });
   }
   if (!plan.task) return;
   const write = plan.task;

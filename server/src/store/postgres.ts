@@ -10,11 +10,12 @@
  * store never sees a string where SQLite gives a number. bytea comes back as a Buffer, which
  * `bytes.ts` turns into a Uint8Array.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { POSTGRES_CAPABILITIES } from './capabilities.ts';
 import { createKyselyStore, type KyselyStoreOptions } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
+import { RetryingKysely } from './postgres-retry.ts';
 import type { Database as Schema } from './schema.ts';
 import type { Store } from './store.ts';
 
@@ -47,6 +48,17 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\/\S+$/.test(url);
 }
 
+/** The URL without its password, for messages and logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
+
 /** Opens a pool on the database, brings its schema to the latest migration, and returns the store. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   if (!isPostgresUrl(options.url)) throw new Error('a PostgreSQL store needs a postgres:// or postgresql:// URL');
@@ -59,12 +71,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   });
   // An idle client's connection can drop (server restart); the pool replaces it, so only log-free ignore here.
   pool.on('error', () => undefined);
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  // Several nodes take the same rows: a deadlock or serialization failure aborts one transaction,
+  // which runs again (`postgres-retry.ts`).
+  const db = new RetryingKysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrateToLatest(db, POSTGRES_CAPABILITIES);
   } catch (error) {
     await db.destroy();
-    throw error;
+    throw new Error(`cannot open the PostgreSQL database ${redactedUrl(options.url)}: ${(error as Error).message}`, { cause: error });
   }
   const storeOptions: KyselyStoreOptions = {};
   if (options.quota) storeOptions.quota = options.quota;

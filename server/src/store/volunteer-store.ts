@@ -3,14 +3,19 @@
  * defaults), apply a pure update from `scheduler/reputation.ts`, and write it back.
  */
 import type { Kysely } from 'kysely';
-import { newReputation, type QuotaLimits, type Reputation } from '../scheduler/reputation.ts';
-import type { Db } from './db.ts';
+import { newReputation, type Reputation } from '../scheduler/reputation.ts';
+import type { Db, StoreContext } from './db.ts';
 import type { Database } from './schema.ts';
 import type { Store, VolunteerRecord } from './store.ts';
 
-/** Reads a volunteer's record; `undefined` when there is none yet. */
-export async function findVolunteer(trx: Db, id: string): Promise<VolunteerRecord | undefined> {
-  const row = await trx.selectFrom('volunteers').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * Reads a volunteer's record; `undefined` when there is none yet. With `lock` (concurrent writers),
+ * the row stays locked until the transaction ends, so no other node updates it in between.
+ */
+export async function findVolunteer(trx: Db, id: string, lock = false): Promise<VolunteerRecord | undefined> {
+  let read = trx.selectFrom('volunteers').selectAll().where('id', '=', id);
+  if (lock) read = read.forUpdate();
+  const row = await read.executeTakeFirst();
   return (
     row && {
       id: row.id,
@@ -58,12 +63,12 @@ export async function updateReputation(
   trx: Db,
   id: string,
   now: number,
-  limits: QuotaLimits,
+  ctx: StoreContext,
   update: (rep: Reputation, struckAt: number) => Reputation,
   options: { strike?: boolean } = {},
 ): Promise<Reputation> {
-  const found = await findVolunteer(trx, id);
-  const next = update(found ?? newReputation(limits), found?.struckAt ?? 0);
+  const found = await lockedVolunteer(trx, ctx, id, now);
+  const next = update(found ?? newReputation(ctx.quota), found?.struckAt ?? 0);
   const values = {
     consecutive_valid: next.consecutiveValid,
     valid: next.valid,
@@ -81,6 +86,29 @@ export async function updateReputation(
     .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: now } : values))
     .execute();
   return next;
+}
+
+/**
+ * The volunteer's record for a read-modify-write. With concurrent writers (`rowLocks`) the row is
+ * locked, and a new volunteer's row is made first (two nodes meeting it at once insert one row,
+ * the second waits for the first), so no node's update overwrites another's.
+ */
+export async function lockedVolunteer(trx: Db, ctx: StoreContext, id: string, now: number): Promise<VolunteerRecord | undefined> {
+  if (!ctx.caps.rowLocks) return findVolunteer(trx, id);
+  const found = await findVolunteer(trx, id, true);
+  if (found) return found;
+  await insertVolunteer(trx, id, now, newReputation(ctx.quota));
+  return findVolunteer(trx, id, true);
+}
+
+/**
+ * Locks the records of several volunteers in one order (by id) before they are updated one by
+ * one: two nodes judging tasks answered by the same volunteers in different orders would
+ * otherwise each hold one record and wait for the other's (a deadlock). No-op on a single writer.
+ */
+export async function lockVolunteers(trx: Db, ctx: StoreContext, ids: readonly string[]): Promise<void> {
+  if (!ctx.caps.rowLocks || ids.length < 2) return;
+  await trx.selectFrom('volunteers').select('id').where('id', 'in', [...ids]).orderBy('id').forUpdate().execute();
 }
 
 /** The volunteer verbs of `Store`. */
