@@ -13,6 +13,7 @@ import { describeStoreContract } from './store.contract.ts';
 import { describeReplicaContract } from './store.replicas.contract.ts';
 import { describeAccountsContract } from './store.accounts.contract.ts';
 import { describeStreamingContract } from './store.streaming.contract.ts';
+import { describeEvidenceContract } from './store.evidence.contract.ts';
 import type { Store } from './store.ts';
 
 // Every statement here is a round trip to another process: on a loaded 2-core machine the
@@ -54,6 +55,7 @@ describeStoreContract('postgres', freshStore);
 describeReplicaContract('postgres', freshStore);
 describeAccountsContract('postgres', freshStore);
 describeStreamingContract('postgres', freshStore);
+describeEvidenceContract('postgres', () => freshStore());
 
 describe('PostgreSQL store: two nodes on one database', () => {
   const MODULE = 'c'.repeat(64);
