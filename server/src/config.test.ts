@@ -87,7 +87,7 @@ describe('parseEnv', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ DEMO_PORT: '-1' }, 'DEMO_PORT'],
     [{ PORT: '9000', DEMO_PORT: '9000' }, 'DEMO_PORT'],
-    [{ DATABASE_URL: 'postgres://db/sc' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://db/sc' }, 'DATABASE_URL'],
     [{ SPARECYCLES_DEMO: 'maybe' }, 'SPARECYCLES_DEMO'],
     [{ SPARECYCLES_MAX_TASKS_PER_JOB: '0' }, 'SPARECYCLES_MAX_TASKS_PER_JOB'],
     [{ SPARECYCLES_MAX_INPUT_BYTES: 'big' }, 'SPARECYCLES_MAX_INPUT_BYTES'],
@@ -114,8 +114,9 @@ describe('parseEnv', () => {
     expect((thrown as ConfigError).message).toContain(variable);
   });
 
-  it('says PostgreSQL is not supported yet', () => {
-    expect(() => parseEnv({ DATABASE_URL: 'postgres://x' })).toThrow(/not supported yet/);
+  it('takes a PostgreSQL DATABASE_URL, and none means SQLite', () => {
+    expect(parseEnv({ DATABASE_URL: ' postgres://db:5432/sc ' }).databaseUrl).toBe('postgres://db:5432/sc');
+    expect(parseEnv({}).databaseUrl).toBeUndefined();
   });
 });
 

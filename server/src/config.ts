@@ -4,8 +4,8 @@
  * variable. The result is frozen.
  *
  * Variables (DESIGN.md operator contract, plus limits):
- *   PORT (8080), HOST (127.0.0.1), DEMO_PORT (PORT+1), DATA_DIR (./data), DATABASE_URL (refused:
- *   PostgreSQL is not supported yet), SPARECYCLES_ADMIN_KEY (generated and kept in DATA_DIR when
+ *   PORT (8080), HOST (127.0.0.1), DEMO_PORT (PORT+1), DATA_DIR (./data), DATABASE_URL (a postgres://
+ *   URL: the store is PostgreSQL and the coordinator a node of a cluster; unset: SQLite), SPARECYCLES_ADMIN_KEY (generated and kept in DATA_DIR when
  *   unset), SPARECYCLES_DEMO (1; 0 turns the demo off), PUBLIC_URL (http://HOST:PORT), LOG_LEVEL
  *   (info), SPARECYCLES_MAX_MODULE_BYTES (8MiB), SPARECYCLES_MAX_MEMORY_BYTES (256MiB, a multiple
  *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB; a JSON job),
@@ -66,6 +66,8 @@ export interface Config {
   host: string;
   demoPort: number;
   dataDir: string;
+  /** PostgreSQL shared by the cluster's nodes (`DATABASE_URL`); unset: SQLite in `dataDir`. */
+  databaseUrl?: string;
   /** The coordinator's public origin, no trailing slash (embed snippet, frame CSP, socket origin). */
   publicUrl: string;
   /** Who runs this coordinator, as the frame names it to visitors (plain text, 1-100 characters). */
@@ -171,11 +173,9 @@ function operatorName(env: Env, url: string): string {
 
 /** Everything but the admin key's persistence: pure over `env`. */
 export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated'> & { adminKey?: string } {
-  if (env['DATABASE_URL']?.trim()) {
-    throw new ConfigError(
-      'DATABASE_URL',
-      'PostgreSQL is not supported yet; unset DATABASE_URL to use SQLite in DATA_DIR',
-    );
+  const databaseUrl = env['DATABASE_URL']?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'expected a postgres:// or postgresql:// URL (unset it to use SQLite in DATA_DIR)');
   }
   const port = integer(env, 'PORT', 8080, Port, 'expected a TCP port 1-65535');
   const host = env['HOST']?.trim() || '127.0.0.1';
@@ -198,6 +198,7 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
     host,
     demoPort,
     dataDir: dir('DATA_DIR', './data'),
+    ...(databaseUrl ? { databaseUrl } : {}),
     publicUrl: url,
     operatorName: operatorName(env, url),
     ...(adminKey ? { adminKey } : {}),

@@ -35,7 +35,7 @@ function run(env: Record<string, string>, until?: RegExp): Promise<{ code: numbe
 describe('main', () => {
   it.each([
     [{ PORT: 'abc' }, /PORT/],
-    [{ DATABASE_URL: 'postgres://localhost/sc' }, /DATABASE_URL: PostgreSQL is not supported yet/],
+    [{ DATABASE_URL: 'sqlite://localhost/sc' }, /DATABASE_URL: expected a postgres:\/\//],
     [{ SPARECYCLES_MAX_MEMORY_BYTES: '1000' }, /SPARECYCLES_MAX_MEMORY_BYTES/],
   ])('exits 2 naming the variable for %o', async (env, message) => {
     const dir = await mkdtemp(join(tmpdir(), 'sc-main-'));

@@ -4,14 +4,17 @@
  * Started by `main.ts` (`npm start`) and by `sparecycles serve`, with the same environment.
  */
 import { join } from 'node:path';
+import { joinCluster, type ClusterBus, type ClusterNode } from './cluster/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
-import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts';
+import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey, randomToken } from './ids.ts';
 import { createJobEvents } from './jobs/index.ts';
+import { VOLUNTEER_NAMESPACE } from './protocol/events.ts';
 import { createScheduler } from './scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
-import { openSqliteStore } from './store/index.ts';
+import { openSqliteStore, type Store } from './store/index.ts';
+import { openPostgresStore } from './store/postgres.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -37,11 +40,25 @@ function apiUrl(config: Config): string {
 async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
   const config = readConfig(defaults);
   const now = Date.now;
-  const store = await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
+  const store: Store = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl })
+    : await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') });
+  // On PostgreSQL this process is a node of a cluster: its row is written before anything below
+  // decides what belongs to dead processes.
+  const cluster: ClusterNode | undefined = config.databaseUrl
+    ? await joinCluster({
+        databaseUrl: config.databaseUrl,
+        nodeId: `n${randomToken(6)}`,
+        publicUrl: config.publicUrl,
+        onError: (error) => console.error('sparecycles cluster:', error),
+      })
+    : undefined;
   // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
-  await store.discardAbandonedInputs();
+  // Not while another node is alive: they may be its requests in flight.
+  if (!cluster?.hasLivePeers()) await store.discardAbandonedInputs();
 
   let volunteers: VolunteerSocket | undefined;
+  let clusterBus: ClusterBus | undefined;
   const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
@@ -53,7 +70,11 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
     // Called only once the app below exists (the sweep starts after it is built).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
-    onSettled: (jobId: string) => jobEvents.notify(jobId),
+    onSettled: (jobId: string) => {
+      jobEvents.notify(jobId);
+      clusterBus?.settled(jobId);
+    },
+    ...(cluster ? { orphansAmong: cluster.orphansAmong, onWork: () => clusterBus?.workAppeared() } : {}),
   });
 
   let ready = false;
@@ -78,6 +99,14 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     publicUrl: config.publicUrl,
     maxOutputBytes: config.limits.maxOutputBytes,
     logger: app.log,
+    ...(cluster ? { adapter: cluster.adapter, sessionIdOf: cluster.sessionIdOf, peerOrigins: cluster.origins } : {}),
+  });
+  clusterBus = cluster?.run(volunteers.io.of(VOLUNTEER_NAMESPACE), {
+    sessionsWithLeases: () => store.sessionsWithLeases(),
+    releaseSessions: (sessionIds) => scheduler.releaseSessions(sessionIds),
+    work: () => scheduler.wakeIdle(),
+    settled: (jobIds) => jobIds.forEach((jobId) => jobEvents.notify(jobId)),
+    onPeerDead: (node, sessions) => app.log.warn({ node: node.id, sessions }, 'a node died: its leases were released'),
   });
 
   // Before listening: the leases of the previous process's connections are listed (and their
@@ -93,6 +122,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
         : `sparecycles: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
     );
     await scheduler.stop();
+    await cluster?.close();
     await store.close();
     process.exit(1);
   }
@@ -132,6 +162,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
       await demo?.close();
       await volunteers?.close();
       await scheduler.stop();
+      await cluster?.close(volunteers?.io);
       await app.close();
       await store.close();
       process.exit(0);
@@ -148,6 +179,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
   const lines = [
     '',
     `  sparecycles coordinator  ${config.publicUrl}`,
+    ...(cluster ? [`  cluster node             ${cluster.nodeId} (PostgreSQL)`] : []),
     `  REST API                 ${config.publicUrl}/api/v1`,
     ...(demo ? [`  demo page                ${demo.url}`] : []),
     `  data                     ${config.dataDir}`,
