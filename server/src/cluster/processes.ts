@@ -100,14 +100,15 @@ export async function startNode(options: StartNodesOptions, index: number): Prom
   };
 }
 
-/** Starts `nodes` nodes one after another (each migrates nothing new after the first). */
+/** Starts `nodes` nodes: the first alone (it migrates the database), then the others together. */
 export async function startNodes(options: StartNodesOptions): Promise<NodeProcess[]> {
-  const started: NodeProcess[] = [];
-  try {
-    for (let index = 0; index < options.nodes; index++) started.push(await startNode(options, index));
-  } catch (error) {
+  const first = await startNode(options, 0);
+  const rest = await Promise.allSettled(Array.from({ length: options.nodes - 1 }, (_, i) => startNode(options, i + 1)));
+  const started = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))];
+  const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await Promise.all(started.map((node) => node.kill()));
-    throw error;
+    throw failed.reason;
   }
   return started;
 }

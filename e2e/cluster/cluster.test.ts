@@ -1,0 +1,169 @@
+/**
+ * Several coordinator nodes on one PostgreSQL (`npm run test:cluster`): three real node processes,
+ * simulated volunteers spread over them (real Socket.IO connections, each given the list of nodes),
+ * and what must cross nodes: `work` wake-ups, `revoke` after a cancel, result followers; then a job
+ * of 10,000 tasks at r = q = 2 with 20% liars while one node is SIGKILLed.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { behavingModule } from '../../client/src/testing/modules.ts';
+import { startNodes, type NodeProcess } from '../../server/src/cluster/processes.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../server/src/store/postgres-testing.ts';
+import { chaosApi, waitForJobSettled, waitUntil, resultProblems, type ChaosApi } from '../support/chaos-jobs.ts';
+import { simTask, startSimVolunteer, u32, type SimVolunteer } from './sim-volunteers.ts';
+
+const ADMIN_KEY = 'sc_admin_cluster-test-key-0123456789';
+/** Ports 19410-19412 (the cluster engineer's range is 19400-19499). */
+const BASE_PORT = 19410;
+const TASKS = Number(process.env['SPARECYCLES_CLUSTER_TASKS'] ?? 10_000);
+const VOLUNTEERS = 200;
+const LIARS = VOLUNTEERS / 5;
+
+let postgres: ThrowawayPostgres;
+let nodes: NodeProcess[];
+let db: pg.Pool;
+let api: ChaosApi[];
+let siteKey: string;
+let module: string;
+const everyone: SimVolunteer[] = [];
+
+const urls = (): string[] => nodes.map((node) => node.url);
+/** The node list starting at node `first` (where the volunteer connects first). */
+const from = (first: number): string[] => [...urls().slice(first), ...urls().slice(0, first)];
+const nodeIdOf = (node: NodeProcess): string => /cluster node\s+(\S+)/.exec(node.output())?.[1] ?? '';
+
+function volunteer(options: Parameters<typeof startSimVolunteer>[0]): SimVolunteer {
+  const v = startSimVolunteer(options);
+  everyone.push(v);
+  return v;
+}
+
+/** Reads a followed result stream until it ends; returns its result lines. */
+async function follow(url: string, jobId: string): Promise<{ lines: Array<{ index: number; state: string }>; done: Promise<void> }> {
+  const response = await fetch(`${url}/api/v1/jobs/${jobId}/results?follow=1&order=completion`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  if (!response.ok || !response.body) throw new Error(`follow → ${response.status}`);
+  const lines: Array<{ index: number; state: string }> = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let at: number;
+      while ((at = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, at);
+        buffer = buffer.slice(at + 1);
+        if (line.trim() === '') continue;
+        const parsed = JSON.parse(line) as { index?: number; state: string };
+        if (typeof parsed.index === 'number') lines.push({ index: parsed.index, state: parsed.state });
+      }
+    }
+  })();
+  return { lines, done };
+}
+
+beforeAll(async () => {
+  postgres = await startThrowawayPostgres({ fsyncOff: true, maxConnections: 200 });
+  nodes = await startNodes({ databaseUrl: postgres.url, nodes: 3, basePort: BASE_PORT, adminKey: ADMIN_KEY, env: { LOG_LEVEL: 'warn' } });
+  db = new pg.Pool({ connectionString: postgres.url, max: 2 });
+  api = nodes.map((node) => chaosApi(node.url, ADMIN_KEY));
+  siteKey = await api[0]!.createSite(['http://localhost:9999']);
+  module = await api[0]!.uploadModule(await behavingModule());
+});
+
+afterAll(async () => {
+  for (const v of everyone) v.stop();
+  await Promise.all((nodes ?? []).map((node) => node.stop()));
+  await db?.end();
+  await postgres?.stop();
+});
+
+describe('several nodes on one PostgreSQL', () => {
+  it('wakes volunteers on node C for a job made through node A, and a cancel through A revokes their leases within a second', async () => {
+    const holders = [0, 1, 2].map(() => volunteer({ urls: [urls()[2]!], siteKey, answers: false, slots: 2 }));
+    await waitUntil(() => holders.every((h) => h.connected()), 20_000, () => 'holders did not connect to node C');
+    // They asked, found nothing, and now wait for `work`: only a wake-up crossing nodes brings them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const jobId = await api[0]!.createJob({ module, inputs: Array.from({ length: 6 }, (_, i) => u32(i)), deadlineMs: 60_000 });
+    await waitUntil(() => holders.reduce((n, h) => n + h.held(), 0) === 6, 10_000, () => `holders hold ${holders.map((h) => h.held())}`);
+
+    const cancelledAt = Date.now();
+    await api[0]!.cancelJob(jobId);
+    await waitUntil(() => holders.every((h) => h.held() === 0), 5_000, () => `still held after cancel: ${holders.map((h) => h.held())}`);
+    const latest = Math.max(...holders.flatMap((h) => [...h.revokedAt.values()]));
+    expect(latest - cancelledAt).toBeLessThan(1_000);
+    for (const h of holders) h.stop();
+  });
+
+  it('streams results accepted through node C to a follower on node A', async () => {
+    const workers = [0, 1, 2, 3].map(() => volunteer({ urls: [urls()[2]!], siteKey }));
+    await waitUntil(() => workers.every((w) => w.connected()), 20_000, () => 'volunteers did not connect to node C');
+    const count = 40;
+    const inputs = Array.from({ length: count }, (_, i) => u32(1000 + i));
+    const jobId = await api[0]!.createJob({ module, inputs, deadlineMs: 60_000 });
+    const follower = await follow(urls()[0]!, jobId);
+    await Promise.race([follower.done, new Promise((_, reject) => setTimeout(() => reject(new Error(`follower saw ${follower.lines.length} of ${count}`)), 30_000))]);
+    expect(new Set(follower.lines.map((l) => l.index)).size).toBe(count);
+    expect(follower.lines.every((l) => l.state === 'completed')).toBe(true);
+    expect(workers.reduce((n, w) => n + w.stats.accepted, 0)).toBe(count);
+    for (const w of workers) w.stop();
+  });
+
+  it(`completes ${TASKS} tasks at r = q = 2 with 20% liars while a node is SIGKILLed`, async () => {
+    const crowd = Array.from({ length: VOLUNTEERS }, (_, i) =>
+      volunteer({ urls: from(i % 3), siteKey, ...(i < LIARS ? { lieOffset: i + 1 } : {}) }),
+    );
+    // Hoarders on node B only: they hold leases, never answer, and never come back once B dies.
+    const hoarders = [0, 1, 2, 3].map(() => volunteer({ urls: [urls()[1]!], siteKey, answers: false, slots: 2 }));
+    await waitUntil(() => [...crowd, ...hoarders].every((v) => v.connected()), 60_000, () => `${crowd.filter((v) => v.connected()).length} of ${VOLUNTEERS} connected`);
+
+    const inputs = Array.from({ length: TASKS }, (_, i) => u32(i * 7919));
+    const expected = inputs.map((_, i) => u32(simTask(i * 7919)));
+    const started = Date.now();
+    const progress = setInterval(() => {
+      void api[0]!.jobStatus(jobId).then((st) => console.log(`${Date.now() - started} ms ${JSON.stringify(st.counts)}`), () => undefined);
+    }, 5_000);
+    const jobId = await api[0]!.createJob({ module, inputs, deadlineMs: 30_000, maxAttempts: 10, redundancy: 2, quorum: 2, adaptiveReplication: false });
+
+    // Mid-job: node B dies without a goodbye.
+    await waitUntil(async () => (await api[0]!.jobStatus(jobId)).counts.completed >= TASKS / 4, 120_000, () => 'a quarter of the job never completed');
+    const victim = nodes[1]!;
+    const victimId = nodeIdOf(victim);
+    expect(victimId).not.toBe('');
+    await waitUntil(() => hoarders.reduce((n, h) => n + h.held(), 0) > 0, 10_000, () => 'hoarders hold nothing');
+    const heldAtKill = (await db.query(`SELECT id FROM leases WHERE state = 'active' AND session_id LIKE $1`, [`${victimId}.%`])).rows.map((r: { id: string }) => r.id);
+    const killedAt = Date.now();
+    await victim.kill();
+
+    // Its volunteers move to the other nodes; the hoarders' leases are released by a survivor in
+    // seconds (not at their 30 s deadlines, and not counted against anyone).
+    await waitUntil(() => crowd.every((v) => v.connected() && v.currentUrl() !== victim.url), 20_000, () =>
+      `${crowd.filter((v) => !v.connected() || v.currentUrl() === victim.url).length} volunteers still off or on the dead node`,
+    );
+    const stillHeld = async (): Promise<number> =>
+      Number((await db.query(`SELECT count(*) AS n FROM leases WHERE state = 'active' AND session_id LIKE $1`, [`${victimId}.%`])).rows[0].n);
+    await waitUntil(async () => (await stillHeld()) === 0, 10_000, () => 'the dead node\'s leases were not released');
+    const releasedWithinMs = Date.now() - killedAt;
+    // Leases live at the kill ended released (not expired), or answered after their volunteer
+    // moved and adopted them.
+    const ended = await db.query(`SELECT state, count(*) AS n FROM leases WHERE id = ANY($1) GROUP BY state`, [heldAtKill]);
+    const states = Object.fromEntries(ended.rows.map((r: { state: string; n: string }) => [r.state, Number(r.n)]));
+    expect(states['expired'] ?? 0).toBe(0);
+    expect(states['released'] ?? 0).toBeGreaterThan(0);
+
+    const status = await waitForJobSettled(api[0]!, jobId, {
+      timeoutMs: 150_000 - (Date.now() - started),
+      context: () => `volunteers: ${JSON.stringify(crowd.slice(0, 5).map((v) => v.stats))}`,
+    });
+    const elapsedMs = Date.now() - started;
+    clearInterval(progress);
+    expect(status.state).toBe('completed');
+    const results = await api[2]!.jobResults(jobId);
+    expect(resultProblems(results, expected)).toEqual([]);
+    expect(everyone.flatMap((v) => v.violations)).toEqual([]);
+    const accepted = crowd.reduce((n, v) => n + v.stats.accepted, 0);
+    console.log(
+      `cluster: ${TASKS} tasks (r=q=2, ${LIARS} liars of ${VOLUNTEERS}) in ${elapsedMs} ms, ${accepted} results accepted ` +
+        `(${Math.round((accepted / elapsedMs) * 1000)}/s over 3 then 2 nodes); dead node's leases released ${releasedWithinMs} ms after SIGKILL`,
+    );
+  });
+});
