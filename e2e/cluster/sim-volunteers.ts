@@ -55,7 +55,7 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   const offset = options.lieOffset ?? 0;
   const slots = options.slots ?? 2;
   const answers = options.answers ?? true;
-  const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 20_000 });
+  const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 5_000 });
   const { link } = connection;
   const stats = { leased: 0, accepted: 0, stale: 0, revoked: 0, errors: 0 };
   const violations: string[] = [];
@@ -80,7 +80,14 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   async function answer(lease: Lease): Promise<void> {
     if (!heldLeases.has(lease.leaseId)) return;
     const output = u32(simTask(readU32(lease.input)) + offset);
-    const reply = await link.result({ leaseId: lease.leaseId, output, cpuMs: 1 }).catch(() => undefined);
+    // A result whose acknowledgement was lost with a dead node is sent again (as the runtime's
+    // outbox does): the node the volunteer moved to adopted the lease and answers it.
+    let reply: Awaited<ReturnType<typeof link.result>> | undefined;
+    for (let attempt = 0; attempt < 5 && !stopped && heldLeases.has(lease.leaseId); attempt++) {
+      reply = await link.result({ leaseId: lease.leaseId, output, cpuMs: 1 }).catch(() => undefined);
+      if (reply) break;
+      await sleep(200);
+    }
     heldLeases.delete(lease.leaseId);
     if (!reply) {
       stats.errors++;

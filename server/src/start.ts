@@ -106,7 +106,9 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     releaseSessions: (sessionIds) => scheduler.releaseSessions(sessionIds),
     work: () => scheduler.wakeIdle(),
     settled: (jobIds) => jobIds.forEach((jobId) => jobEvents.notify(jobId)),
-    onPeerDead: (node, sessions) => app.log.warn({ node: node.id, sessions }, 'a node died: its leases were released'),
+    onPeersDead: (dead) => app.log.warn({ nodes: dead.map((n) => n.id) }, 'nodes stopped beating: taken for dead'),
+    onReleased: (sessions) => app.log.warn({ sessions }, 'leases of dead nodes\' connections released'),
+    onRevived: () => app.log.error('this node was taken for dead (its heartbeat was late): its leases were released'),
   });
 
   // Before listening: the leases of the previous process's connections are listed (and their

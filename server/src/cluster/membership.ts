@@ -59,6 +59,19 @@ export function sessionsOfNode(sessions: readonly string[], nodeId: string): str
 }
 
 /**
+ * Sessions of cluster nodes that have no row any more: a dead node's, whose row a survivor deleted.
+ * (A node writes its row before it takes connections and deletes it only after closing them, so a
+ * live node's sessions always have one.) Sessions of a single-node coordinator are left to the
+ * restart grace of `orphanSessions`.
+ */
+export function strandedSessions(sessions: readonly string[], nodeIds: ReadonlySet<string>): string[] {
+  return sessions.filter((sessionId) => {
+    const node = nodeOfSession(sessionId);
+    return node !== undefined && !nodeIds.has(node);
+  });
+}
+
+/**
  * The origins browsers may open a volunteer socket from: this node's own, and the public origins
  * of live peers (a frame served by one node moves to another when its node dies). A node row can
  * only be written by a holder of the database, so a foreign page's origin never gets in.

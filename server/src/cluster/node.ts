@@ -18,11 +18,14 @@ import {
   clusterOrigins,
   orphanSessions,
   sessionIdFor,
-  sessionsOfNode,
+  strandedSessions,
   validNodeId,
   type NodeRow,
 } from './membership.ts';
 import { createNodeRegistry, type Membership } from './registry.ts';
+
+/** How many beats between two looks for sessions of vanished nodes when no death was seen. */
+const STRANDED_SCAN_BEATS = 5;
 
 export interface ClusterNodeOptions {
   databaseUrl: string;
@@ -44,8 +47,12 @@ export interface ClusterNodeHandlers {
   work(): void;
   /** Another node settled tasks of these jobs. */
   settled(jobIds: string[]): void;
-  /** A dead peer was found and its sessions released (for logs). */
-  onPeerDead?(node: NodeRow, sessions: number): void;
+  /** Dead peers were found (for logs). */
+  onPeersDead?(nodes: NodeRow[]): void;
+  /** Sessions of dead nodes were released (for logs). */
+  onReleased?(sessions: number): void;
+  /** This node's row had been deleted: a peer took it for dead (for logs). */
+  onRevived?(): void;
 }
 
 export interface ClusterNode {
@@ -74,15 +81,19 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
   if (!validNodeId(options.nodeId)) throw new Error(`node id ${options.nodeId} is not [A-Za-z0-9_-]{1,64}`);
   const intervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
   const timeoutMs = options.nodeTimeoutMs ?? NODE_TIMEOUT_MS;
-  // The adapter holds one connection for LISTEN; heartbeats and broadcasts share the rest.
+  // The adapter holds one connection for LISTEN and publishes on the others; the heartbeat has a
+  // pool of its own, so a burst of broadcasts never makes a live node look dead.
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4, application_name: `sparecycles-node-${options.nodeId}` });
   pool.on('error', (error) => options.onError(error));
-  const registry = createNodeRegistry(pool, { id: options.nodeId, publicUrl: options.publicUrl });
+  const beatPool = new pg.Pool({ connectionString: options.databaseUrl, max: 3, application_name: `sparecycles-beat-${options.nodeId}` });
+  beatPool.on('error', (error) => options.onError(error));
+  const registry = createNodeRegistry(beatPool, { id: options.nodeId, publicUrl: options.publicUrl });
   let membership: Membership;
   try {
     membership = await registry.beat();
   } catch (error) {
     await pool.end();
+    await beatPool.end();
     throw error;
   }
   const adapter = createAdapter(pool, { errorHandler: (error) => options.onError(error) });
@@ -92,17 +103,38 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
 
   const livePeers = (): NodeRow[] => membership.nodes.filter((n) => n.id !== options.nodeId && alive(n.heartbeatAt, membership.now, timeoutMs));
 
+  /** Beats since the last look for stranded sessions. */
+  let sinceScan = 0;
+  let releasing: Promise<void> | undefined;
+
   async function beatOnce(handlers: ClusterNodeHandlers): Promise<void> {
-    membership = await registry.beat();
+    const beat = await registry.beat();
+    membership = beat;
+    if (beat.revived) handlers.onRevived?.();
     const dead = await registry.claimDead(timeoutMs);
-    if (dead.length === 0) return;
-    const sessions = await handlers.sessionsWithLeases();
-    for (const node of dead) {
+    if (dead.length > 0) handlers.onPeersDead?.(dead);
+    // Right after a death, and every few beats in case a node that was releasing died itself.
+    // Not awaited: releasing many leases must not delay this node's own heartbeat.
+    if (dead.length === 0 && ++sinceScan < STRANDED_SCAN_BEATS) return;
+    if (releasing) return;
+    sinceScan = 0;
+    releasing = releaseStranded(handlers)
+      .catch(options.onError)
+      .finally(() => {
+        releasing = undefined;
+      });
+  }
+
+  async function releaseStranded(handlers: ClusterNodeHandlers): Promise<void> {
+    await registry.exclusively(async () => {
+      const rows = await registry.beat();
+      membership = rows;
       // Volunteers that already reconnected elsewhere adopted their leases: those are not here.
-      const theirs = sessionsOfNode(sessions, node.id);
-      await handlers.releaseSessions(theirs);
-      handlers.onPeerDead?.(node, theirs.length);
-    }
+      const stranded = strandedSessions(await handlers.sessionsWithLeases(), new Set(rows.nodes.map((n) => n.id)));
+      if (stranded.length === 0) return;
+      await handlers.releaseSessions(stranded);
+      handlers.onReleased?.(stranded.length);
+    });
   }
 
   return {
@@ -130,10 +162,12 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
       timer = undefined;
       bus?.close();
       await beating;
+      await releasing;
       // The adapters beat and clean up on the pool: stopped before it closes.
       for (const nsp of io?._nsps.values() ?? []) await nsp.adapter.close();
       await registry.leave().catch(options.onError);
       await pool.end();
+      await beatPool.end();
     },
   };
 }
