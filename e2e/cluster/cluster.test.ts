@@ -76,7 +76,9 @@ beforeAll(async () => {
     nodes: 3,
     basePort: BASE_PORT,
     adminKey: ADMIN_KEY,
-    env: { LOG_LEVEL: 'warn' },
+    // Dead after 6 s of silence, not the default 3 s: on the shared 2-core machine (load ~20 while
+    // other suites run) a live node's heartbeat was seen 3 s late.
+    env: { LOG_LEVEL: 'warn', SPARECYCLES_NODE_TIMEOUT_MS: '6000' },
     ...(logDir ? { echo: (i: number, text: string) => appendFileSync(`${logDir}/node${i}.log`, text) } : {}),
   });
   db = new pg.Pool({ connectionString: postgres.url, max: 2 });
@@ -164,7 +166,8 @@ describe('several nodes on one PostgreSQL', () => {
     const jobId = await api[0]!.createJob({ module, inputs, deadlineMs: 120_000, maxAttempts: 10, redundancy: 2, quorum: 2, adaptiveReplication: false });
 
     // Mid-job: node B dies without a goodbye.
-    await waitUntil(async () => (await api[0]!.jobStatus(jobId)).counts.completed >= TASKS / 4, 120_000, () => 'a quarter of the job never completed');
+    // Early, while fresh tasks remain (the hoarders hold some of them).
+    await waitUntil(async () => (await api[0]!.jobStatus(jobId)).counts.completed >= TASKS / 10, 120_000, () => 'a tenth of the job never completed');
     const victim = nodes[1]!;
     const victimId = nodeIdOf(victim);
     expect(victimId).not.toBe('');
@@ -180,7 +183,7 @@ describe('several nodes on one PostgreSQL', () => {
     );
     const stillHeld = async (): Promise<number> =>
       Number((await db.query(`SELECT count(*) AS n FROM leases WHERE state = 'active' AND session_id LIKE $1`, [`${victimId}.%`])).rows[0].n);
-    await waitUntil(async () => (await stillHeld()) === 0, 15_000, () => `the dead node's leases were not released; survivors said:\n${nodes[0]!.output().slice(-3000)}\n${nodes[2]!.output().slice(-3000)}`);
+    await waitUntil(async () => (await stillHeld()) === 0, 20_000, () => `the dead node's leases were not released; survivors said:\n${nodes[0]!.output().slice(-3000)}\n${nodes[2]!.output().slice(-3000)}`);
     const releasedWithinMs = Date.now() - killedAt;
     // Leases live at the kill ended released (not expired), or answered after their volunteer
     // moved and adopted them.
@@ -195,13 +198,21 @@ describe('several nodes on one PostgreSQL', () => {
     });
     const elapsedMs = Date.now() - started;
     clearInterval(progress);
-    expect(status.state).toBe('completed');
     const results = await api[2]!.jobResults(jobId);
-    expect(resultProblems(results, expected)).toEqual([]);
+    // The quorum rule caps a task at 2r + 1 = 5 results: a task whose first five results hold
+    // fewer than two honest ones fails "no quorum" (by design, not a wrong answer). With 20%
+    // liars that is rare, and it is the only way a task may end other than completed and correct.
+    const noQuorum = results.filter((line) => line.state === 'failed' && (line.errors ?? []).some((e) => /no quorum/.test(e.message)));
+    const judged = results.filter((line) => !noQuorum.includes(line));
+    expect(resultProblems(judged, expected).filter((p) => !/ missing$/.test(p) || !noQuorum.some((l) => p === `task ${l.index} missing`))).toEqual([]);
+    expect(results.length).toBe(TASKS);
+    expect(noQuorum.length).toBeLessThan(TASKS * 0.05);
+    expect(status.state).toBe('completed');
+    expect(status.counts.failed).toBe(noQuorum.length);
     expect(everyone.flatMap((v) => v.violations)).toEqual([]);
     const accepted = crowd.reduce((n, v) => n + v.stats.accepted, 0);
     console.log(
-      `cluster: ${TASKS} tasks (r=q=2, ${LIARS} liars of ${VOLUNTEERS}) in ${elapsedMs} ms, ${accepted} results accepted ` +
+      `cluster: ${noQuorum.length} tasks failed "no quorum"; ${TASKS} tasks (r=q=2, ${LIARS} liars of ${VOLUNTEERS}) in ${elapsedMs} ms, ${accepted} results accepted ` +
         `(${Math.round((accepted / elapsedMs) * 1000)}/s over 3 then 2 nodes); dead node's leases released ${releasedWithinMs} ms after SIGKILL`,
     );
   });

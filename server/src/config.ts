@@ -5,7 +5,8 @@
  *
  * Variables (DESIGN.md operator contract, plus limits):
  *   PORT (8080), HOST (127.0.0.1), DEMO_PORT (PORT+1), DATA_DIR (./data), DATABASE_URL (a postgres://
- *   URL: the store is PostgreSQL and the coordinator a node of a cluster; unset: SQLite), SPARECYCLES_ADMIN_KEY (generated and kept in DATA_DIR when
+ *   URL: the store is PostgreSQL and the coordinator a node of a cluster; unset: SQLite),
+ *   SPARECYCLES_NODE_TIMEOUT_MS (3000; a cluster node silent this long is taken for dead), SPARECYCLES_ADMIN_KEY (generated and kept in DATA_DIR when
  *   unset), SPARECYCLES_DEMO (1; 0 turns the demo off), PUBLIC_URL (http://HOST:PORT), LOG_LEVEL
  *   (info), SPARECYCLES_MAX_MODULE_BYTES (8MiB), SPARECYCLES_MAX_MEMORY_BYTES (256MiB, a multiple
  *   of 64KiB), SPARECYCLES_MAX_OUTPUT_BYTES (4MiB), SPARECYCLES_MAX_JOB_BODY_BYTES (64MiB; a JSON job),
@@ -68,6 +69,8 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL shared by the cluster's nodes (`DATABASE_URL`); unset: SQLite in `dataDir`. */
   databaseUrl?: string;
+  /** A cluster node silent this long is taken for dead and its leases released (ms). */
+  nodeTimeoutMs: number;
   /** The coordinator's public origin, no trailing slash (embed snippet, frame CSP, socket origin). */
   publicUrl: string;
   /** Who runs this coordinator, as the frame names it to visitors (plain text, 1-100 characters). */
@@ -199,6 +202,7 @@ export function parseEnv(env: Env): Omit<Config, 'adminKey' | 'adminKeyGenerated
     demoPort,
     dataDir: dir('DATA_DIR', './data'),
     ...(databaseUrl ? { databaseUrl } : {}),
+    nodeTimeoutMs: integer(env, 'SPARECYCLES_NODE_TIMEOUT_MS', 3_000, Type.Integer({ minimum: 2_000, maximum: 600_000 }), 'expected 2000-600000 ms'),
     publicUrl: url,
     operatorName: operatorName(env, url),
     ...(adminKey ? { adminKey } : {}),

@@ -50,6 +50,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
         databaseUrl: config.databaseUrl,
         nodeId: `n${randomToken(6)}`,
         publicUrl: config.publicUrl,
+        nodeTimeoutMs: config.nodeTimeoutMs,
         onError: (error) => console.error('sparecycles cluster:', error),
       })
     : undefined;

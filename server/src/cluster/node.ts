@@ -80,13 +80,18 @@ export interface ClusterNode {
 export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterNode> {
   if (!validNodeId(options.nodeId)) throw new Error(`node id ${options.nodeId} is not [A-Za-z0-9_-]{1,64}`);
   const intervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  let closing = false;
+  // Broadcasts still in flight when the pool closes at shutdown fail: nothing to report then.
+  const onError = (error: unknown): void => {
+    if (!closing) options.onError(error);
+  };
   const timeoutMs = options.nodeTimeoutMs ?? NODE_TIMEOUT_MS;
   // The adapter holds one connection for LISTEN and publishes on the others; the heartbeat has a
   // pool of its own, so a burst of broadcasts never makes a live node look dead.
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4, application_name: `sparecycles-node-${options.nodeId}` });
-  pool.on('error', (error) => options.onError(error));
+  pool.on('error', onError);
   const beatPool = new pg.Pool({ connectionString: options.databaseUrl, max: 3, application_name: `sparecycles-beat-${options.nodeId}` });
-  beatPool.on('error', (error) => options.onError(error));
+  beatPool.on('error', onError);
   const registry = createNodeRegistry(beatPool, { id: options.nodeId, publicUrl: options.publicUrl });
   let membership: Membership;
   try {
@@ -96,7 +101,7 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
     await beatPool.end();
     throw error;
   }
-  const adapter = createAdapter(pool, { errorHandler: (error) => options.onError(error) });
+  const adapter = createAdapter(pool, { errorHandler: onError });
   let timer: ReturnType<typeof setInterval> | undefined;
   let bus: ClusterBus | undefined;
   let beating: Promise<void> = Promise.resolve();
@@ -166,6 +171,7 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
       // The adapters beat and clean up on the pool: stopped before it closes.
       for (const nsp of io?._nsps.values() ?? []) await nsp.adapter.close();
       await registry.leave().catch(options.onError);
+      closing = true;
       await pool.end();
       await beatPool.end();
     },
