@@ -163,7 +163,7 @@ describe('several nodes on one PostgreSQL', () => {
     const progress = setInterval(() => {
       void api[0]!.jobStatus(jobId).then((st) => console.log(`${Date.now() - started} ms ${JSON.stringify(st.counts)}`), () => undefined);
     }, 10_000);
-    const jobId = await api[0]!.createJob({ module, inputs, deadlineMs: 120_000, maxAttempts: 10, redundancy: 2, quorum: 2, adaptiveReplication: false });
+    const jobId = await api[0]!.createJob({ module, inputs, deadlineMs: 30_000, maxAttempts: 10, redundancy: 2, quorum: 2, adaptiveReplication: false });
 
     // Mid-job: node B dies without a goodbye.
     // Early, while fresh tasks remain (the hoarders hold some of them).
@@ -177,7 +177,7 @@ describe('several nodes on one PostgreSQL', () => {
     await victim.kill();
 
     // Its volunteers move to the other nodes; the hoarders' leases are released by a survivor in
-    // seconds (not at their 120 s deadlines, and not counted against anyone).
+    // seconds (not at their deadlines, and not counted against anyone).
     await waitUntil(() => crowd.every((v) => v.connected() && v.currentUrl() !== victim.url), 20_000, () =>
       `${crowd.filter((v) => !v.connected() || v.currentUrl() === victim.url).length} volunteers still off or on the dead node`,
     );
@@ -187,10 +187,12 @@ describe('several nodes on one PostgreSQL', () => {
     const releasedWithinMs = Date.now() - killedAt;
     // Leases live at the kill ended released (not expired), or answered after their volunteer
     // moved and adopted them.
-    const ended = await db.query(`SELECT state, count(*) AS n FROM leases WHERE id = ANY($1) GROUP BY state`, [heldAtKill]);
-    const states = Object.fromEntries(ended.rows.map((r: { state: string; n: string }) => [r.state, Number(r.n)]));
-    expect(states['expired'] ?? 0).toBe(0);
-    expect(states['released'] ?? 0).toBeGreaterThan(0);
+    // (A lease whose deadline came before the release could expire first: those are left out.)
+    const ended = (await db.query(`SELECT state, deadline FROM leases WHERE id = ANY($1)`, [heldAtKill])).rows as Array<{ state: string; deadline: string }>;
+    const releasedAt = killedAt + releasedWithinMs;
+    const due = ended.filter((row) => Number(row.deadline) + 2_000 > releasedAt);
+    expect(due.filter((row) => row.state === 'expired')).toEqual([]);
+    expect(ended.filter((row) => row.state === 'released').length).toBeGreaterThan(0);
 
     const status = await waitForJobSettled(api[0]!, jobId, {
       timeoutMs: 150_000 - (Date.now() - started),

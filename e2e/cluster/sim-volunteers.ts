@@ -55,7 +55,7 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   const offset = options.lieOffset ?? 0;
   const slots = options.slots ?? 2;
   const answers = options.answers ?? true;
-  const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 5_000 });
+  const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 30_000 });
   const { link } = connection;
   const stats = { leased: 0, accepted: 0, stale: 0, revoked: 0, errors: 0 };
   const violations: string[] = [];
