@@ -131,7 +131,7 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
   }
 
   async function releaseStranded(handlers: ClusterNodeHandlers): Promise<void> {
-    await registry.exclusively(async () => {
+    const ran = await registry.exclusively(async () => {
       const rows = await registry.beat();
       membership = rows;
       // Volunteers that already reconnected elsewhere adopted their leases: those are not here.
@@ -140,6 +140,8 @@ export async function joinCluster(options: ClusterNodeOptions): Promise<ClusterN
       await handlers.releaseSessions(stranded);
       handlers.onReleased?.(stranded.length);
     });
+    // Another node was looking (perhaps from before the death): look again at the next beat.
+    if (!ran) sinceScan = STRANDED_SCAN_BEATS;
   }
 
   return {
