@@ -4,14 +4,16 @@
  * Started by `main.ts` (`npm start`) and by `sparecycles serve`, with the same environment.
  */
 import { join } from 'node:path';
+import { joinCluster, type ClusterBus, type ClusterNode } from './cluster/index.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
-import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey } from './ids.ts';
+import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey, randomToken } from './ids.ts';
 import { createJobEvents } from './jobs/index.ts';
+import { VOLUNTEER_NAMESPACE } from './protocol/events.ts';
 import { createScheduler } from './scheduling/index.ts';
 import { attachVolunteerSocket, type VolunteerSocket } from './socket/index.ts';
-import { openPostgresStore, openSqliteStore, redactedUrl } from './store/index.ts';
+import { openPostgresStore, openSqliteStore, redactedUrl, type Store } from './store/index.ts';
 import { withGroupCommit } from './scheduling/group-commit.ts';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -41,13 +43,26 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
   // DATABASE_URL: PostgreSQL, which several coordinator nodes may share (its pool runs transactions
   // side by side); else one SQLite file, whose single writer gains from group commit: claims and
   // answers that queue while the store is busy share one transaction.
-  const store = config.databaseUrl
+  const store: Store = config.databaseUrl
     ? await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize })
     : withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
+  // On PostgreSQL this process is a node of a cluster: its row is written before anything below
+  // decides what belongs to dead processes.
+  const cluster: ClusterNode | undefined = config.databaseUrl
+    ? await joinCluster({
+        databaseUrl: config.databaseUrl,
+        nodeId: `n${randomToken(6)}`,
+        publicUrl: config.publicUrl,
+        nodeTimeoutMs: config.nodeTimeoutMs,
+        onError: (error) => console.error('sparecycles cluster:', error),
+      })
+    : undefined;
   // Streamed requests that died with the previous process leave inputs nobody can see: gone now.
-  await store.discardAbandonedInputs();
+  // Not while another node is alive: they may be its requests in flight.
+  if (!cluster?.hasLivePeers()) await store.discardAbandonedInputs();
 
   let volunteers: VolunteerSocket | undefined;
+  let clusterBus: ClusterBus | undefined;
   const jobEvents = createJobEvents();
   const scheduler = createScheduler({
     store,
@@ -59,7 +74,11 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     wake: (sessionIds: string[]) => volunteers?.wake(sessionIds),
     // Called only once the app below exists (the sweep starts after it is built).
     onError: (error: unknown) => app.log.error({ err: error }, 'scheduler'),
-    onSettled: (jobId: string) => jobEvents.notify(jobId),
+    onSettled: (jobId: string) => {
+      jobEvents.notify(jobId);
+      clusterBus?.settled(jobId);
+    },
+    ...(cluster ? { orphansAmong: cluster.orphansAmong, onWork: () => clusterBus?.workAppeared() } : {}),
   });
 
   let ready = false;
@@ -84,6 +103,16 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
     publicUrl: config.publicUrl,
     limits: config.limits,
     logger: app.log,
+    ...(cluster ? { adapter: cluster.adapter, sessionIdOf: cluster.sessionIdOf, peerOrigins: cluster.origins } : {}),
+  });
+  clusterBus = cluster?.run(volunteers.io.of(VOLUNTEER_NAMESPACE), {
+    sessionsWithLeases: () => store.sessionsWithLeases(),
+    releaseSessions: (sessionIds) => scheduler.releaseSessions(sessionIds),
+    work: () => scheduler.wakeIdle(),
+    settled: (jobIds) => jobIds.forEach((jobId) => jobEvents.notify(jobId)),
+    onPeersDead: (dead) => app.log.warn({ nodes: dead.map((n) => n.id) }, 'nodes stopped beating: taken for dead'),
+    onReleased: (sessions) => app.log.warn({ sessions }, 'leases of dead nodes\' connections released'),
+    onRevived: () => app.log.error('this node was taken for dead (its heartbeat was late): its leases were released'),
   });
 
   // Before listening: the leases of the previous process's connections are listed (and their
@@ -99,6 +128,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
         : `sparecycles: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
     );
     await scheduler.stop();
+    await cluster?.close();
     await store.close();
     process.exit(1);
   }
@@ -138,6 +168,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
       await demo?.close();
       await volunteers?.close();
       await scheduler.stop();
+      await cluster?.close(volunteers?.io);
       await app.close();
       await store.close();
       process.exit(0);
@@ -154,6 +185,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
   const lines = [
     '',
     `  sparecycles coordinator  ${config.publicUrl}`,
+    ...(cluster ? [`  cluster node             ${cluster.nodeId} (PostgreSQL)`] : []),
     `  REST API                 ${config.publicUrl}/api/v1`,
     ...(demo ? [`  demo page                ${demo.url}`] : []),
     `  data                     ${config.dataDir}`,

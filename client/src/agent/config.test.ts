@@ -8,6 +8,7 @@ describe('readConfig', () => {
     const config = readConfig(['--url', 'http://127.0.0.1:8080/some/path', '--site', 'abc'], env);
     expect(config).toEqual({
       url: 'http://127.0.0.1:8080',
+      urls: ['http://127.0.0.1:8080'],
       siteKey: 'abc',
       workers: undefined,
       execution: 'threads',
@@ -36,5 +37,11 @@ describe('readConfig', () => {
   ])('refuses %j', (argv, message) => {
     expect(() => readConfig(argv, env)).toThrow(ConfigError);
     expect(() => readConfig(argv, env)).toThrow(message);
+  });
+  it('takes several cluster nodes separated by commas, each checked and reduced to its origin', () => {
+    const config = readConfig(['--url', 'http://a.example:8080/x, https://b.example', '--site', 's'], {});
+    expect(config.urls).toEqual(['http://a.example:8080', 'https://b.example']);
+    expect(config.url).toBe('http://a.example:8080');
+    expect(() => readConfig(['--url', 'http://a.example,ftp://b.example', '--site', 's'], {})).toThrow(/http\(s\)/);
   });
 });

@@ -8,7 +8,10 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../runtime/error-message.ts';
 
 export interface AgentConfig {
+  /** The first coordinator node (the only one, unless several were given). */
   url: string;
+  /** Every node given (`--url a,b,c`): the agent moves to the next when its node dies. */
+  urls: string[];
   siteKey: string;
   workers: number | undefined;
   execution: 'threads' | 'inline';
@@ -18,7 +21,8 @@ export interface AgentConfig {
 
 export const USAGE = `Usage: sparecycles-agent --url URL --site SITE_KEY [--workers N] [--inline] [--id-file PATH]
 
-  --url       the coordinator, e.g. http://127.0.0.1:8080   (env SPARECYCLES_URL)
+  --url       the coordinator, e.g. http://127.0.0.1:8080   (env SPARECYCLES_URL);
+              several nodes of one cluster separated by commas
   --site      the site key to volunteer through               (env SPARECYCLES_SITE)
   --workers   parallel tasks (default: all cores but one)
   --inline    run tasks in the main thread (no isolation, and a task over ~20 s may miss the
@@ -71,13 +75,8 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Readonly
   const siteKey = flags.siteKey ?? env['SPARECYCLES_SITE'];
   if (!url) throw new ConfigError('--url is required');
   if (!siteKey) throw new ConfigError('--site is required');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(`--url is not a URL: ${url}`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('--url must be http(s)');
+  const urls = url.split(',').map((each) => each.trim()).filter((each) => each !== '').map(nodeOrigin);
+  if (urls.length === 0) throw new ConfigError('--url is required');
 
   let workers: number | undefined;
   if (flags.workers !== undefined) {
@@ -87,10 +86,23 @@ export function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Readonly
 
   const configHome = env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
   return Object.freeze({
-    url: parsed.origin,
+    url: urls[0]!,
+    urls,
     siteKey,
     workers,
     execution: flags.inline ? 'inline' : 'threads',
     idFile: flags.idFile ?? join(configHome, 'sparecycles', 'volunteer-id'),
   });
+}
+
+/** One node's origin, from a URL on it. */
+function nodeOrigin(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`--url is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('--url must be http(s)');
+  return parsed.origin;
 }

@@ -14,7 +14,7 @@ export async function runVolunteer(config: Readonly<AgentConfig>): Promise<numbe
   const volunteerId = await loadVolunteerIdFile(config.idFile);
   let last = '';
   const volunteer = await startNodeVolunteer({
-    url: config.url,
+    url: config.urls,
     siteKey: config.siteKey,
     volunteerId,
     execution: config.execution,
@@ -37,7 +37,7 @@ export async function runVolunteer(config: Readonly<AgentConfig>): Promise<numbe
     return undefined;
   });
   if (!volunteer) return 1;
-  console.log(`volunteering to ${config.url} as ${volunteerId} (site ${config.siteKey}); Ctrl-C stops`);
+  console.log(`volunteering to ${config.urls.join(', ')} as ${volunteerId} (site ${config.siteKey}); Ctrl-C stops`);
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {

@@ -17,8 +17,8 @@ import { createVolunteerLoop, type VolunteerStats } from '../runtime/volunteer-l
 import { inlineWorkers, threadWorkers } from './workers.ts';
 
 export interface NodeVolunteerOptions {
-  /** The coordinator, e.g. `http://127.0.0.1:8080`. */
-  url: string;
+  /** The coordinator, e.g. `http://127.0.0.1:8080`, or the nodes of a cluster (tried in turn). */
+  url: string | readonly string[];
   siteKey: string;
   /** Kept by the caller to stay the same volunteer across runs; random when absent. */
   volunteerId?: string;
@@ -59,7 +59,8 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   });
   const loop = createVolunteerLoop({
     link: connection.link,
-    modules: createModuleSource({ fetchBytes: httpBytes(options.url), compile: compileTask }),
+    // Modules come from the node connected to now (every node serves every module).
+    modules: createModuleSource({ fetchBytes: (url) => httpBytes(connection.currentUrl())(url), compile: compileTask }),
     pool,
     outbox: options.outbox ?? createMemoryOutbox(),
     now: Date.now,
@@ -70,7 +71,7 @@ export async function startNodeVolunteer(options: NodeVolunteerOptions): Promise
   if (options.onStats) loop.onStats(options.onStats);
 
   try {
-    await withTimeout(connection.connected, options.connectTimeoutMs ?? 10_000, `cannot reach the coordinator at ${options.url}`);
+    await withTimeout(connection.connected, options.connectTimeoutMs ?? 10_000, `cannot reach the coordinator at ${[options.url].flat().join(', ')}`);
   } catch (error) {
     connection.close();
     pool.close();

@@ -1,7 +1,9 @@
 /**
  * The typed `/volunteer` Socket.IO client, as a `CoordinatorLink` for the loop. WebSocket only
- * (no long-polling, so no CORS), reconnecting on its own; every event waits for its
- * acknowledgement with a timeout.
+ * (no long-polling, so no CORS and no sticky sessions behind a load balancer), reconnecting on its
+ * own; every event waits for its acknowledgement with a timeout. Given several coordinator nodes,
+ * each reconnection attempt goes to the next one, so a volunteer whose node died moves to a live
+ * one (and adopts its leases there).
  */
 import { io, type Socket } from 'socket.io-client';
 import type {
@@ -25,12 +27,14 @@ export interface VolunteerConnection {
   link: CoordinatorLink;
   /** Resolves on the first connection; rejects when the coordinator refuses the handshake. */
   connected: Promise<void>;
+  /** The node connected to now, or tried next (one of `url`'s). */
+  currentUrl(): string;
   close(): void;
 }
 
 export interface ConnectOptions {
-  /** The coordinator's origin (or any URL on it). */
-  url: string;
+  /** The coordinator's origin (or any URL on it), or the origins of several nodes of one cluster. */
+  url: string | readonly string[];
   auth: VolunteerAuth;
   /** How long to wait for each acknowledgement (default 10 s). */
   ackTimeoutMs?: number;
@@ -39,13 +43,25 @@ export interface ConnectOptions {
 /** Opens the volunteer connection. */
 export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
-  const socket: VolunteerSocket = io(new URL(NAMESPACE, options.url).href, {
+  const nodes = coordinatorUrls(options.url);
+  let current = 0;
+  const socket: VolunteerSocket = io(new URL(NAMESPACE, nodes[current]).href, {
     auth: options.auth,
     transports: ['websocket'],
     reconnection: true,
-    reconnectionDelay: 500,
+    // With several nodes the first retry goes to another node at once; a lone node is given time.
+    reconnectionDelay: nodes.length > 1 ? 100 : 500,
     reconnectionDelayMax: 5000,
   });
+  if (nodes.length > 1) {
+    // The manager opens each attempt on `uri`: the next node, round the list.
+    socket.io.on('reconnect_attempt', () => {
+      current = (current + 1) % nodes.length;
+      (socket.io as unknown as { uri: string }).uri = new URL(NAMESPACE, nodes[current]).href;
+    });
+    // A first connection that fails goes on to the next node too (the manager retries it).
+    socket.on('connect_error', () => undefined);
+  }
 
   const connected = new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -94,7 +110,18 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
     connect: () => void socket.connect(),
   };
 
-  return { socket, link, connected, close: () => void socket.disconnect() };
+  return { socket, link, connected, currentUrl: () => nodes[current]!, close: () => void socket.disconnect() };
+}
+
+/** The nodes to try, in order: at least one, each an http(s) URL. */
+export function coordinatorUrls(url: string | readonly string[]): string[] {
+  const list = typeof url === 'string' ? [url] : [...url];
+  if (list.length === 0) throw new Error('no coordinator URL given');
+  for (const each of list) {
+    const protocol = new URL(each).protocol;
+    if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`coordinator URL must be http(s): ${each}`);
+  }
+  return list;
 }
 
 /** Socket.IO sends a view's whole underlying buffer on some paths: send exactly the output. */

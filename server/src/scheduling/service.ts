@@ -68,6 +68,13 @@ export interface Scheduler {
   cancel(jobId: string): Promise<boolean>;
   /** New work exists (a job was created): idle volunteers are told to ask. */
   workAdded(jobId: string): void;
+  /** Another node saw work appear: this node's idle volunteers are told to ask (nothing is relayed). */
+  wakeIdle(): void;
+  /**
+   * Releases the leases of sessions whose node died (not counted against anyone): their tasks go
+   * back to the queue, and idle volunteers are woken.
+   */
+  releaseSessions(sessionIds: readonly string[]): Promise<void>;
   /** Volunteer connections of this process that are up now. */
   sessionsOnline(): number;
   /** Expires overdue leases now, and releases leases of connections that never came back. */
@@ -113,6 +120,13 @@ export interface SchedulerDeps {
   onSettled?: (jobId: string) => void;
   /** Errors of the background sweep and of callbacks, which have no caller to throw to. */
   onError?: (error: unknown) => void;
+  /**
+   * Of the sessions holding leases when `start()` runs, those that belong to no live process (in a
+   * cluster, other live nodes' sessions are not orphans). Default: all of them.
+   */
+  orphansAmong?: (sessionIds: string[]) => Promise<string[]>;
+  /** Work appeared or came back on this node (other nodes' idle volunteers may want it). */
+  onWork?: () => void;
 }
 
 /** Builds the scheduler; call `start()` to begin sweeping. */
@@ -160,6 +174,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   function wakeIdle(): void {
+    if (deps.onWork) guarded(deps.onWork);
+    wakeLocal();
+  }
+
+  function wakeLocal(): void {
     if (idle.size === 0 || !deps.wake) return;
     const sessions = [...idle];
     idle.clear();
@@ -314,6 +333,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       wakeIdle();
     },
 
+    wakeIdle() {
+      wakeLocal();
+    },
+
+    async releaseSessions(sessionIds) {
+      for (const sessionId of sessionIds) tookBack(await store.releaseSession(sessionId, now(), 'ended'));
+    },
+
     sessionsOnline() {
       return connected.size;
     },
@@ -325,11 +352,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
     start() {
       if (timer) return;
-      // Every connection that held leases when this process started belongs to a previous one.
+      // Every connection that held leases when this process started belongs to a previous one
+      // (in a cluster: unless a live node holds it).
       // Their leases' deadlines may have passed while nobody could answer: deferred to the end of
       // the grace, so a volunteer that comes back in time is not charged a timeout (nor a strike).
       orphansLoaded ??= store
         .sessionsWithLeases()
+        .then(async (all) => (deps.orphansAmong ? deps.orphansAmong(all) : all))
         .then(async (sessions) => {
           if (sessions.length === 0) return;
           const releaseAt = now() + resumeGraceMs;

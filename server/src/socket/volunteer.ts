@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { CodedError, errorBody, toError, type ErrorBody } from '../protocol/errors.ts';
 import {
   FailRequest,
@@ -59,6 +59,12 @@ export interface VolunteerSocketDeps {
   refusalLogIntervalMs?: number;
   /** Ping interval and answer timeout (default 10 s and 20 s); tests shorten them. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
+  /** In a cluster: the other nodes' public origins, also allowed (see `cluster/membership.ts`). */
+  peerOrigins?: () => ReadonlySet<string>;
+  /** In a cluster: the session id of a connection (default: the socket id). */
+  sessionIdOf?: (socketId: string) => string;
+  /** In a cluster: the Socket.IO adapter that carries broadcasts to the other nodes. */
+  adapter?: ServerOptions['adapter'];
 }
 
 export interface VolunteerSocket {
@@ -99,9 +105,10 @@ const silent: SocketLogger = { info() {}, warn() {}, error() {} };
  * agent sends no Origin. The Host header is not trusted: with DNS rebinding an attacker's page can
  * make Origin and Host agree on a name of its own.
  */
-export function originAllowed(origin: string | undefined, publicUrl: string): boolean {
+export function originAllowed(origin: string | undefined, publicUrl: string, peerOrigins?: ReadonlySet<string>): boolean {
   if (origin === undefined) return true;
-  return origin.toLowerCase() === new URL(publicUrl).origin;
+  const lower = origin.toLowerCase();
+  return lower === new URL(publicUrl).origin || (peerOrigins?.has(lower) ?? false);
 }
 
 /**
@@ -149,12 +156,13 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     // against its address, and its bodies are buffered by engine.io.
     transports: ['websocket'],
     serveClient: false,
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
     // A volunteer whose network vanished without closing the socket is noticed within 30 s
     // (Socket.IO's defaults: 45 s), and its leases released then.
     pingInterval: deps.heartbeat?.intervalMs ?? HEARTBEAT_INTERVAL_MS,
     pingTimeout: deps.heartbeat?.timeoutMs ?? HEARTBEAT_TIMEOUT_MS,
     allowRequest: (req: IncomingMessage, callback) => {
-      const ok = originAllowed(req.headers.origin, deps.publicUrl);
+      const ok = originAllowed(req.headers.origin, deps.publicUrl, deps.peerOrigins?.());
       if (!ok) {
         log.warn({ origin: req.headers.origin }, 'volunteer connection refused: foreign origin');
         callback('origin not allowed: volunteers connect from the coordinator\'s frame', false);
@@ -190,7 +198,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       }
       socket.data = {
         volunteerId: auth.value.volunteerId,
-        sessionId: socket.id,
+        sessionId: deps.sessionIdOf?.(socket.id) ?? socket.id,
         siteKey: site.siteKey,
         // The TCP peer's address only: no proxy header is trusted.
         address: addressKey(socket.handshake.address),
@@ -198,6 +206,8 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       // The volunteer adopts its leases left by a dead connection before any event of this one is
       // handled, so the sweep never releases work that is about to be answered.
       await scheduler.connect(socket.data);
+      // A session id that is not the socket id is a room of its own, so `revoke` finds it on any node.
+      if (socket.data.sessionId !== socket.id) void socket.join(socket.data.sessionId);
       next();
     };
     admit().catch((error: unknown) => {
@@ -253,18 +263,23 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     });
     answerUnknownEvents(events);
     socket.on('disconnect', (reason) => {
-      scheduler.disconnect(socket.id, releaseCause(reason)).catch((error: unknown) => log.error({ err: error, session: socket.id }, 'releasing leases failed'));
+      const sessionId = socket.data.sessionId;
+      scheduler.disconnect(sessionId, releaseCause(reason)).catch((error: unknown) => log.error({ err: error, session: sessionId }, 'releasing leases failed'));
     });
   });
 
   return {
     io,
     revoke(sessionId, leaseIds) {
-      if (leaseIds.length > 0) nsp.to(sessionId).emit('revoke', { leaseIds });
+      if (leaseIds.length === 0) return;
+      // A session of this node is told directly; any other goes through the adapter to its node.
+      if (nsp.adapter.rooms.has(sessionId)) nsp.local.to(sessionId).emit('revoke', { leaseIds });
+      else nsp.to(sessionId).emit('revoke', { leaseIds });
     },
     heldResultBytes: () => guard.heldBytes(),
     wake(sessionIds) {
-      if (sessionIds.length > 0) nsp.to(sessionIds).emit('work', {});
+      // Idle sessions are this node's own: no broadcast to the others.
+      if (sessionIds.length > 0) nsp.local.to(sessionIds).emit('work', {});
     },
     async close() {
       refusals.close();

@@ -13,6 +13,7 @@ import { jobSiteMigration } from './000007-job-site.ts';
 import { accountsMigration } from './000008-accounts.ts';
 import { streamingMigration } from './000009-streaming.ts';
 import { leaseAddressMigration } from './000010-lease-address.ts';
+import { nodesMigration } from './000011-nodes.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -27,6 +28,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000008-accounts': accountsMigration(),
     '000009-streaming': streamingMigration(),
     '000010-lease-address': leaseAddressMigration(),
+    '000011-nodes': nodesMigration(caps),
   };
 }
 
