@@ -21,6 +21,7 @@ import {
 import type { Scheduler, VolunteerRef } from '../scheduling/index.ts';
 import type { ReleaseCause, Store } from '../store/index.ts';
 import { compileChecker, type Checker } from '../http/index.ts';
+import { IDLE_CONNECTION_OPTIONS, releaseHandshakeRequest } from './tuning.ts';
 
 /** The part of the scheduler the namespace drives. */
 export type VolunteerScheduler = Pick<Scheduler, 'connect' | 'lease' | 'result' | 'fail' | 'disconnect'>;
@@ -87,6 +88,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     // Room for the largest output plus the event's framing.
     maxHttpBufferSize: deps.maxOutputBytes + 64 * 1024,
     serveClient: false,
+    ...IDLE_CONNECTION_OPTIONS,
     // A volunteer whose network vanished without closing the socket is noticed within 30 s
     // (Socket.IO's defaults: 45 s), and its leases released then.
     pingInterval: deps.heartbeat?.intervalMs ?? HEARTBEAT_INTERVAL_MS,
@@ -130,6 +132,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
   });
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
+    releaseHandshakeRequest(socket.conn);
     const ref = (): VolunteerRef => socket.data;
     handle(socket, 'lease', LeaseRequest, log, (payload) => scheduler.lease(ref(), payload));
     handle(socket, 'result', ResultRequest, log, async (payload) => {
