@@ -108,7 +108,44 @@ function explain(figures: Figure[]): string[] {
         'transaction, so memory holds one batch whatever the job\'s size.',
     );
   }
+  lines.push(...explainIdleConnections(figures));
   return lines;
+}
+
+/**
+ * The idle-connection figures of bench/connections.ts. The tuning is code, not a switch, so its
+ * "before" was measured once with the same bench on the commit before it (one coordinator).
+ */
+export const IDLE_BEFORE_TUNING = { commit: 'e6d6083', volunteers: 15_000, kibPerConnection: 16.86, afterKibPerConnection: 0 };
+
+function explainIdleConnections(figures: Figure[]): string[] {
+  const held = figures.find((figure) => figure.name === 'idle-connections');
+  const memory = figures.find((figure) => figure.name === 'memory-per-connection');
+  const rtt = figures.find((figure) => figure.name === 'lease-rtt-idle-crowd');
+  if (!held || !memory || !rtt) return [];
+  const d = held.detail;
+  const each = Object.entries(d)
+    .filter(([key]) => /^coordinator\d+RssMiB$/.test(key))
+    .map(([, value]) => `${value} MiB`)
+    .join(', ');
+  const b = IDLE_BEFORE_TUNING;
+  return [
+    `- **Idle volunteers.** ${held.value} of ${d['planned']} raw Socket.IO volunteers (real handshake \`auth\`, WebSocket, ` +
+      `a registered site) stayed connected over ${d['coordinators']} coordinator processes (SQLite, each its own data dir) ` +
+      `from ${d['clientProcesses']} client processes and ${d['sourceAddresses']} loopback source addresses ` +
+      `(at most ${d['perAddress']} per address and coordinator: one address has ~28,000 ephemeral ports, a process 20,000 ` +
+      `open files); ${d['failed']} refused, ${d['dropped']} dropped while idle for ${d['heldMs']} ms with the production ` +
+      `heartbeat (a ping every ${d['pingIntervalMs']} ms); connecting them took ${d['connectSeconds']} s. The coordinators' ` +
+      `RSS: ${d['coordinatorsRssMiB']} MiB in all (goal under ${d['goalMiB']} MiB; ${each}), of which ${d['baselineRssMiB']} MiB ` +
+      `before any volunteer connected (mostly Node and the TypeScript loader, ~160 MiB a process); ` +
+      `${memory.value} KiB per connection (${memory.detail['rssDeltaMiB']} MiB RSS delta over ${memory.detail['connections']} ` +
+      'connections, garbage not yet collected included). Before the tuning (no handshake request released, compression ' +
+      `and polling left at their defaults), the same bench on commit ${b.commit} with ${b.volunteers} volunteers on one ` +
+      `coordinator measured ${b.kibPerConnection} KiB per connection; after it, ${b.afterKibPerConnection} KiB in the same setting. ` +
+      `Meanwhile one probe volunteer per coordinator asked for a lease of a small job ${rtt.detail['leases']} times in all, ` +
+      `reporting each task done before the next: lease round trip p50 ${rtt.detail['p50Ms']} ms, p99 ${rtt.value} ms, max ` +
+      `${rtt.detail['maxMs']} ms (goal p99 under ${rtt.detail['goalMs']} ms). The client processes held ${d['clientsRssMiB']} MiB.`,
+  ];
 }
 
 export function renderReport(machine: Machine, figures: Figure[], when: Date): string {
