@@ -11,21 +11,27 @@
  * [--per-address N] [--hold-ms N]`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { loadTaskWasm } from '../wasm/testing/task-modules.ts';
 import { encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 import { apiClient } from '../e2e/support/api.ts';
-import { startCoordinatorProcess, type CoordinatorProcess } from '../e2e/support/coordinator-process.ts';
 import { HEARTBEAT_INTERVAL_MS } from '../server/src/socket/volunteer.ts';
 import type { LeaseReply } from '../server/src/protocol/events.ts';
 import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
 import { DEFAULT_SPREAD, percentile, spreadVolunteers, type SpreadLimits } from './connections-plan.ts';
 import type { ClientPlan, ClientProgress } from './connections-client.ts';
+import type { CoordinatorMemory } from './connections-coordinator.ts';
 import type { Figure } from './report.ts';
 
 const PORT_BASE = 18400;
+const sum = <T>(items: readonly T[], of: (item: T) => number): number => items.reduce((total, item) => total + of(item), 0);
+
+/** KiB per connection that a measure grew by, summed over the coordinators. */
+function perConnectionKiB(after: CoordinatorMemory[], before: CoordinatorMemory[], of: (m: CoordinatorMemory) => number, connections: number): number {
+  return round((sum(after, of) - sum(before, of)) / 1024 / Math.max(connections, 1), 2);
+}
 const MiB = 2 ** 20;
 
 export interface IdleOptions {
@@ -104,10 +110,52 @@ async function probe(url: string, siteKey: string, leases: number): Promise<numb
   return times;
 }
 
-async function stopWithin(coordinator: CoordinatorProcess, ms: number): Promise<void> {
-  const timer = setTimeout(() => coordinator.child.kill('SIGKILL'), ms);
-  await coordinator.stop();
-  clearTimeout(timer);
+interface BenchCoordinator {
+  url: string;
+  pid: number;
+  /** Its memory right after a full garbage collection. */
+  memory(): Promise<CoordinatorMemory>;
+  stop(): Promise<void>;
+}
+
+/** `npm start`'s coordinator on SQLite in `dataDir` (emptied first), demo off, as a child with IPC. */
+async function startCoordinator(port: number, dataDir: string): Promise<BenchCoordinator> {
+  await rm(dataDir, { recursive: true, force: true });
+  const url = `http://127.0.0.1:${port}`;
+  const script = fileURLToPath(new URL('./connections-coordinator.ts', import.meta.url));
+  const child = fork(script, [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DEMO_PORT: String(port + 1), DATA_DIR: dataDir, SPARECYCLES_ADMIN_KEY: BENCH_ADMIN_KEY, SPARECYCLES_DEMO: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null) throw new Error(`coordinator on port ${port} exited (${child.exitCode})`);
+    if (Date.now() > deadline) throw new Error(`coordinator on port ${port} did not become healthy`);
+    await sleep(200);
+  }
+  return {
+    url,
+    pid: child.pid ?? 0,
+    memory: () =>
+      new Promise((resolve) => {
+        const onMessage = (message: CoordinatorMemory): void => {
+          if (message.type !== 'memory') return;
+          child.off('message', onMessage);
+          resolve(message);
+        };
+        child.on('message', onMessage);
+        child.send('memory');
+      }),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Runs the bench; returns its figures (connections held, memory per connection, lease round trip). */
@@ -119,12 +167,12 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
   const probeLeases = options.probeLeases ?? 300;
   const primes = await loadTaskWasm('primes');
 
-  const coordinators: CoordinatorProcess[] = [];
+  const coordinators: BenchCoordinator[] = [];
   const clients: ClientProcess[] = [];
   try {
     const siteKeys: string[] = [];
     for (let k = 0; k < spread.coordinators; k++) {
-      const coordinator = await startCoordinatorProcess({ port: PORT_BASE + 2 * k, dataDir: `.tmp/bench-idle-${k}`, adminKey: BENCH_ADMIN_KEY });
+      const coordinator = await startCoordinator(PORT_BASE + 2 * k, `.tmp/bench-idle-${k}`);
       coordinators.push(coordinator);
       const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);
       siteKeys.push(await api.createSite([`http://localhost:${PORT_BASE + 2 * k + 1}`]));
@@ -132,8 +180,9 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
       await api.createJob({ module: hash, inputs: Array.from({ length: probeLeases + 10 }, (_, i) => encodePrimesInput(i * 10, i * 10 + 10)), deadlineMs: 60_000 });
     }
     await sleep(2000);
-    const pids = coordinators.map((c) => c.child.pid ?? 0);
+    const pids = coordinators.map((c) => c.pid);
     const baseline = await Promise.all(pids.map(rssBytes));
+    const baselineCollected = await Promise.all(coordinators.map((c) => c.memory()));
     log(`${spread.coordinators} coordinators up, ${baseline.map((b) => round(b / MiB, 1)).join(' / ')} MiB each; ` +
       `${spread.clients.length} client processes, ${spread.addresses} source addresses`);
 
@@ -157,6 +206,8 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
     log(`holding ${holdMs} ms (ping every ${HEARTBEAT_INTERVAL_MS} ms)`);
     await sleep(holdMs);
     const held = await Promise.all(pids.map(rssBytes));
+    const heldCollected = await Promise.all(coordinators.map((c) => c.memory()));
+    await sleep(2000);
 
     const probes = await Promise.all(coordinators.map((c, k) => probe(c.url, siteKeys[k]!, probeLeases)));
     const times = probes.flat();
@@ -198,7 +249,14 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
         name: 'memory-per-connection',
         unit: 'KiB',
         value: round(deltaRss / Math.max(holding, 1) / 1024, 2),
-        detail: { connections: holding, rssDeltaMiB: round(deltaRss / MiB, 1) },
+        detail: {
+          connections: holding,
+          rssDeltaMiB: round(deltaRss / MiB, 1),
+          // After a full collection in every coordinator: what the connections really keep.
+          collectedRssKiB: perConnectionKiB(heldCollected, baselineCollected, (m) => m.rssBytes, holding),
+          heapKiB: perConnectionKiB(heldCollected, baselineCollected, (m) => m.heapUsedBytes, holding),
+          externalKiB: perConnectionKiB(heldCollected, baselineCollected, (m) => m.externalBytes, holding),
+        },
       },
       {
         name: 'lease-rtt-idle-crowd',
@@ -218,7 +276,7 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
     for (const client of clients) if (client.child.connected) client.child.send('stop');
     await sleep(500);
     for (const client of clients) if (client.child.exitCode === null) client.child.kill('SIGKILL');
-    await Promise.all(coordinators.map((c) => stopWithin(c, 30_000)));
+    await Promise.all(coordinators.map((c) => c.stop()));
   }
 }
 
