@@ -126,7 +126,8 @@ async function startCoordinator(port: number, dataDir: string): Promise<BenchCoo
   const child = fork(script, [], {
     execArgv: ['--import', 'tsx', '--expose-gc'],
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DEMO_PORT: String(port + 1), DATA_DIR: dataDir, SPARECYCLES_ADMIN_KEY: BENCH_ADMIN_KEY, SPARECYCLES_DEMO: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Its start-up banner stays off the bench's stdout (the figures); warnings still show.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const deadline = Date.now() + 60_000;
   while (!(await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false))) {
