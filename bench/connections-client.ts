@@ -77,7 +77,10 @@ function open(batch: Batch, n: number): Promise<void> {
 let stopping = false;
 
 async function openAll(): Promise<void> {
-  const jobs = plan.batches.flatMap((batch) => Array.from({ length: batch.count }, (_, n) => () => open(batch, n)));
+  // Round-robin over the batches, so every coordinator admits volunteers at once (a coordinator
+  // admits one at a time on its single thread).
+  const longest = Math.max(...plan.batches.map((batch) => batch.count));
+  const jobs = Array.from({ length: longest }, (_, n) => plan.batches.filter((batch) => n < batch.count).map((batch) => () => open(batch, n))).flat();
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < jobs.length) await jobs[next++]!();
