@@ -3,7 +3,8 @@
  * channel): opens its batches of raw Socket.IO volunteer connections — the real handshake `auth`,
  * websocket only, each from its batch's loopback source address — and keeps them idle; the
  * heartbeat (the coordinator's ping, this side's pong) runs inside socket.io-client. Reports its
- * counts to the parent every second; exits when the parent says `stop` or goes away.
+ * counts to the parent every second; opens no more after `enough`; exits when the parent says
+ * `stop` or goes away.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Batch } from './connections-plan.ts';
@@ -75,6 +76,8 @@ function open(batch: Batch, n: number): Promise<void> {
 }
 
 let stopping = false;
+/** Set when the parent's time for connecting ran out: open no more, keep those that are up. */
+let enough = false;
 
 async function openAll(): Promise<void> {
   // Round-robin over the batches, so every coordinator admits volunteers at once (a coordinator
@@ -83,7 +86,7 @@ async function openAll(): Promise<void> {
   const jobs = Array.from({ length: longest }, (_, n) => plan.batches.filter((batch) => n < batch.count).map((batch) => () => open(batch, n))).flat();
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < jobs.length) await jobs[next++]!();
+    while (!enough && next < jobs.length) await jobs[next++]!();
   };
   await Promise.all(Array.from({ length: plan.concurrency }, lane));
   done = true;
@@ -105,6 +108,7 @@ function report(): void {
 
 const timer = setInterval(report, 1000);
 process.on('message', (message: unknown) => {
+  if (message === 'enough') enough = true;
   if (message === 'stop') {
     stopping = true;
     clearInterval(timer);
