@@ -8,6 +8,8 @@
  *      (throughput.ts: the ratio, CPU per result, lease round trips), and 50 whole Node agents.
  *  (c) a job of 1,000,000 inputs streamed as NDJSON: inputs/s and the coordinator's peak RSS
  *      against a 100,000-input job (peak RSS must not grow with the job's size).
+ *  (d) 50,000 idle volunteers over several coordinator and client processes: connections held,
+ *      RSS per coordinator and memory per connection, lease round trip p50/p99 meanwhile.
  * Ratios are measured in the same run: this machine is shared and noisy.
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
@@ -33,6 +35,7 @@ import { renderReport, type Figure } from './report.ts';
 import { adaptiveOverhead, failover, replicationThroughput } from './scheduling.ts';
 import { acceptInputs } from './streaming.ts';
 import { throughputVersusBare } from './throughput.ts';
+import { idleConnections } from './connections.ts';
 
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
@@ -268,6 +271,7 @@ const steps: Record<string, () => Promise<void>> = {
   'adaptive-replication-with-liars': async () =>
     report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 1 })),
   'accept-1m-inputs': async () => report(await acceptInputs(primes, 1_000_000)),
+  'idle-connections': async () => (await idleConnections({ volunteers: 50_000 })).forEach(report),
 };
 // `npm run bench -- --only a,b` runs some figures and prints them without rewriting the report.
 const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : undefined;

@@ -34,6 +34,7 @@ import { createEventLimiter, LEASE_COST, type ConnectionBuckets, type EventLimit
 import { createPacketGuard, RefusedPayload, type EngineConnection, type PacketGuard } from './packet-guard.ts';
 import { maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
 import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
+import { IDLE_CONNECTION_OPTIONS, releaseHandshakeRequest } from './tuning.ts';
 
 /** The part of the scheduler the namespace drives. */
 export type VolunteerScheduler = Pick<Scheduler, 'connect' | 'lease' | 'result' | 'fail' | 'disconnect'>;
@@ -152,11 +153,11 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
     // The largest legitimate message is a result's output; ws refuses a larger one as it arrives.
     maxHttpBufferSize: packetBytes,
     parser: guard.parser,
-    // Every client of ours connects by WebSocket: a polling session would have no socket to count
-    // against its address, and its bodies are buffered by engine.io.
-    transports: ['websocket'],
     serveClient: false,
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
+    // WebSocket only (every client of ours uses it: a polling session would have no socket to count
+    // against its address, and its bodies are buffered by engine.io), no compression.
+    ...IDLE_CONNECTION_OPTIONS,
     // A volunteer whose network vanished without closing the socket is noticed within 30 s
     // (Socket.IO's defaults: 45 s), and its leases released then.
     pingInterval: deps.heartbeat?.intervalMs ?? HEARTBEAT_INTERVAL_MS,
@@ -217,6 +218,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
   });
 
   nsp.on('connection', (socket: VolunteerIoSocket) => {
+    releaseHandshakeRequest(socket.conn);
     const ref = (): VolunteerRef => socket.data;
     const events: EventContext = {
       socket,
