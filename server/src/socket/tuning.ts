@@ -8,7 +8,7 @@
  *   small or binary. (engine.io 6 already defaults it off; stated so a default change cannot
  *   bring it back.) No HTTP compression either (polling only, and polling is off).
  * - ws's native masking add-on (`bufferutil`) is installed and found by ws at load time; ws 8.21
- *   validates UTF-8 with Node's own `buffer.isUtf8`, so `utf-8-validate` is not loaded on Node 20.
+ *   validates UTF-8 with Node's own `buffer.isUtf8`, so the `utf-8-validate` add-on is not needed (and not installed).
  */
 import type { ServerOptions } from 'socket.io';
 
