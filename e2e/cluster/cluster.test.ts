@@ -196,7 +196,7 @@ describe('several nodes on one PostgreSQL', () => {
 
     const status = await waitForJobSettled(api[0]!, jobId, {
       timeoutMs: 150_000 - (Date.now() - started),
-      context: () => `volunteers: ${JSON.stringify(crowd.slice(0, 5).map((v) => v.stats))}`,
+      context: () => `volunteers: ${JSON.stringify(crowd.slice(0, 5).map((v) => v.stats))}; results dropped: ${crowd.reduce((n, v) => n + v.stats.dropped, 0)}`,
     });
     const elapsedMs = Date.now() - started;
     clearInterval(progress);
@@ -212,6 +212,8 @@ describe('several nodes on one PostgreSQL', () => {
     expect(status.state).toBe('completed');
     expect(status.counts.failed).toBe(noQuorum.length);
     expect(everyone.flatMap((v) => v.violations)).toEqual([]);
+    // Every result was acknowledged: one given up on would hold its task until the deadline.
+    expect(crowd.reduce((n, v) => n + v.stats.dropped, 0)).toBe(0);
     const accepted = crowd.reduce((n, v) => n + v.stats.accepted, 0);
     console.log(
       `cluster: ${noQuorum.length} tasks failed "no quorum"; ${TASKS} tasks (r=q=2, ${LIARS} liars of ${VOLUNTEERS}) in ${elapsedMs} ms, ${accepted} results accepted ` +

@@ -22,6 +22,15 @@ export const u32 = (value: number): Uint8Array => {
   return bytes;
 };
 
+/** Acknowledgement errors worth sending the same result again for (the runtime's `reports.ts` too). */
+const RETRYABLE: ReadonlySet<string> = new Set(['internal', 'rate_limited']);
+
+/** How long to wait before sending a result again: a refusal's `retryAfterMs`, else 200 ms. */
+function retryDelayMs(reply: unknown): number {
+  const wait = (reply as { error?: { retryAfterMs?: unknown } } | undefined)?.error?.retryAfterMs;
+  return typeof wait === 'number' && wait > 0 ? Math.max(10, wait) : 200;
+}
+
 const readU32 = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
 
 export interface SimOptions {
@@ -38,7 +47,8 @@ export interface SimOptions {
 export interface SimVolunteer {
   readonly volunteerId: string;
   readonly liar: boolean;
-  readonly stats: { leased: number; accepted: number; stale: number; revoked: number; errors: number };
+  /** `dropped`: results given up on (never acknowledged, or still refused at the lease's deadline). */
+  readonly stats: { leased: number; accepted: number; stale: number; revoked: number; errors: number; dropped: number };
   /** Broken promises seen from this volunteer's side (empty when all is well). */
   readonly violations: string[];
   /** Lease ids held now. */
@@ -57,7 +67,7 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   const answers = options.answers ?? true;
   const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 30_000 });
   const { link } = connection;
-  const stats = { leased: 0, accepted: 0, stale: 0, revoked: 0, errors: 0 };
+  const stats = { leased: 0, accepted: 0, stale: 0, revoked: 0, errors: 0, dropped: 0 };
   const violations: string[] = [];
   /** taskId by lease id, for the leases held now. */
   const heldLeases = new Map<string, string>();
@@ -80,17 +90,21 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   async function answer(lease: Lease): Promise<void> {
     if (!heldLeases.has(lease.leaseId)) return;
     const output = u32(simTask(readU32(lease.input)) + offset);
-    // A result whose acknowledgement was lost with a dead node is sent again (as the runtime's
-    // outbox does): the node the volunteer moved to adopted the lease and answers it.
+    // Sent again, as the runtime's reports outbox does, until the lease's deadline: a result whose
+    // acknowledgement was lost with a dead node (the node the volunteer moved to adopted the lease
+    // and answers it), and one refused `rate_limited` or `internal` (all simulated volunteers share
+    // 127.0.0.1 and its per-address event bucket, which runs dry while volunteers move after the
+    // kill). Giving up left the lease live until its deadline: the task stalled.
     let reply: Awaited<ReturnType<typeof link.result>> | undefined;
-    for (let attempt = 0; attempt < 5 && !stopped && heldLeases.has(lease.leaseId); attempt++) {
+    for (let attempt = 0; !stopped && heldLeases.has(lease.leaseId) && (attempt < 5 || Date.now() < lease.deadline); attempt++) {
       reply = await link.result({ leaseId: lease.leaseId, output, cpuMs: 1 }).catch(() => undefined);
-      if (reply) break;
-      await sleep(200);
+      if (reply && !('error' in reply && RETRYABLE.has(reply.error.code))) break;
+      await sleep(retryDelayMs(reply));
     }
-    heldLeases.delete(lease.leaseId);
-    if (!reply) {
-      stats.errors++;
+    const stillHeld = heldLeases.delete(lease.leaseId);
+    if (!reply || ('error' in reply && RETRYABLE.has(reply.error.code))) {
+      // Revoked meanwhile, or stopped: nobody waits for this answer any more.
+      if (stillHeld && !stopped) stats.dropped++;
     } else if ('ok' in reply) {
       stats.accepted++;
       if (acceptedTasks.has(lease.taskId)) violations.push(`${volunteerId} had two results accepted for task ${lease.taskId}`);
