@@ -42,13 +42,21 @@ export async function request(transport: Transport, path: string, options: Reque
     headers['content-type'] = options.contentType ?? 'application/octet-stream';
     body = options.body as BodyInit;
   }
-  let response: Response;
-  try {
-    response = await transport.fetch(apiUrl(transport.url, path, options.query), {
-      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  const send = () =>
+    transport.fetch(apiUrl(transport.url, path, options.query), {
+      method,
       headers,
       ...(body === undefined ? {} : { body }),
       ...(options.signal ? { signal: options.signal } : {}),
+    });
+  let response: Response;
+  try {
+    response = await send().catch((error: unknown) => {
+      // A pooled keep-alive connection the server closed just as it was reused fails with a reset
+      // before the request was read: a GET changes nothing, so it is sent once more.
+      if (method === 'GET' && !options.signal?.aborted && causeCode(error) === 'ECONNRESET') return send();
+      throw error;
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
@@ -57,6 +65,12 @@ export async function request(transport: Transport, path: string, options: Reque
   }
   if (!response.ok) throw errorFromBody(response.status, await response.text().catch(() => ''));
   return response;
+}
+
+/** The system error code behind a failed fetch (`ECONNRESET`, …), when it says one. */
+function causeCode(error: unknown): string | undefined {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 /** The JSON of a 2xx answer. */

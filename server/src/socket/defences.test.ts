@@ -113,6 +113,29 @@ describe('rate limits', () => {
     expect((await c.api('GET', `/jobs/${job}`)).json()).toMatchObject({ counts: { completed: 120 } });
   });
 
+  it('lets an owed answer through with the allowance spent, once: a repeat of it pays like any event', async () => {
+    const input = Buffer.alloc(8);
+    input.writeUInt32LE(10, 0);
+    input.writeUInt32LE(20, 4);
+    await c.api('POST', '/jobs', { module: moduleHash, inputs: [input.toString('base64'), input.toString('base64')] });
+    const client = volunteer();
+    await connected(client);
+    const granted = await lease(client, { slots: 2, workers: 1 });
+    if ('error' in granted) throw new Error(granted.error.message);
+    expect(granted.leases).toHaveLength(2);
+    // Spend the connection's allowance on reports for made-up leases until one is refused.
+    let refused: AckReply | undefined;
+    for (let i = 0; i < 30 && !refused; i++) {
+      const reply: AckReply = await client.timeout(5000).emitWithAck('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'x' });
+      if ('error' in reply && reply.error.code === 'rate_limited') refused = reply;
+    }
+    expect(refused).toBeDefined();
+    const answer = (leaseId: string): Promise<AckReply> => client.timeout(5000).emitWithAck('result', { leaseId, output: Buffer.from([4, 0, 0, 0]), cpuMs: 1 });
+    expect(await answer(granted.leases[0]!.leaseId)).toEqual({ ok: true });
+    expect(await answer(granted.leases[1]!.leaseId)).toEqual({ ok: true });
+    expect(await answer(granted.leases[0]!.leaseId)).toMatchObject({ error: { code: 'rate_limited' } });
+  });
+
   it('closes a connection that keeps flooding, and logs summaries instead of a line per event', async () => {
     const flooder = volunteer();
     await connected(flooder);

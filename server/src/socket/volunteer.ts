@@ -351,7 +351,12 @@ function handle<S extends TSchema, R>(
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as Ack<R>) : undefined;
     const payload = args[0];
-    if (!admitted(context, event, ack)) {
+    // An answer to leases granted on this connection is owed, not requested: it passes free (their
+    // number is bounded by the grants, which pay as leases), so a volunteer behind a busy shared
+    // address never has a finished result refused.
+    // Each grant is owed one answer: taken now, so repeats of it pay like any event.
+    const owed = ack !== undefined && takeOwedAnswers(event, payload, context.granted);
+    if (!owed && !admitted(context, event, ack)) {
       context.guard.release(payload);
       return;
     }
@@ -379,7 +384,7 @@ function handle<S extends TSchema, R>(
     run(checked.value).then(
       ({ reply, productive }) => {
         context.guard.release(payload);
-        if (productive) context.limiter.refund(context.buckets, context.now(), costOf(event));
+        if (productive && !owed) context.limiter.refund(context.buckets, context.now(), costOf(event));
         ack(reply);
       },
       (thrown: unknown) => {
@@ -388,6 +393,23 @@ function handle<S extends TSchema, R>(
       },
     );
   });
+}
+
+/**
+ * Whether `payload` of a `result`, `results` or `fail` answers only leases granted on this
+ * connection and not answered yet; if so they count as answered from now on.
+ */
+export function takeOwedAnswers(event: string, payload: unknown, granted: Set<string>): boolean {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const leaseIds =
+    event === 'result' || event === 'fail'
+      ? [(payload as { leaseId?: unknown }).leaseId]
+      : event === 'results' && Array.isArray((payload as { results?: unknown }).results)
+        ? ((payload as { results: unknown[] }).results.map((item) => (item as { leaseId?: unknown } | null)?.leaseId))
+        : [];
+  const owed = leaseIds.length > 0 && new Set(leaseIds).size === leaseIds.length && leaseIds.every((id) => typeof id === 'string' && granted.has(id));
+  if (owed) for (const id of leaseIds) granted.delete(id as string);
+  return owed;
 }
 
 /** Any other event is answered `bad_request` (after its token), so a confused client hears why. */
