@@ -31,7 +31,7 @@
  */
 import { Decoder, Encoder, PacketType, protocol, type Packet } from 'socket.io-parser';
 import type { ErrorCode } from '../protocol/errors.ts';
-import { CONNECT_PACKET_CHARS, OTHER_PACKET_LIMIT, packetLimitOf } from './packet-limits.ts';
+import { answeredLeaseIds, CONNECT_PACKET_CHARS, OTHER_PACKET_LIMIT, packetLimitOf } from './packet-limits.ts';
 
 /** What reaches an event's handler in place of a refused payload. */
 export class RefusedPayload {
@@ -109,18 +109,10 @@ function readHeader(text: string): Header | undefined {
 const byteLength = (data: unknown): number =>
   data instanceof ArrayBuffer ? data.byteLength : ArrayBuffer.isView(data) ? data.byteLength : 0;
 
-/**
- * The leaseIds a `result` or `results` text frame answers (small: its length was checked), or
- * undefined when it names none it could be checked against.
- */
+/** The leaseIds a `result` or `results` text frame answers (small: its length was checked), or undefined. */
 function leaseIdsOf(event: string | undefined, text: string, headerLength: number): string[] | undefined {
   try {
-    const data = JSON.parse(text.slice(headerLength)) as unknown[];
-    const payload = data[1] as { leaseId?: unknown; results?: unknown } | undefined;
-    if (event === 'result') return typeof payload?.leaseId === 'string' ? [payload.leaseId] : undefined;
-    if (event !== 'results' || !Array.isArray(payload?.results)) return undefined;
-    const ids = payload.results.map((item: unknown) => (item as { leaseId?: unknown } | null)?.leaseId);
-    return ids.length > 0 && ids.every((id): id is string => typeof id === 'string') ? ids : undefined;
+    return answeredLeaseIds(event, (JSON.parse(text.slice(headerLength)) as unknown[])[1]);
   } catch {
     return undefined;
   }

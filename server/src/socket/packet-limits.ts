@@ -71,3 +71,19 @@ export function maxMessageBytes(maxOutputBytes: number): number {
 export function packetLimitOf(event: string): EventPacketLimit {
   return (VOLUNTEER_EVENTS as readonly string[]).includes(event) ? EVENT_PACKET_LIMITS[event as VolunteerEvent] : OTHER_PACKET_LIMIT;
 }
+
+/**
+ * The leases a `result`, `results` or `fail` payload answers (not yet validated: read with care),
+ * or undefined when it is another event or names a lease id that is not a string.
+ */
+export function answeredLeaseIds(event: string | undefined, payload: unknown): string[] | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { leaseId, results } = payload as { leaseId?: unknown; results?: unknown };
+  const ids =
+    event === 'result' || event === 'fail'
+      ? [leaseId]
+      : event === 'results' && Array.isArray(results)
+        ? results.map((item: unknown) => (item as { leaseId?: unknown } | null)?.leaseId)
+        : [];
+  return ids.length > 0 && ids.every((id): id is string => typeof id === 'string') ? ids : undefined;
+}

@@ -32,7 +32,7 @@ import { addressKey } from './address.ts';
 import { createConnectionCap } from './connection-cap.ts';
 import { createEventLimiter, LEASE_COST, type ConnectionBuckets, type EventLimiter } from './event-limiter.ts';
 import { createPacketGuard, RefusedPayload, type EngineConnection, type PacketGuard } from './packet-guard.ts';
-import { maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
+import { answeredLeaseIds, maxMessageBytes, VOLUNTEER_EVENTS } from './packet-limits.ts';
 import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
 import { IDLE_CONNECTION_OPTIONS, releaseHandshakeRequest } from './tuning.ts';
 
@@ -400,15 +400,9 @@ function handle<S extends TSchema, R>(
  * connection and not answered yet; if so they count as answered from now on.
  */
 export function takeOwedAnswers(event: string, payload: unknown, granted: Set<string>): boolean {
-  if (typeof payload !== 'object' || payload === null) return false;
-  const leaseIds =
-    event === 'result' || event === 'fail'
-      ? [(payload as { leaseId?: unknown }).leaseId]
-      : event === 'results' && Array.isArray((payload as { results?: unknown }).results)
-        ? ((payload as { results: unknown[] }).results.map((item) => (item as { leaseId?: unknown } | null)?.leaseId))
-        : [];
-  const owed = leaseIds.length > 0 && new Set(leaseIds).size === leaseIds.length && leaseIds.every((id) => typeof id === 'string' && granted.has(id));
-  if (owed) for (const id of leaseIds) granted.delete(id as string);
+  const leaseIds = answeredLeaseIds(event, payload);
+  const owed = leaseIds !== undefined && new Set(leaseIds).size === leaseIds.length && leaseIds.every((id) => granted.has(id));
+  if (owed) for (const id of leaseIds) granted.delete(id);
   return owed;
 }
 
