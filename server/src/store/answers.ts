@@ -21,7 +21,7 @@ export async function claimIn(trx: Db, ctx: StoreContext, request: ClaimRequest)
 /** See `Store.completeLease`. */
 export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
   const outputHash = sha256Hex(request.output);
-  const lease = await findLease(trx, request.leaseId, ctx.caps.rowLocks);
+  const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
   if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
@@ -32,7 +32,7 @@ export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRe
 
 /** See `Store.failLease`. */
 export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>> {
-  const lease = await findLease(trx, request.leaseId, ctx.caps.rowLocks);
+  const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
   if (lease.state === 'failed') {

@@ -17,6 +17,8 @@ import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../
 import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
+import { prepared } from './prepared.ts';
+import type { Database } from './schema.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
 import { findVolunteer, insertVolunteer, lockedVolunteer } from './volunteer-store.ts';
 
@@ -26,9 +28,13 @@ export function taskIdOf(jobId: string, index: number): string {
 }
 
 /** Deadlines of the volunteer's live leases, by session. */
-async function liveLeases(trx: Db, volunteerId: string): Promise<{ session_id: string; deadline: number }[]> {
-  return trx.selectFrom('leases').select(['session_id', 'deadline']).where('volunteer_id', '=', volunteerId).where('state', '=', 'active').execute();
+async function liveLeases(trx: Db, ctx: StoreContext, volunteerId: string): Promise<{ session_id: string; deadline: number }[]> {
+  return (await ctx.run(trx, LIVE_LEASES, { volunteerId })).rows;
 }
+
+const LIVE_LEASES = prepared<{ volunteerId: string }, { session_id: string; deadline: number }>('claims.live-leases', (db, p) =>
+  db.selectFrom('leases').select(['session_id', 'deadline']).where('volunteer_id', '=', p('volunteerId')).where('state', '=', 'active'),
+);
 
 /**
  * The volunteer's recent results (since `since`) on tasks still open that wait for other replicas
@@ -50,8 +56,12 @@ async function awaitingVerdicts(trx: Db, volunteerId: string, since: number): Pr
 }
 
 /** Active jobs with a pending task that exists (a streamed request's inputs wait past `task_count`). */
-async function jobsWithWork(trx: Db) {
-  return trx
+async function jobsWithWork(trx: Db, ctx: StoreContext) {
+  return (await ctx.run(trx, JOBS_WITH_WORK, {})).rows;
+}
+
+const JOBS_WITH_WORK = prepared('claims.jobs-with-work', (db) =>
+  db
     .selectFrom('jobs')
     .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive', 'task_count'])
     .where('state', '=', 'active')
@@ -63,9 +73,8 @@ async function jobsWithWork(trx: Db) {
           .where('tasks.state', '=', 'pending')
           .whereRef('tasks.idx', '<', 'jobs.task_count'),
       ),
-    )
-    .execute();
-}
+    ),
+);
 
 /** Live leases per job: shares matter only between jobs, so with one job there is nothing to read. */
 async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string, number>> {
@@ -88,33 +97,47 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
  * skips rows another node's claim holds.
  */
 async function candidateTasks(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number) {
-  const picks = jobs.map((job, n) => {
-    let pick = trx
-      .selectFrom('tasks')
-      .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed'])
-      .where('job_id', '=', job.id)
-      .where('state', '=', 'pending')
-      .where('idx', '<', Number(job.task_count))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('leases')
-              .select('leases.id')
-              .whereRef('leases.job_id', '=', 'tasks.job_id')
-              .whereRef('leases.task_idx', '=', 'tasks.idx')
-              .where('leases.volunteer_id', '=', volunteerId)
-              .where('leases.state', 'in', ['active', 'completed']),
-          ),
-        ),
-      )
-      .orderBy('idx')
-      .limit(limit);
-    if (ctx.caps.skipLocked) pick = pick.forUpdate().skipLocked();
-    return trx.selectFrom(pick.as(`pick${n}`)).selectAll();
+  if (jobs.length === 0) return [];
+  const values: Record<string, unknown> = { volunteerId, limit };
+  jobs.forEach((job, n) => {
+    values[`job${n}`] = job.id;
+    values[`count${n}`] = Number(job.task_count);
   });
-  const [first, ...rest] = picks;
-  if (!first) return [];
-  return rest.reduce((query, next) => query.unionAll(next), first).execute();
+  return (await ctx.run(trx, candidateTasksQuery(jobs.length, ctx.caps.skipLocked), values)).rows;
+}
+
+type CandidateRow = Pick<Database['tasks'], 'job_id' | 'idx' | 'input' | 'live' | 'results' | 'wanted' | 'needed'>;
+
+/** The candidate pick for `jobs` jobs, one compiled form per number of jobs. */
+function candidateTasksQuery(jobs: number, skipLocked: boolean) {
+  return prepared<Record<string, unknown>, CandidateRow>(`claims.candidates:${jobs}:${skipLocked}`, (db, p) => {
+    const picks = Array.from({ length: jobs }, (_, n) => {
+      let pick = db
+        .selectFrom('tasks')
+        .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed'])
+        .where('job_id', '=', p(`job${n}`) as string)
+        .where('state', '=', 'pending')
+        .where('idx', '<', p(`count${n}`) as number)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('leases')
+                .select('leases.id')
+                .whereRef('leases.job_id', '=', 'tasks.job_id')
+                .whereRef('leases.task_idx', '=', 'tasks.idx')
+                .where('leases.volunteer_id', '=', p('volunteerId') as string)
+                .where('leases.state', 'in', ['active', 'completed']),
+            ),
+          ),
+        )
+        .orderBy('idx')
+        .limit(p('limit') as number);
+      if (skipLocked) pick = pick.forUpdate().skipLocked();
+      return db.selectFrom(pick.as(`pick${n}`)).selectAll();
+    });
+    const [first, ...rest] = picks;
+    return rest.reduce((query, next) => query.unionAll(next), first!);
+  });
 }
 
 /** Groups planned leases whose tasks end alike, so each group is one `UPDATE`. */
@@ -130,13 +153,40 @@ function taskUpdateGroups(leases: readonly PlannedLease[]): { jobId: string; tas
   return [...groups.values()];
 }
 
+/** Marks `count` tasks of one job leased alike (one compiled form per count). */
+function leasedTasksUpdate(count: number) {
+  return prepared<Record<string, unknown>, never>(`claims.tasks-leased:${count}`, (db, p) =>
+    db
+      .updateTable('tasks')
+      .set({ live: p('live') as number, state: p('state') as string, wanted: p('wanted') as number, needed: p('needed') as number, attempts: sql<number>`attempts + 1`, updated_at: p('now') as number })
+      .where('job_id', '=', p('jobId') as string)
+      .where(
+        'idx',
+        'in',
+        Array.from({ length: count }, (_, n) => p(`idx${n}`) as number),
+      ),
+  );
+}
+
+/** The columns a new lease is written with (the rest start null). */
+const LEASE_INSERT_COLUMNS = ['id', 'job_id', 'task_idx', 'volunteer_id', 'session_id', 'site_key', 'state', 'issued_at', 'deadline', 'address'] as const;
+
+/** Inserts `count` new leases (one compiled form per count). */
+function leasesInsert(count: number) {
+  return prepared<Record<string, unknown>, never>(`claims.leases-insert:${count}`, (db, p) =>
+    db.insertInto('leases').values(
+      Array.from({ length: count }, (_, n) => Object.fromEntries(LEASE_INSERT_COLUMNS.map((column) => [column, p(`${column}${n}`)])) as never),
+    ),
+  );
+}
+
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimOutcome> {
   const { volunteerId, sessionId, now } = request;
   // With concurrent writers the volunteer's record is locked (made first if new): its claims on
   // several nodes take turns, so its quota and one-replica-per-volunteer see each other's leases.
-  const volunteer = ctx.caps.rowLocks ? await lockedVolunteer(trx, ctx, volunteerId, now) : await findVolunteer(trx, volunteerId);
-  const held = await liveLeases(trx, volunteerId);
+  const volunteer = ctx.caps.rowLocks ? await lockedVolunteer(trx, ctx, volunteerId, now) : await findVolunteer(trx, ctx, volunteerId);
+  const held = await liveLeases(trx, ctx, volunteerId);
   const sessionDeadlines = held.filter((lease) => lease.session_id === sessionId).map((lease) => Number(lease.deadline));
   const allowance = claimAllowance({
     now,
@@ -150,9 +200,9 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   });
   if ('empty' in allowance) return { leases: [], empty: allowance.empty };
   // A volunteer's record exists from its first claim on, whether it gets work or not.
-  if (allowance.fresh) await insertVolunteer(trx, volunteerId, now, allowance.reputation);
+  if (allowance.fresh) await insertVolunteer(trx, ctx, volunteerId, now, allowance.reputation);
 
-  const jobRows = await jobsWithWork(trx);
+  const jobRows = await jobsWithWork(trx, ctx);
   if (jobRows.length === 0) return { leases: [], empty: { reason: 'no_work' } };
   const live = await liveByJob(
     trx,
@@ -188,37 +238,32 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   if (plan.leases.length === 0) return { leases: [], ...(plan.empty ? { empty: plan.empty } : {}) };
 
   for (const group of taskUpdateGroups(plan.leases)) {
-    await trx
-      .updateTable('tasks')
-      .set({ ...group.task, attempts: sql<number>`attempts + 1`, updated_at: now })
-      .where('job_id', '=', group.jobId)
-      .where('idx', 'in', group.idxs)
-      .execute();
+    const values: Record<string, unknown> = { ...group.task, jobId: group.jobId, now };
+    group.idxs.forEach((idx, n) => (values[`idx${n}`] = idx));
+    await ctx.run(trx, leasedTasksUpdate(group.idxs.length), values);
   }
   const leaseIds = plan.leases.map(() => request.newLeaseId());
   const rows = plan.leases.map((lease, n) => ({
-        id: leaseIds[n]!,
-        job_id: lease.jobId,
-        task_idx: lease.idx,
-        volunteer_id: volunteerId,
-        session_id: sessionId,
-        site_key: request.siteKey,
-        state: 'active',
-        issued_at: now,
-        deadline: lease.deadline,
-        ended_at: null,
-        cpu_ms: null,
-        output_hash: null,
-        error_kind: null,
-        error_message: null,
-        output: null,
-    verdict: null,
+    id: leaseIds[n]!,
+    job_id: lease.jobId,
+    task_idx: lease.idx,
+    volunteer_id: volunteerId,
+    session_id: sessionId,
+    site_key: request.siteKey,
+    state: 'active',
+    issued_at: now,
+    deadline: lease.deadline,
     address: request.address ?? null,
   }));
   // One statement unless the rows would pass the dialect's bound on parameters.
-  const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / Object.keys(rows[0]!).length));
+  const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / LEASE_INSERT_COLUMNS.length));
   for (let start = 0; start < rows.length; start += perStatement) {
-    await trx.insertInto('leases').values(rows.slice(start, start + perStatement)).execute();
+    const batch = rows.slice(start, start + perStatement);
+    const values: Record<string, unknown> = {};
+    batch.forEach((row, n) => {
+      for (const column of LEASE_INSERT_COLUMNS) values[`${column}${n}`] = row[column];
+    });
+    await ctx.run(trx, leasesInsert(batch.length), values);
   }
 
   const byId = new Map(jobRows.map((job) => [job.id, job]));

@@ -19,7 +19,7 @@
  * quorum, failures, releases, in `lease-endings.ts`) and `volunteer-store.ts`. This file only
  * assembles them.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, SqliteDatabase } from 'kysely';
 import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import type { StoreContext } from './db.ts';
@@ -27,6 +27,7 @@ import { jobStore } from './job-store.ts';
 import { keyStore } from './key-store.ts';
 import { leaseStore } from './lease-store.ts';
 import { moduleStore } from './module-store.ts';
+import { queryRunner } from './prepared.ts';
 import type { Database } from './schema.ts';
 import { siteStore } from './site-store.ts';
 import type { Store } from './store.ts';
@@ -38,11 +39,14 @@ export interface KyselyStoreOptions {
   onClose?: () => Promise<void> | void;
   /** Bounds of volunteers' concurrent-lease quotas (default `DEFAULT_QUOTA`). */
   quota?: QuotaLimits;
+  /** The SQLite handle under `db`, so prepared statements in a transaction run on it directly. */
+  sqlite?: SqliteDatabase;
 }
 
 /** Builds the store over a migrated database. `close()` destroys the Kysely instance. */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
-  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA };
+  const runner = queryRunner(db, options.sqlite);
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run };
   let closed: Promise<void> | undefined;
   return {
     ...moduleStore(db),
@@ -50,7 +54,7 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     ...siteStore(db, ctx),
     ...jobStore(db, caps),
     ...leaseStore(db, ctx),
-    ...volunteerStore(db),
+    ...volunteerStore(db, ctx),
     close() {
       closed ??= (async () => {
         await db.destroy();

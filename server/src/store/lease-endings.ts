@@ -20,6 +20,7 @@ import {
 import type { DialectCapabilities } from './capabilities.ts';
 import type { Db, StoreContext } from './db.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
+import { prepared } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, ReleaseCause } from './store.ts';
 import { appendTaskErrors } from './task-history.ts';
@@ -38,14 +39,16 @@ export interface Transition {
 }
 
 /**
- * Reads one lease by id. With `lock` (concurrent writers), the row stays locked until the
+ * Reads one lease by id. With concurrent writers (`rowLocks`), the row stays locked until the
  * transaction ends: two nodes ending the same lease take turns, and the second sees it ended.
  */
-export async function findLease(trx: Db, leaseId: string, lock = false): Promise<LeaseRow | undefined> {
-  let read = trx.selectFrom('leases').selectAll().where('id', '=', leaseId);
-  if (lock) read = read.forUpdate();
-  return read.executeTakeFirst();
+export async function findLease(trx: Db, ctx: StoreContext, leaseId: string): Promise<LeaseRow | undefined> {
+  const { rows } = await ctx.run(trx, ctx.caps.rowLocks ? LEASE_LOCKED : LEASE, { id: leaseId });
+  return rows[0];
 }
+
+const LEASE = prepared<{ id: string }, LeaseRow>('leases.find', (db, p) => db.selectFrom('leases').selectAll().where('id', '=', p('id')));
+const LEASE_LOCKED = prepared<{ id: string }, LeaseRow>('leases.find-locked', (db, p) => db.selectFrom('leases').selectAll().where('id', '=', p('id')).forUpdate());
 
 /** The events that end one lease (a cancel is the job's: see `cancelJob`). */
 type LeaseEvent = Exclude<TaskEvent, { kind: 'cancel' }>;
@@ -55,28 +58,10 @@ type LeaseEvent = Exclude<TaskEvent, { kind: 'cancel' }>;
  * concurrent writers the task row (not the job's) is locked: its counters are read, changed and
  * written back.
  */
-async function readTask(trx: Db, caps: DialectCapabilities, jobId: string, idx: number): Promise<{ view: Pick<TaskView, 'task' | 'job'>; errors: string | null }> {
-  let read = trx
-    .selectFrom('tasks')
-    .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
-    .select([
-      'tasks.state',
-      'tasks.attempts',
-      'tasks.errors',
-      'tasks.live',
-      'tasks.results',
-      'tasks.wanted',
-      'tasks.needed',
-      'tasks.failures',
-      'tasks.releases',
-      'jobs.redundancy',
-      'jobs.quorum',
-      'jobs.max_attempts',
-    ])
-    .where('tasks.job_id', '=', jobId)
-    .where('tasks.idx', '=', idx);
-  if (caps.rowLocks) read = read.forUpdate('tasks');
-  const row = await read.executeTakeFirstOrThrow();
+async function readTask(trx: Db, ctx: StoreContext, jobId: string, idx: number): Promise<{ view: Pick<TaskView, 'task' | 'job'>; errors: string | null }> {
+  const { rows } = await ctx.run(trx, ctx.caps.rowLocks ? TASK_VIEW_LOCKED : TASK_VIEW, { jobId, idx });
+  const row = rows[0];
+  if (!row) throw new Error(`task ${jobId}:${idx} of a lease is missing`);
   return {
     errors: row.errors,
     view: {
@@ -94,6 +79,36 @@ async function readTask(trx: Db, caps: DialectCapabilities, jobId: string, idx: 
     },
   };
 }
+
+function taskViewQuery(lock: boolean) {
+  return prepared<{ jobId: string; idx: number }, TaskViewRow>(lock ? 'tasks.view-locked' : 'tasks.view', (db, p) => {
+    const read = db
+      .selectFrom('tasks')
+      .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
+      .select([
+        'tasks.state',
+        'tasks.attempts',
+        'tasks.errors',
+        'tasks.live',
+        'tasks.results',
+        'tasks.wanted',
+        'tasks.needed',
+        'tasks.failures',
+        'tasks.releases',
+        'jobs.redundancy',
+        'jobs.quorum',
+        'jobs.max_attempts',
+      ])
+      .where('tasks.job_id', '=', p('jobId'))
+      .where('tasks.idx', '=', p('idx'));
+    return lock ? read.forUpdate('tasks') : read;
+  });
+}
+
+type TaskViewRow = Pick<Database['tasks'], 'state' | 'attempts' | 'errors' | 'live' | 'results' | 'wanted' | 'needed' | 'failures' | 'releases'> &
+  Pick<Database['jobs'], 'redundancy' | 'quorum' | 'max_attempts'>;
+const TASK_VIEW = taskViewQuery(false);
+const TASK_VIEW_LOCKED = taskViewQuery(true);
 
 const toFacts = (row: Omit<LeaseRow, 'output'>, hasOutput: boolean): LeaseFacts => ({
   id: row.id,
@@ -181,7 +196,7 @@ async function otherSourceInJob(trx: Db, jobId: string, sources: FailureSources)
  * no other lease when it was the task's only live one (the hot path reads the task row only).
  */
 async function readView(trx: Db, ctx: StoreContext, lease: LeaseRow, event: LeaseEvent): Promise<{ view: TaskView; errors: string | null }> {
-  const { view: taskView, errors } = await readTask(trx, ctx.caps, lease.job_id, Number(lease.task_idx));
+  const { view: taskView, errors } = await readTask(trx, ctx, lease.job_id, Number(lease.task_idx));
   const lone = event.kind === 'result' && taskView.task.needed <= 1 && taskView.task.live <= 1;
   const counted = event.kind !== 'result';
   const others = lone ? [] : await readOtherLeases(trx, lease, counted);
@@ -206,20 +221,16 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
   const task = { jobId: lease.job_id, idx: Number(lease.task_idx) };
   if (plan.lease) {
     const write = plan.lease;
-    await trx
-      .updateTable('leases')
-      .set({
-        state: write.state,
-        ended_at: write.endedAt,
-        ...(write.cpuMs !== undefined ? { cpu_ms: write.cpuMs } : {}),
-        ...(write.outputHash !== undefined ? { output_hash: write.outputHash } : {}),
-        ...(write.verdict !== undefined ? { verdict: write.verdict } : {}),
-        ...(write.keepOutput && at.output ? { output: toDbBytes(at.output) } : {}),
-        ...(write.errorKind !== undefined ? { error_kind: write.errorKind } : {}),
-        ...(write.errorMessage !== undefined ? { error_message: write.errorMessage } : {}),
-      })
-      .where('id', '=', lease.id)
-      .execute();
+    await updateRow(trx, ctx, 'leases', { id: lease.id }, {
+      state: write.state,
+      ended_at: write.endedAt,
+      ...(write.cpuMs !== undefined ? { cpu_ms: write.cpuMs } : {}),
+      ...(write.outputHash !== undefined ? { output_hash: write.outputHash } : {}),
+      ...(write.verdict !== undefined ? { verdict: write.verdict } : {}),
+      ...(write.keepOutput && at.output ? { output: toDbBytes(at.output) } : {}),
+      ...(write.errorKind !== undefined ? { error_kind: write.errorKind } : {}),
+      ...(write.errorMessage !== undefined ? { error_message: write.errorMessage } : {}),
+    });
   }
   for (const verdict of ['valid', 'invalid'] as const) {
     const ids = plan.verdicts.filter((v) => v.verdict === verdict).map((v) => v.leaseId);
@@ -257,27 +268,48 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
       .where('output', 'is not', null)
       .execute();
   }
-  const settledSeq = write.settled ? await nextSettledSeq(trx, task.jobId) : undefined;
-  await trx
-    .updateTable('tasks')
-    .set({
-      state: write.state,
-      live: write.live,
-      updated_at: now,
-      ...(write.results !== undefined ? { results: write.results } : {}),
-      ...(write.wanted !== undefined ? { wanted: write.wanted } : {}),
-      ...(write.needed !== undefined ? { needed: write.needed } : {}),
-      ...(write.attempts !== undefined ? { attempts: write.attempts } : {}),
-      ...(write.failures !== undefined ? { failures: write.failures } : {}),
-      ...(write.releases !== undefined ? { releases: write.releases } : {}),
-      ...(write.history.length > 0 ? { errors: appendTaskErrors(at.errors, write.history) } : {}),
-      ...(output ? { output: toDbBytes(output) } : {}),
-      ...(settledSeq !== undefined ? { settled_seq: settledSeq } : {}),
-    })
-    .where('job_id', '=', task.jobId)
-    .where('idx', '=', task.idx)
-    .execute();
-  if (plan.settleJob) await settleJob(trx, ctx.caps, task.jobId, now);
+  const settled = write.settled ? await nextSettledSeq(trx, ctx, task.jobId) : undefined;
+  await updateRow(trx, ctx, 'tasks', { job_id: task.jobId, idx: task.idx }, {
+    state: write.state,
+    live: write.live,
+    updated_at: now,
+    ...(write.results !== undefined ? { results: write.results } : {}),
+    ...(write.wanted !== undefined ? { wanted: write.wanted } : {}),
+    ...(write.needed !== undefined ? { needed: write.needed } : {}),
+    ...(write.attempts !== undefined ? { attempts: write.attempts } : {}),
+    ...(write.failures !== undefined ? { failures: write.failures } : {}),
+    ...(write.releases !== undefined ? { releases: write.releases } : {}),
+    ...(write.history.length > 0 ? { errors: appendTaskErrors(at.errors, write.history) } : {}),
+    ...(output ? { output: toDbBytes(output) } : {}),
+    ...(settled ? { settled_seq: settled.seq } : {}),
+  });
+  // Every task that settles takes a place in the order, so until the count reaches the job's
+  // tasks some task is still open: the full check runs only for the last ones.
+  if (plan.settleJob && (!settled || settled.seq >= settled.taskCount)) await settleJob(trx, ctx.caps, task.jobId, now);
+}
+
+/**
+ * Sets `values` on the row of `table` that `key` names, as a prepared statement per set of
+ * columns (a plan changes a few of a row's columns, and the same few again and again).
+ */
+async function updateRow<T extends 'leases' | 'tasks'>(
+  trx: Db,
+  ctx: StoreContext,
+  table: T,
+  key: Partial<Database[T]>,
+  values: Partial<Database[T]>,
+): Promise<void> {
+  const columns = Object.keys(values);
+  const keys = Object.keys(key);
+  const statement = prepared<Record<string, unknown>, never>(`${table}.update:${columns.join(',')}:${keys.join(',')}`, (db, p) =>
+    keys.reduce(
+      (update, column) => update.where(sql.ref(column), '=', p(`key.${column}`)),
+      db.updateTable(table as 'leases').set(Object.fromEntries(columns.map((column) => [column, p(column)]))),
+    ),
+  );
+  const given: Record<string, unknown> = { ...values };
+  for (const [column, value] of Object.entries(key)) given[`key.${column}`] = value;
+  await ctx.run(trx, statement, given);
 }
 
 /**
@@ -314,16 +346,21 @@ export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, 
   return endLease(trx, ctx, lease, { kind: 'release', cause, now });
 }
 
-/** The next place in the job's completion order (results `?order=completion`). */
-async function nextSettledSeq(trx: Db, jobId: string): Promise<number> {
-  const row = await trx
+/** The next place in the job's completion order (results `?order=completion`), and the job's task count. */
+async function nextSettledSeq(trx: Db, ctx: StoreContext, jobId: string): Promise<{ seq: number; taskCount: number }> {
+  const { rows } = await ctx.run(trx, NEXT_SETTLED, { jobId });
+  const row = rows[0];
+  if (!row) throw new Error(`job ${jobId} of a settling task is missing`);
+  return { seq: Number(row.settled_count), taskCount: Number(row.task_count) };
+}
+
+const NEXT_SETTLED = prepared<{ jobId: string }, Pick<Database['jobs'], 'settled_count' | 'task_count'>>('jobs.next-settled', (db, p) =>
+  db
     .updateTable('jobs')
     .set((eb) => ({ settled_count: eb('settled_count', '+', 1) }))
-    .where('id', '=', jobId)
-    .returning('settled_count')
-    .executeTakeFirstOrThrow();
-  return Number(row.settled_count);
-}
+    .where('id', '=', p('jobId'))
+    .returning(['settled_count', 'task_count']),
+);
 
 /**
  * Marks an active, closed job completed once none of its tasks is pending or running (an open job

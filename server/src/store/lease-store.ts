@@ -47,7 +47,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         for (const lease of live) {
           // A release that fails its task revokes the task's other replicas: tell their holders too.
           // Read again, locked: another node may have ended it or adopted it into a new session.
-          const current = await findLease(trx, lease.id, caps.rowLocks);
+          const current = await findLease(trx, ctx, lease.id);
           if (current?.state !== 'active' || current.session_id !== sessionId) continue;
           ended.push(...(await releaseLease(trx, ctx, lease, now, cause)).revoked);
         }
@@ -96,7 +96,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
       return db.transaction().execute(async (trx) => {
         const ended: EndedLease[] = [];
         for (const id of leaseIds) {
-          const lease = await findLease(trx, id, caps.rowLocks);
+          const lease = await findLease(trx, ctx, id);
           if (lease?.state !== 'active') continue;
           ended.push(toEndedLease(lease), ...(await releaseLease(trx, ctx, lease, now, 'ended')).revoked);
         }
@@ -117,7 +117,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         for (const lease of overdue) {
           // An earlier expiry in this sweep may have settled this lease's task and revoked it;
           // another node may have ended the lease or deferred its deadline (read again, locked).
-          const current = await findLease(trx, lease.id, caps.rowLocks);
+          const current = await findLease(trx, ctx, lease.id);
           if (current?.state !== 'active' || Number(current.deadline) >= cutoff) continue;
           const message = `deadline passed: no answer by ${new Date(Number(lease.deadline)).toISOString()} (lease ${lease.id})`;
           const { revoked } = await endCountedAttempt(trx, ctx, lease, 'expired', 'timeout', message, now);

@@ -48,14 +48,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     database.close();
     throw error;
   }
-  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database, STATEMENT_CACHE_SIZE) }) });
+  const cached = withStatementCache(database, STATEMENT_CACHE_SIZE);
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
   try {
     await migrateToLatest(db, SQLITE_CAPABILITIES);
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, SQLITE_CAPABILITIES, options.quota ? { quota: options.quota } : {});
+  return createKyselyStore(db, SQLITE_CAPABILITIES, { sqlite: cached, ...(options.quota ? { quota: options.quota } : {}) });
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { newReputation, type Reputation } from '../scheduler/reputation.ts';
 import type { Db, StoreContext } from './db.ts';
+import { prepared } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { Store, VolunteerRecord } from './store.ts';
 
@@ -12,10 +13,8 @@ import type { Store, VolunteerRecord } from './store.ts';
  * Reads a volunteer's record; `undefined` when there is none yet. With `lock` (concurrent writers),
  * the row stays locked until the transaction ends, so no other node updates it in between.
  */
-export async function findVolunteer(trx: Db, id: string, lock = false): Promise<VolunteerRecord | undefined> {
-  let read = trx.selectFrom('volunteers').selectAll().where('id', '=', id);
-  if (lock) read = read.forUpdate();
-  const row = await read.executeTakeFirst();
+export async function findVolunteer(trx: Db, ctx: StoreContext, id: string, lock = false): Promise<VolunteerRecord | undefined> {
+  const row = (await ctx.run(trx, lock ? VOLUNTEER_LOCKED : VOLUNTEER, { id })).rows[0];
   return (
     row && {
       id: row.id,
@@ -33,26 +32,59 @@ export async function findVolunteer(trx: Db, id: string, lock = false): Promise<
   );
 }
 
+type VolunteerRow = Database['volunteers'];
+const VOLUNTEER = prepared<{ id: string }, VolunteerRow>('volunteers.find', (db, p) => db.selectFrom('volunteers').selectAll().where('id', '=', p('id')));
+const VOLUNTEER_LOCKED = prepared<{ id: string }, VolunteerRow>('volunteers.find-locked', (db, p) =>
+  db.selectFrom('volunteers').selectAll().where('id', '=', p('id')).forUpdate(),
+);
+
 /** Records a volunteer seen for the first time (a concurrent first claim may have done it already). */
-export async function insertVolunteer(trx: Db, id: string, now: number, rep: Reputation): Promise<void> {
-  await trx
+export async function insertVolunteer(trx: Db, ctx: StoreContext, id: string, now: number, rep: Reputation): Promise<void> {
+  await ctx.run(trx, INSERT_VOLUNTEER, { id, now, ...reputationColumns(rep) });
+}
+
+/** A reputation as the volunteer row's columns. */
+const reputationColumns = (rep: Reputation) => ({
+  consecutive_valid: rep.consecutiveValid,
+  valid: rep.valid,
+  invalid: rep.invalid,
+  unchecked: rep.unchecked,
+  errors: rep.errors,
+  quota: rep.quota,
+  strikes: rep.strikes,
+});
+type ReputationColumns = ReturnType<typeof reputationColumns>;
+const REPUTATION_COLUMNS = ['consecutive_valid', 'valid', 'invalid', 'unchecked', 'errors', 'quota', 'strikes'] as const satisfies readonly (keyof ReputationColumns)[];
+
+const INSERT_VOLUNTEER = prepared<{ id: string; now: number } & ReputationColumns, never>('volunteers.insert', (db, p) =>
+  db
     .insertInto('volunteers')
     .values({
-      id,
-      consecutive_valid: rep.consecutiveValid,
-      valid: rep.valid,
-      invalid: rep.invalid,
-      unchecked: rep.unchecked,
-      errors: rep.errors,
-      quota: rep.quota,
-      strikes: rep.strikes,
+      id: p('id'),
+      ...Object.fromEntries(REPUTATION_COLUMNS.map((column) => [column, p(column)])) as ReputationColumns,
       struck_at: 0,
-      first_seen: now,
-      last_seen: now,
+      first_seen: p('now'),
+      last_seen: p('now'),
     })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+    .onConflict((oc) => oc.column('id').doNothing()),
+);
+
+/**
+ * Writes a volunteer's reputation, marked seen at `now`, making the row if new (with `struck_at`
+ * = `struckAt`). The `struck` form also dates an existing row's latest strike: the cool-down
+ * counts from there.
+ */
+function upsertReputation(struck: boolean) {
+  return prepared<{ id: string; now: number; struckAt: number } & ReputationColumns, never>(struck ? 'volunteers.upsert-struck' : 'volunteers.upsert', (db, p) => {
+    const values = { ...(Object.fromEntries(REPUTATION_COLUMNS.map((column) => [column, p(column)])) as ReputationColumns), last_seen: p('now') };
+    return db
+      .insertInto('volunteers')
+      .values({ id: p('id'), first_seen: p('now'), struck_at: p('struckAt'), ...values })
+      .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: p('struckAt') } : values));
+  });
 }
+const UPSERT = upsertReputation(false);
+const UPSERT_STRUCK = upsertReputation(true);
 
 /**
  * Applies `update` (given the record and when its latest strike was, 0 for none) to the
@@ -69,22 +101,8 @@ export async function updateReputation(
 ): Promise<Reputation> {
   const found = await lockedVolunteer(trx, ctx, id, now);
   const next = update(found ?? newReputation(ctx.quota), found?.struckAt ?? 0);
-  const values = {
-    consecutive_valid: next.consecutiveValid,
-    valid: next.valid,
-    invalid: next.invalid,
-    unchecked: next.unchecked,
-    errors: next.errors,
-    quota: next.quota,
-    strikes: next.strikes,
-    last_seen: now,
-  };
   const struck = options.strike === true;
-  await trx
-    .insertInto('volunteers')
-    .values({ id, first_seen: now, struck_at: struck ? now : (found?.struckAt ?? 0), ...values })
-    .onConflict((oc) => oc.column('id').doUpdateSet(struck ? { ...values, struck_at: now } : values))
-    .execute();
+  await ctx.run(trx, struck ? UPSERT_STRUCK : UPSERT, { id, now, struckAt: struck ? now : (found?.struckAt ?? 0), ...reputationColumns(next) });
   return next;
 }
 
@@ -94,11 +112,11 @@ export async function updateReputation(
  * the second waits for the first), so no node's update overwrites another's.
  */
 export async function lockedVolunteer(trx: Db, ctx: StoreContext, id: string, now: number): Promise<VolunteerRecord | undefined> {
-  if (!ctx.caps.rowLocks) return findVolunteer(trx, id);
-  const found = await findVolunteer(trx, id, true);
+  if (!ctx.caps.rowLocks) return findVolunteer(trx, ctx, id);
+  const found = await findVolunteer(trx, ctx, id, true);
   if (found) return found;
-  await insertVolunteer(trx, id, now, newReputation(ctx.quota));
-  return findVolunteer(trx, id, true);
+  await insertVolunteer(trx, ctx, id, now, newReputation(ctx.quota));
+  return findVolunteer(trx, ctx, id, true);
 }
 
 /**
@@ -112,8 +130,8 @@ export async function lockVolunteers(trx: Db, ctx: StoreContext, ids: readonly s
 }
 
 /** The volunteer verbs of `Store`. */
-export function volunteerStore(db: Kysely<Database>): Pick<Store, 'getVolunteer'> {
+export function volunteerStore(db: Kysely<Database>, ctx: StoreContext): Pick<Store, 'getVolunteer'> {
   return {
-    getVolunteer: (id) => findVolunteer(db, id),
+    getVolunteer: (id) => findVolunteer(db, ctx, id),
   };
 }

@@ -1,0 +1,99 @@
+/**
+ * The hot path's statements, built with Kysely once and run many times. Building a query with
+ * Kysely's builder and compiling it cost the coordinator about as much CPU as SQLite took to run
+ * it (a profile of `bench/throughput.ts`), and every result and claim runs the same dozen shapes.
+ * So a statement is written as usual, with stand-ins (`p('id')`) where its values go; it is
+ * compiled on first use per store, and later runs only swap the values into the compiled
+ * parameter list.
+ *
+ * Inside a SQLite transaction a statement runs on better-sqlite3 directly: Kysely's SQLite driver
+ * keeps one connection, so the transaction that holds it is the one any statement on it joins,
+ * and the synchronous call spares Kysely's executor. Everywhere else (outside a transaction,
+ * PostgreSQL) it goes through Kysely's `executeQuery`, which takes the transaction's connection.
+ */
+import { CompiledQuery, type Compilable, type Kysely, type SqliteDatabase } from 'kysely';
+import type { Db } from './db.ts';
+import type { Database } from './schema.ts';
+
+const PLACEHOLDER = Symbol('prepared statement value');
+
+interface Placeholder {
+  readonly [PLACEHOLDER]: string;
+}
+
+const isPlaceholder = (value: unknown): value is Placeholder => typeof value === 'object' && value !== null && PLACEHOLDER in value;
+
+/** Names where a statement's values go: `p('id')` stands for `values.id`, typed as the value. */
+export type Placeholders<P> = <K extends keyof P & string>(name: K) => P[K];
+
+/** A statement to compile once: `key` names its shape (one compiled form per key and store). */
+export interface PreparedQuery<P, O> {
+  readonly key: string;
+  readonly build: (db: Kysely<Database>, p: Placeholders<P>) => Compilable<O>;
+}
+
+/**
+ * Declares a statement. A statement whose shape depends on its input (a list's length, which
+ * columns change) gets a key that says so, e.g. `leases.end:state,ended_at`.
+ */
+export function prepared<P, O>(key: string, build: (db: Kysely<Database>, p: Placeholders<P>) => Compilable<O>): PreparedQuery<P, O> {
+  return { key, build };
+}
+
+/** A compiled statement and, per parameter, the value's name or the value fixed at build time. */
+interface Template {
+  compiled: CompiledQuery;
+  slots: ({ name: string } | { fixed: unknown })[];
+}
+
+/** What a statement returned: its rows (`returning` or a select), and rows changed by a write. */
+export interface Ran<O> {
+  rows: O[];
+  changes: number;
+}
+
+/** Runs prepared statements for one store (one database, one dialect). */
+export interface QueryRunner {
+  run<P, O>(db: Db, query: PreparedQuery<P, O>, values: P): Ran<O> | Promise<Ran<O>>;
+}
+
+/**
+ * The runner of a store. `sqlite` (the store's better-sqlite3 handle, with its statement cache)
+ * lets statements inside a transaction run on it synchronously.
+ */
+export function queryRunner(db: Kysely<Database>, sqlite?: SqliteDatabase): QueryRunner {
+  const templates = new Map<string, Template>();
+  const placeholder = (name: string): never => ({ [PLACEHOLDER]: name }) as never;
+
+  function templateOf(query: PreparedQuery<unknown, unknown>): Template {
+    const known = templates.get(query.key);
+    if (known) return known;
+    const compiled = query.build(db, placeholder).compile();
+    const slots = compiled.parameters.map((value) => (isPlaceholder(value) ? { name: value[PLACEHOLDER] } : { fixed: value }));
+    const template = { compiled, slots };
+    templates.set(query.key, template);
+    return template;
+  }
+
+  return {
+    run<P, O>(handle: Db, query: PreparedQuery<P, O>, values: P): Ran<O> | Promise<Ran<O>> {
+      const { compiled, slots } = templateOf(query as PreparedQuery<unknown, unknown>);
+      const given = values as Record<string, unknown>;
+      const parameters = slots.map((slot) => {
+        if ('fixed' in slot) return slot.fixed;
+        const value = given[slot.name];
+        if (value === undefined) throw new Error(`prepared statement ${query.key}: no value for '${slot.name}'`);
+        return value;
+      });
+      if (sqlite && handle.isTransaction) {
+        const statement = sqlite.prepare(compiled.sql);
+        if (statement.reader) return { rows: statement.all(parameters) as O[], changes: 0 };
+        return { rows: [], changes: Number(statement.run(parameters).changes) };
+      }
+      return handle.executeQuery<O>(CompiledQuery.raw(compiled.sql, parameters)).then((result) => ({
+        rows: [...result.rows],
+        changes: Number(result.numAffectedRows ?? 0n),
+      }));
+    },
+  };
+}
