@@ -14,6 +14,7 @@ import { accountsMigration } from './000008-accounts.ts';
 import { streamingMigration } from './000009-streaming.ts';
 import { leaseAddressMigration } from './000010-lease-address.ts';
 import { nodesMigration } from './000011-nodes.ts';
+import { unusedLeaseIndexMigration } from './000012-unused-lease-index.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -29,6 +30,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000009-streaming': streamingMigration(),
     '000010-lease-address': leaseAddressMigration(),
     '000011-nodes': nodesMigration(caps),
+    '000012-unused-lease-index': unusedLeaseIndexMigration(),
   };
 }
 
