@@ -5,6 +5,7 @@
  * they are kept, refusals logged as summaries.
  */
 import { request as httpRequest } from 'node:http';
+import type { Socket as Socket_ } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { MAX_RESULTS_PER_EVENT, type AckReply, type LeaseReply, type RateLimitedBody } from '../protocol/events.ts';
@@ -158,6 +159,24 @@ describe('rate limits', () => {
     for (let i = 0; i < 10_000; i++) client.emit('fail', { leaseId: 'x', kind: 'trap', message: 'm' });
     expect(await gone).toBe('io server disconnect');
     expect(refusalLines().length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('a flooder closed', () => {
+  it('is read no further: what it sent after its disconnect stays unread until the connection is cut', async () => {
+    const serverSockets: Socket_[] = [];
+    c.app.server.on('connection', (socket: Socket_) => serverSockets.push(socket));
+    const client = volunteer();
+    await connected(client);
+    const gone = closed(client);
+    // 10,000 events of about 400 bytes: 4 MB queued towards the coordinator at once.
+    const message = 'm'.repeat(300);
+    for (let i = 0; i < 10_000; i++) client.emit('fail', { leaseId: `x${i}`, kind: 'trap', message });
+    expect(await gone).toBe('io server disconnect');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const read = Math.max(...serverSockets.map((socket) => socket.bytesRead));
+    // A graceful close reads (and parses) everything until the flooder's close frame: all 4 MB.
+    expect(read).toBeLessThan(1_500_000);
   });
 });
 

@@ -316,6 +316,9 @@ function grant(granted: Set<string>, leaseId: string): void {
 
 type Ack<R> = (reply: R | ErrorBody) => void;
 
+/** How long a flooder closed for it keeps its (unread) connection: time for the disconnect packet to leave. */
+const FLOODER_CUT_AFTER_MS = 1_000;
+
 const costOf = (event: string): number => (event === 'lease' ? LEASE_COST : 1);
 
 /**
@@ -329,7 +332,16 @@ function admitted(context: EventContext, event: string, ack: Ack<never> | undefi
   context.refusals.count(decision.disconnect ? 'flood: connection closed' : 'rate_limited', socket.data.address);
   const message = `${event}: too many events; wait ${decision.retryAfterMs} ms`;
   ack?.({ error: { code: 'rate_limited', message, retryAfterMs: decision.retryAfterMs } } as ErrorBody);
-  if (decision.disconnect) socket.disconnect(true);
+  if (decision.disconnect) {
+    // Stop reading first: a graceful close keeps reading and parsing what the flooder already sent
+    // until its close frame comes back, and a flood sends thousands of frames first. The
+    // disconnect packet still goes out (the client then knows not to reconnect); the connection is
+    // cut a moment later rather than at WebSocket's 30 s close timer.
+    const { transport } = socket.conn as unknown as EngineConnection;
+    transport.socket?.pause?.();
+    socket.disconnect(true);
+    setTimeout(() => transport.socket?.terminate?.(), FLOODER_CUT_AFTER_MS).unref();
+  }
   return false;
 }
 

@@ -20,12 +20,13 @@ export async function claimIn(trx: Db, ctx: StoreContext, request: ClaimRequest)
 
 /** See `Store.completeLease`. */
 export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
-  const outputHash = sha256Hex(request.output);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
+  // Hashed only for a lease of this volunteer: an output for a made-up lease costs no hashing.
+  if (lease.state !== 'active' && lease.state !== 'completed') return answer('stale');
+  const outputHash = sha256Hex(request.output);
   if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
-  if (lease.state !== 'active') return answer('stale');
   const effects = await recordResult(trx, ctx, lease, { output: request.output, outputHash, cpuMs: request.cpuMs, now: request.now });
   return { outcome: 'accepted', jobId: lease.job_id, ...effects };
 }
