@@ -39,8 +39,11 @@ const urls = (): string[] => nodes.map((node) => node.url);
 const from = (first: number): string[] => [...urls().slice(first), ...urls().slice(0, first)];
 const nodeIdOf = (node: NodeProcess): string => /cluster node\s+(\S+)/.exec(node.output())?.[1] ?? '';
 
+/** Simulated volunteers come from 50 loopback addresses, 4 each: a grid's volunteers come from many. */
+const SOURCE_ADDRESSES = 50;
+
 function volunteer(options: Parameters<typeof startSimVolunteer>[0]): SimVolunteer {
-  const v = startSimVolunteer(options);
+  const v = startSimVolunteer({ localAddress: `127.0.0.${10 + (everyone.length % SOURCE_ADDRESSES)}`, ...options });
   everyone.push(v);
   return v;
 }

@@ -42,6 +42,8 @@ export interface SimOptions {
   slots?: number;
   /** false: a hoarder that holds its leases and never answers. */
   answers?: boolean;
+  /** The loopback address to connect from (volunteers of a real grid come from many). */
+  localAddress?: string;
 }
 
 export interface SimVolunteer {
@@ -65,7 +67,12 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
   const offset = options.lieOffset ?? 0;
   const slots = options.slots ?? 2;
   const answers = options.answers ?? true;
-  const connection: VolunteerConnection = connectVolunteer({ url: options.urls, auth: { siteKey: options.siteKey, volunteerId, agent: 'node' }, ackTimeoutMs: 30_000 });
+  const connection: VolunteerConnection = connectVolunteer({
+    url: options.urls,
+    auth: { siteKey: options.siteKey, volunteerId, agent: 'node' },
+    ackTimeoutMs: 30_000,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+  });
   const { link } = connection;
   const stats = { leased: 0, accepted: 0, stale: 0, revoked: 0, errors: 0, dropped: 0 };
   const violations: string[] = [];
@@ -92,9 +99,10 @@ export function startSimVolunteer(options: SimOptions): SimVolunteer {
     const output = u32(simTask(readU32(lease.input)) + offset);
     // Sent again, as the runtime's reports outbox does, until the lease's deadline: a result whose
     // acknowledgement was lost with a dead node (the node the volunteer moved to adopted the lease
-    // and answers it), and one refused `rate_limited` or `internal` (all simulated volunteers share
-    // 127.0.0.1 and its per-address event bucket, which runs dry while volunteers move after the
-    // kill). Giving up left the lease live until its deadline: the task stalled.
+    // and answers it), and one refused `rate_limited` or `internal` (simulated volunteers share a
+    // few loopback addresses and their per-address event buckets, which can run dry while
+    // volunteers move after the kill). Giving up left the lease live until its deadline: the task
+    // stalled.
     let reply: Awaited<ReturnType<typeof link.result>> | undefined;
     for (let attempt = 0; !stopped && heldLeases.has(lease.leaseId) && (attempt < 5 || Date.now() < lease.deadline); attempt++) {
       reply = await link.result({ leaseId: lease.leaseId, output, cpuMs: 1 }).catch(() => undefined);

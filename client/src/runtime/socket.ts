@@ -38,6 +38,8 @@ export interface ConnectOptions {
   auth: VolunteerAuth;
   /** How long to wait for each acknowledgement (default 10 s). */
   ackTimeoutMs?: number;
+  /** Node only: the local address to connect from (a machine with several). */
+  localAddress?: string;
 }
 
 /** Opens the volunteer connection. */
@@ -52,6 +54,8 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
     // With several nodes the first retry goes to another node at once; a lone node is given time.
     reconnectionDelay: nodes.length > 1 ? 100 : 500,
     reconnectionDelayMax: 5000,
+    // engine.io-client hands it to ws (Node); browsers ignore it.
+    ...(options.localAddress ? ({ localAddress: options.localAddress } as object) : {}),
   });
   if (nodes.length > 1) {
     // The manager opens each attempt on `uri`: the next node, round the list.
