@@ -52,6 +52,21 @@ function explain(figures: Figure[]): string[] {
         'commit), each acknowledged after it committed.',
     );
   }
+  const postgres = figures.find((figure) => figure.name === 'postgres-results-per-second');
+  if (postgres) {
+    const d = postgres.detail;
+    const per = (n: number): string =>
+      d[`nodes${n}ResultsPerSecond`] === undefined
+        ? ''
+        : `${n} node${n > 1 ? 's' : ''} ${d[`nodes${n}ResultsPerSecond`]}/s (${d[`nodes${n}CpuMsPerResult`]} ms of node CPU per result, lease p99 ${d[`nodes${n}LeaseRttP99Ms`]} ms, ratio ${d[`nodes${n}RatioToBare`]})`;
+    lines.push(
+      `- **On PostgreSQL.** The same clients spread over coordinator nodes sharing one throwaway PostgreSQL on this machine ` +
+        `(fsync on): ${[1, 2, 3].map(per).filter(Boolean).join('; ')}; the bare server ${d['bareResultsPerSecond']}/s in the same run. ` +
+        'Every statement is a round trip to the database, and about 12 statements answer a result (no group commit on ' +
+        'PostgreSQL: its transactions run side by side); nodes, database and clients share the same 2 cores, so more nodes here ' +
+        'add contention, not CPU.',
+    );
+  }
   const agents = figures.find((figure) => figure.name === 'agent-results-per-second');
   if (agents) {
     lines.push(

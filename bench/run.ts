@@ -5,7 +5,8 @@
  *      the same number of workers: the ratio grid / native.
  *  (b) accepted results per second on tiny tasks, one coordinator on SQLite: raw Socket.IO
  *      volunteers in 2 processes against the coordinator and against a bare Socket.IO server
- *      (throughput.ts: the ratio, CPU per result, lease round trips), and 50 whole Node agents.
+ *      (throughput.ts: the ratio, CPU per result, lease round trips), the same on 1, 2 and 3
+ *      nodes over one PostgreSQL, and 50 whole Node agents.
  *  (c) a job of 1,000,000 inputs streamed as NDJSON: inputs/s and the coordinator's peak RSS
  *      against a 100,000-input job (peak RSS must not grow with the job's size).
  *  (d) 50,000 idle volunteers over several coordinator and client processes: connections held,
@@ -34,7 +35,7 @@ import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
 import { renderReport, type Figure } from './report.ts';
 import { adaptiveOverhead, failover, replicationThroughput } from './scheduling.ts';
 import { acceptInputs } from './streaming.ts';
-import { throughputVersusBare } from './throughput.ts';
+import { throughputOnPostgres, throughputVersusBare } from './throughput.ts';
 import { idleConnections } from './connections.ts';
 
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
@@ -263,6 +264,8 @@ const steps: Record<string, () => Promise<void>> = {
   'grid-vs-native': () => gridVersusNative(primes, workers),
   'results-per-second': async () =>
     report(await throughputVersusBare(primes, { volunteers: 50, slots: 8, batch: true, warmupMs: 2000, windowMs: 5000, tasks: 100_000 })),
+  'postgres-results-per-second': async () =>
+    report(await throughputOnPostgres(primes, { volunteers: 50, slots: 8, batch: true, warmupMs: 2000, windowMs: 5000, tasks: 20_000 })),
   'agent-results-per-second': () => throughput(primes, 50, 3000),
   'failover-latency': async () => report(await failover(primes, 10)),
   'replication-throughput': async () => report(await replicationThroughput(primes, await calibrate(primes, 50), 120, workers)),

@@ -12,7 +12,8 @@ import type { Lease, LeaseReply, VolunteerClientEvents, VolunteerServerEvents } 
 import { decodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 
 export interface VolunteersConfig {
-  url: string;
+  /** Coordinators: volunteer i connects to `urls[i % urls.length]` (the nodes of a cluster). */
+  urls: string[];
   siteKey: string;
   count: number;
   /** Distinguishes this process's volunteer ids from the other's. */
@@ -85,7 +86,7 @@ async function volunteer(socket: RawSocket): Promise<void> {
 const sockets: RawSocket[] = [];
 const loops: Promise<void>[] = [];
 for (let i = 0; i < config.count; i++) {
-  const socket: RawSocket = io(`${config.url}/volunteer`, {
+  const socket: RawSocket = io(`${config.urls[i % config.urls.length]}/volunteer`, {
     auth: { siteKey: config.siteKey, volunteerId: `${config.prefix}-volunteer-${i}`, agent: 'node' },
     transports: ['websocket'],
     reconnection: false,

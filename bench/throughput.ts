@@ -9,6 +9,8 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { apiClient } from '../e2e/support/api.ts';
+import { startNodes } from '../server/src/cluster/processes.ts';
+import { startThrowawayPostgres } from '../server/src/store/postgres-testing.ts';
 import { startCoordinatorProcess } from '../e2e/support/coordinator-process.ts';
 import { encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 import { BENCH_ADMIN_KEY, round, sleep } from './common.ts';
@@ -60,11 +62,11 @@ function next<T extends ChildMessage['type']>(child: ChildProcess, type: T): Pro
   });
 }
 
-/** Runs the clients against `url` and measures the server process `serverPid` over the window. */
-async function measure(url: string, siteKey: string, serverPid: number, options: ThroughputOptions): Promise<Measured> {
+/** Runs the clients against `urls` and measures the server processes `serverPids` (summed) over the window. */
+async function measure(urls: string[], siteKey: string, serverPids: number[], options: ThroughputOptions): Promise<Measured> {
   const children = Array.from({ length: PROCESSES }, (_, p) => {
     const config: VolunteersConfig = {
-      url,
+      urls,
       siteKey,
       count: Math.ceil(options.volunteers / PROCESSES),
       prefix: `p${p}-${Date.now().toString(36)}`,
@@ -84,7 +86,7 @@ async function measure(url: string, siteKey: string, serverPid: number, options:
       const samples = await Promise.all(children.map((child) => (child.send({ type: 'sample' }), next(child, 'sample'))));
       return {
         at: performance.now(),
-        cpuMs: await processCpuMs(serverPid),
+        cpuMs: await serversCpuMs(serverPids),
         acked: samples.reduce((sum, s) => sum + s.acked, 0),
         refused: samples.reduce((sum, s) => sum + s.refused, 0),
         rtts: samples.flatMap((s) => s.rttsMs),
@@ -124,7 +126,7 @@ async function againstBare(port: number, options: ThroughputOptions): Promise<Me
       server.once('message', () => resolve());
       server.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
     });
-    return await measure(`http://127.0.0.1:${port}`, 'bare', server.pid!, options);
+    return await measure([`http://127.0.0.1:${port}`], 'bare', [server.pid!], options);
   } finally {
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGTERM');
@@ -147,7 +149,7 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
     const hash = await api.uploadModule(primes);
     const inputs = Array.from({ length: options.tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20));
     const jobId = await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
-    const measured = await measure(coordinator.url, siteKey, coordinator.child.pid!, options);
+    const measured = await measure([coordinator.url], siteKey, [coordinator.child.pid!], options);
     const status = await api.jobStatus(jobId);
     // Every acknowledged result is an accepted one: the job counts at least as many completed.
     if (status.counts.completed < measured.acked) throw new Error(`acked ${measured.acked} results but the job counts ${status.counts.completed} completed`);
@@ -156,6 +158,61 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
   } finally {
     await coordinator.stop();
   }
+}
+
+/** CPU time of several processes together (undefined when one cannot be read). */
+async function serversCpuMs(pids: number[]): Promise<number | undefined> {
+  const each = await Promise.all(pids.map((pid) => processCpuMs(pid)));
+  return each.some((ms) => ms === undefined) ? undefined : each.reduce((sum: number, ms) => sum + ms!, 0);
+}
+
+/**
+ * `nodes` coordinator processes on one throwaway PostgreSQL (fsync on: a commit is durable, as in
+ * production), the same clients spread over them, one job of tiny tasks at r = 1. CPU per result
+ * counts the nodes only (the database server's own CPU is not in it).
+ */
+async function againstPostgresNodes(nodes: number, primes: Uint8Array, options: ThroughputOptions): Promise<Measured> {
+  // THROUGHPUT_CPU_PROF=dir: every node writes a V8 CPU profile there when it exits.
+  const profileDir = process.env['THROUGHPUT_CPU_PROF'];
+  const postgres = await startThrowawayPostgres({ maxConnections: 200 });
+  try {
+    const started = await startNodes({ databaseUrl: postgres.url, nodes, basePort: 18330, adminKey: BENCH_ADMIN_KEY, env: { LOG_LEVEL: 'warn' }, ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+    try {
+      const api = apiClient(started[0]!.url, BENCH_ADMIN_KEY);
+      const siteKey = await api.createSite([`http://localhost:18329`]);
+      const hash = await api.uploadModule(primes);
+      const inputs = Array.from({ length: options.tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20));
+      await api.createJob({ module: hash, inputs, deadlineMs: 60_000 });
+      return await measure(
+        started.map((node) => node.url),
+        siteKey,
+        started.map((node) => node.child.pid!),
+        options,
+      );
+    } finally {
+      await Promise.all(started.map((node) => node.stop()));
+    }
+  } finally {
+    await postgres.stop();
+  }
+}
+
+/**
+ * Results/s of 1, 2 and 3 nodes on PostgreSQL with the same clients, and the bare server's rate
+ * measured in the same run: the figure is the largest cluster's rate.
+ */
+export async function throughputOnPostgres(primes: Uint8Array, options: ThroughputOptions, nodeCounts: readonly number[] = [1, 2, 3]): Promise<Figure> {
+  const bare = await againstBare(18300, options);
+  const detail: Record<string, number | null> = { volunteers: options.volunteers, slots: options.slots, batched: options.batch ? 1 : 0, windowMs: options.windowMs, bareResultsPerSecond: round(bare.resultsPerSecond, 0) };
+  let last: Measured | undefined;
+  for (const nodes of nodeCounts) {
+    last = await againstPostgresNodes(nodes, primes, options);
+    detail[`nodes${nodes}ResultsPerSecond`] = round(last.resultsPerSecond, 0);
+    detail[`nodes${nodes}CpuMsPerResult`] = last.cpuMsPerResult === null ? null : round(last.cpuMsPerResult, 3);
+    detail[`nodes${nodes}LeaseRttP99Ms`] = round(last.rttP99Ms, 1);
+    detail[`nodes${nodes}RatioToBare`] = round(last.resultsPerSecond / bare.resultsPerSecond, 3);
+  }
+  return { name: 'postgres-results-per-second', unit: 'results/s', value: round(last?.resultsPerSecond ?? 0, 0), detail };
 }
 
 /** Bare server, then coordinator, with the same clients: the figure is the coordinator's rate. */
@@ -188,17 +245,19 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
   };
 }
 
-// `tsx bench/throughput.ts [--batch] [--slots N]`: this figure alone, printed (for profiling runs).
+// `tsx bench/throughput.ts [--batch] [--slots N] [--postgres]`: this figure alone, printed (for profiling runs).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { loadTaskWasm } = await import('../wasm/testing/task-modules.ts');
   const arg = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-  const figure = await throughputVersusBare(await loadTaskWasm('primes'), {
+  const options: ThroughputOptions = {
     volunteers: Number(arg('--volunteers') ?? 50),
     slots: Number(arg('--slots') ?? 2),
     batch: process.argv.includes('--batch'),
     warmupMs: 1500,
     windowMs: Number(arg('--window') ?? 4000),
     tasks: Number(arg('--tasks') ?? 60_000),
-  });
+  };
+  const primes = await loadTaskWasm('primes');
+  const figure = process.argv.includes('--postgres') ? await throughputOnPostgres(primes, options, (arg('--nodes') ?? '1,2,3').split(',').map(Number)) : await throughputVersusBare(primes, options);
   console.log(JSON.stringify(figure));
 }

@@ -29,6 +29,8 @@ export interface StartNodesOptions {
   echo?: (nodeIndex: number, text: string) => void;
   /** Default 60 s. */
   healthyWithinMs?: number;
+  /** Extra options for each node's `node` (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
 }
 
 const MAIN = join(import.meta.dirname, '..', 'main.ts');
@@ -53,7 +55,7 @@ export async function startNode(options: StartNodesOptions, index: number): Prom
   const port = options.basePort + index;
   const url = `http://127.0.0.1:${port}`;
   const dataDir = await mkdtemp(join(tmpdir(), `sc-node${index}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN], {
     env: {
       ...process.env,
       ...options.env,
