@@ -2,10 +2,9 @@
  * What every store verb runs against: a Kysely handle (the database or an open transaction) and
  * the store-wide settings (dialect capabilities, quota bounds, the prepared-statement runner).
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Compilable, Kysely, Transaction } from 'kysely';
 import type { QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
-import type { QueryRunner } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 /** A Kysely handle: the database or an open transaction. */
@@ -17,4 +16,24 @@ export interface StoreContext {
   quota: QuotaLimits;
   /** Runs the hot path's prepared statements (`prepared.ts`). */
   run: QueryRunner['run'];
+}
+
+/** Names where a statement's values go: `p('id')` stands for `values.id`, typed as the value. */
+export type Placeholders<P> = <K extends keyof P & string>(name: K) => P[K];
+
+/** A statement to compile once: `key` names its shape (one compiled form per key and store). */
+export interface PreparedQuery<P, O> {
+  readonly key: string;
+  readonly build: (db: Kysely<Database>, p: Placeholders<P>) => Compilable<O>;
+}
+
+/** What a statement returned: its rows (`returning` or a select), and rows changed by a write. */
+export interface Ran<O> {
+  rows: O[];
+  changes: number;
+}
+
+/** Runs prepared statements for one store (one database, one dialect). */
+export interface QueryRunner {
+  run<P, O>(db: Db, query: PreparedQuery<P, O>, values: P): Ran<O> | Promise<Ran<O>>;
 }

@@ -11,7 +11,8 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_CAPABILITIES } from './capabilities.ts';
 import { migrateToLatest } from './migrations/index.ts';
-import { prepared, queryRunner, type QueryRunner } from './prepared.ts';
+import type { QueryRunner } from './db.ts';
+import { prepared, queryRunner } from './prepared.ts';
 import type { Database as Schema } from './schema.ts';
 import { withStatementCache } from './sqlite.ts';
 

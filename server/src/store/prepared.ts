@@ -12,7 +12,7 @@
  * PostgreSQL) it goes through Kysely's `executeQuery`, which takes the transaction's connection.
  */
 import { CompiledQuery, type Compilable, type Kysely, type SqliteDatabase } from 'kysely';
-import type { Db } from './db.ts';
+import type { Db, Placeholders, PreparedQuery, QueryRunner, Ran } from './db.ts';
 import type { Database } from './schema.ts';
 
 const PLACEHOLDER = Symbol('prepared statement value');
@@ -22,15 +22,6 @@ interface Placeholder {
 }
 
 const isPlaceholder = (value: unknown): value is Placeholder => typeof value === 'object' && value !== null && PLACEHOLDER in value;
-
-/** Names where a statement's values go: `p('id')` stands for `values.id`, typed as the value. */
-export type Placeholders<P> = <K extends keyof P & string>(name: K) => P[K];
-
-/** A statement to compile once: `key` names its shape (one compiled form per key and store). */
-export interface PreparedQuery<P, O> {
-  readonly key: string;
-  readonly build: (db: Kysely<Database>, p: Placeholders<P>) => Compilable<O>;
-}
 
 /**
  * Declares a statement. A statement whose shape depends on its input (a list's length, which
@@ -44,17 +35,6 @@ export function prepared<P, O>(key: string, build: (db: Kysely<Database>, p: Pla
 interface Template {
   compiled: CompiledQuery;
   slots: ({ name: string } | { fixed: unknown })[];
-}
-
-/** What a statement returned: its rows (`returning` or a select), and rows changed by a write. */
-export interface Ran<O> {
-  rows: O[];
-  changes: number;
-}
-
-/** Runs prepared statements for one store (one database, one dialect). */
-export interface QueryRunner {
-  run<P, O>(db: Db, query: PreparedQuery<P, O>, values: P): Ran<O> | Promise<Ran<O>>;
 }
 
 /**
