@@ -85,6 +85,9 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/** Sessions of a dead node released at once (each a transaction of its own). */
+const RELEASES_AT_ONCE = 4;
+
 /** What the scheduler needs from the rest of the coordinator. */
 export interface SchedulerDeps {
   store: Store;
@@ -338,7 +341,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
 
     async releaseSessions(sessionIds) {
-      for (const sessionId of sessionIds) tookBack(await store.releaseSession(sessionId, now(), 'ended'));
+      // A dead node leaves many sessions: released a few at a time, each in its own transaction
+      // (on PostgreSQL they run side by side on the pool; SQLite takes them in turn anyway).
+      const queue = [...sessionIds];
+      const worker = async (): Promise<void> => {
+        for (let sessionId = queue.shift(); sessionId !== undefined; sessionId = queue.shift()) {
+          tookBack(await store.releaseSession(sessionId, now(), 'ended'));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(RELEASES_AT_ONCE, queue.length) }, worker));
     },
 
     sessionsOnline() {
