@@ -24,7 +24,9 @@
  * still ahead when it arrived; with a clock too far off to tell, the lease runs under its time
  * limit and the coordinator decides. A `revoke` drops the named leases wherever they are.
  *
- * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
+ * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent. A tiny
+ * task's result waits (at most `LINGER_MS`) for the leases still in hand, so they go in one event
+ * and the leases they free are asked for in one request (report-hold.ts).
  *
  * Local tasks (`runLocal`, the host page's own `run()`): they wait in their own queue, and a
  * free worker takes them before any queued lease, within the same worker count but not waiting
@@ -43,6 +45,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
+import { holdResult, LINGER_MS } from './report-hold.ts';
 import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -176,6 +179,10 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       emit();
     },
     onChange: () => emit(),
+    // A tiny task's result waits for the leases still in hand, to go with theirs.
+    hold: (entry) => state === 'running' && entry.kind === 'result' && holdResult(entry.payload.cpuMs, active.size + queue.length),
+    lingerMs: LINGER_MS,
+    onQuiet: () => step(),
   });
 
   function clampWorkers(count: number): number {
@@ -213,7 +220,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     lease: (request) => link.lease(request),
     timers,
     backoffMs: delay,
-    mayAsk: () => state === 'running' && link.connected(),
+    // Answers awaited for reports will free leases: the request waits for them and asks for those
+    // too, one request instead of one per answer (at most a round trip's wait).
+    mayAsk: () => state === 'running' && link.connected() && reports.awaiting() === 0,
     want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
     onLeases(leases) {
       if (state === 'stopped') return;

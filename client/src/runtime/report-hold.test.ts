@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { holdResult, LINGER_MS } from './report-hold.ts';
+
+describe('holding a result for the others in hand', () => {
+  it.each([
+    { taskMs: 0, inHand: 3, hold: true },
+    { taskMs: LINGER_MS - 1, inHand: 1, hold: true },
+    // The last lease in hand: nothing to wait for.
+    { taskMs: 0, inHand: 0, hold: false },
+    // A task as long as the wait: the others will not likely finish within it.
+    { taskMs: LINGER_MS, inHand: 3, hold: false },
+    { taskMs: 400, inHand: 3, hold: false },
+  ])('a $taskMs ms task with $inHand other leases in hand: held $hold', ({ taskMs, inHand, hold }) => {
+    expect(holdResult(taskMs, inHand)).toBe(hold);
+  });
+
+  it('takes another linger bound', () => {
+    expect(holdResult(30, 1, 50)).toBe(true);
+    expect(holdResult(30, 1, 20)).toBe(false);
+  });
+});
