@@ -212,6 +212,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     };
   }
   function emit(): void {
+    // Several times per task: no snapshot when nobody listens.
+    if (listeners.size === 0) return;
     const snapshot = stats();
     for (const listener of listeners) listener(snapshot);
   }
