@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdResult, LINGER_MS } from './report-hold.ts';
+import { holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
 
 describe('holding a result for the others in hand', () => {
   it.each([
@@ -17,5 +17,18 @@ describe('holding a result for the others in hand', () => {
   it('takes another linger bound', () => {
     expect(holdResult(30, 1, 50)).toBe(true);
     expect(holdResult(30, 1, 20)).toBe(false);
+  });
+});
+
+describe('a lease request waiting for awaited answers', () => {
+  it.each([
+    { lastTaskMs: 1, awaiting: 4, wait: true },
+    { lastTaskMs: 1, awaiting: 0, wait: false },
+    // Longer tasks answer one by one: no waiting, however many answers overlap.
+    { lastTaskMs: LINGER_MS, awaiting: 4, wait: false },
+    // Before any task has finished.
+    { lastTaskMs: Infinity, awaiting: 1, wait: false },
+  ])('after a $lastTaskMs ms task with $awaiting answers awaited: waits $wait', ({ lastTaskMs, awaiting, wait }) => {
+    expect(waitForAnswers(lastTaskMs, awaiting)).toBe(wait);
   });
 });

@@ -16,3 +16,13 @@ export const LINGER_MS = 10;
 export function holdResult(taskMs: number, leasesInHand: number, lingerMs: number = LINGER_MS): boolean {
   return leasesInHand > 0 && taskMs < lingerMs;
 }
+
+/**
+ * Whether a lease request should wait for the `awaiting` answers (reports held or sent): only
+ * after a tiny task, whose leases are answered together, so the wait ends with one answer that
+ * frees them all and the request asks for all of them. After a longer task results go one by
+ * one and a wait could last as long as answers keep overlapping: the request goes at once.
+ */
+export function waitForAnswers(lastTaskMs: number, awaiting: number, lingerMs: number = LINGER_MS): boolean {
+  return awaiting > 0 && lastTaskMs < lingerMs;
+}

@@ -632,6 +632,34 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.reports.map((report) => report.leaseId)).toEqual(['a', 'b']);
   });
 
+  it.each([
+    { taskMs: 50, waits: false },
+    { taskMs: 1, waits: true },
+  ])('after a $taskMs ms task, a lease request waits for the answer awaited: $waits', async ({ taskMs, waits }) => {
+    const { link, workers, time } = harness(2, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    // Two leases of the four asked for, then an empty answer: a back-off runs, two slots are free.
+    link.answer(lease('a'));
+    await settle();
+    link.answer(lease('b'));
+    await settle();
+    link.answer();
+    await settle();
+    expect(link.requests).toHaveLength(3);
+    workers.finish('a', taskMs);
+    await settle();
+    // The back-off ends (and a held result's linger with it) while the answer for 'a' is awaited.
+    time.fireAll();
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(link.requests).toHaveLength(waits ? 3 : 4);
+    link.ackReport();
+    await settle();
+    expect(link.requests).toHaveLength(4);
+    // Waiting, it asks for the lease the answer freed too.
+    expect(link.requests[3]).toEqual({ slots: waits ? 3 : 2, workers: 2 });
+  });
+
   it('sends a tiny task\'s result at once while paused (nothing more will start)', async () => {
     const { link, workers, loop: l } = harness(1);
     await settle();

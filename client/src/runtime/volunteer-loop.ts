@@ -45,7 +45,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
-import { holdResult, LINGER_MS } from './report-hold.ts';
+import { holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
 import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -153,6 +153,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   const held = new Set<string>();
   let restTimer: unknown;
   let restTimerAt = Infinity;
+  // How long the last lease's task ran: tiny tasks' reports and requests are batched (report-hold.ts).
+  let lastTaskMs = Infinity;
   const locals = createLocalTasks({
     pool,
     timers,
@@ -222,9 +224,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     lease: (request) => link.lease(request),
     timers,
     backoffMs: delay,
-    // Answers awaited for reports will free leases: the request waits for them and asks for those
-    // too, one request instead of one per answer (at most a round trip's wait).
-    mayAsk: () => state === 'running' && link.connected() && reports.awaiting() === 0,
+    // After tiny tasks, the answers awaited will free leases: the request waits for them and asks
+    // for those too, one request instead of one per answer (at most a round trip's wait).
+    mayAsk: () => state === 'running' && link.connected() && !waitForAnswers(lastTaskMs, reports.awaiting()),
     want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
     onLeases(leases) {
       if (state === 'stopped') return;
@@ -333,6 +335,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   function finish(lease: Lease, outcome: PoolOutcome): void {
     // Not active any more: revoked, suspended or stopped while it ran; nobody wants the outcome.
     if (!active.delete(lease.leaseId)) return;
+    lastTaskMs = outcome.ms;
     rests = startRest(rests, outcome.ms, share, now());
     step();
     if (outcome.ok) {
