@@ -162,6 +162,8 @@ export function createReports(options: ReportsOptions): Reports {
       .finally(() => {
         listing -= 1;
         if (listing === 0) settledWhileListing.clear();
+        // Everything goes now, held results included.
+        release();
         for (const entry of unsent.values()) send(entry);
         options.onChange();
       });
