@@ -1,7 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileTask } from '../../../wasm/host/index.ts';
 import { inlineWorkers, threadWorkers } from '../agent/workers.ts';
-import { behavingModule, LOOP, TRAP } from '../testing/modules.ts';
+import { watToWasm } from '../../../wasm/testing/wat.ts';
+import { BEHAVING_WAT, behavingModule, LOOP, TRAP } from '../testing/modules.ts';
 import { createPool, type Pool, type WorkerFactory } from './pool.ts';
 
 const limits = { maxMemoryBytes: 1 << 20, maxOutputBytes: 1024 };
@@ -83,6 +84,17 @@ describe('pool on worker_threads', () => {
     expect(await other).toMatchObject({ ok: true, output: Uint8Array.of(4) });
     expect(threads.terminated()).toBe(1);
     expect(await p.run(task('next', Uint8Array.of(0)))).toMatchObject({ ok: true });
+  });
+
+  it('runs each task with its own module when modules alternate on one thread (the thread keeps only the last)', async () => {
+    const plusTwo = await compileTask(await watToWasm(BEHAVING_WAT.replace('(i32.add (local.get $op) (i32.const 1))', '(i32.add (local.get $op) (i32.const 2))')), limits.maxMemoryBytes);
+    const p = pool(1, threadWorkers);
+    const outputs: number[] = [];
+    for (const [id, which] of [['a', module], ['b', module], ['c', plusTwo], ['d', module], ['e', plusTwo], ['f', plusTwo]] as const) {
+      const outcome = await p.run({ ...task(id, Uint8Array.of(10)), module: which });
+      outputs.push(outcome.ok ? outcome.output[0]! : -1);
+    }
+    expect(outputs).toEqual([11, 11, 12, 11, 12, 12]);
   });
 
   it('refuses more tasks than workers, and anything once closed', async () => {

@@ -3,6 +3,10 @@
  * first and leaves it only once the coordinator has answered for it (accepted, stale or refused
  * for good); a lost connection keeps it. `flush` sends every unanswered report, including entries
  * a previous page or process left in a durable outbox.
+ *
+ * A result the loop says to hold (report-hold.ts: a tiny task with more leases in hand) waits,
+ * stored, until a report that is not held goes, `release` is called, or `lingerMs` passes; then
+ * they go in the same turn, so the link can carry them in one event.
  */
 import type { AckReply, FailRequest, ResultRequest } from '../../../server/src/protocol/events.ts';
 import type { ErrorCode } from '../../../server/src/protocol/errors.ts';
@@ -30,6 +34,12 @@ export interface ReportsOptions {
   /** The set of unanswered reports changed in some other way (an outbox listing added some). */
   onChange(): void;
   onError(error: unknown): void;
+  /** Every report sent has been answered (or failed), and none is held back. */
+  onQuiet?(): void;
+  /** Whether a stored result should wait for others (default: never). */
+  hold?(entry: OutboxEntry): boolean;
+  /** The longest a held result waits, in ms. */
+  lingerMs?: number;
 }
 
 export interface Reports {
@@ -37,6 +47,10 @@ export interface Reports {
   add(entry: OutboxEntry): void;
   /** Sends every unanswered report, this run's and any the outbox kept from before. */
   flush(): void;
+  /** Reports held back or sent and not yet answered: answers that will free leases soon. */
+  awaiting(): number;
+  /** Sends the held results now. */
+  release(): void;
   /** Forgets the report for a lease nobody wants any more (revoked). */
   withdraw(leaseId: string): void;
   has(leaseId: string): boolean;
@@ -59,6 +73,9 @@ export function createReports(options: ReportsOptions): Reports {
   let listing = 0;
   let retryTimer: unknown;
   let stopped = false;
+  // Stored results held back to travel with the next ones, and the timer that bounds the wait.
+  const held = new Map<string, OutboxEntry>();
+  let lingerTimer: unknown;
 
   function settle(entry: OutboxEntry, verdict: ReportVerdict | 'withdrawn'): void {
     const { leaseId } = entry.payload;
@@ -76,6 +93,7 @@ export function createReports(options: ReportsOptions): Reports {
     reply.then(
       (ack) => {
         sending.delete(leaseId);
+        quiet();
         if (stopped || !unsent.has(leaseId)) return;
         if (!('error' in ack)) {
           settle(entry, entry.kind === 'result' ? 'completed' : 'failed');
@@ -90,11 +108,36 @@ export function createReports(options: ReportsOptions): Reports {
       },
       (error: unknown) => {
         sending.delete(leaseId);
+        quiet();
         onError(error);
         // A lost connection resends on reconnect; a slow coordinator gets another try soon.
         if (link.connected()) retryLater();
       },
     );
+  }
+
+  /** Tells the loop, after this turn's answers are handled, that no answer is awaited any more. */
+  function quiet(): void {
+    if (sending.size === 0 && held.size === 0 && options.onQuiet) queueMicrotask(options.onQuiet);
+  }
+
+  /** Sends a stored report, or holds it back when the loop says so. */
+  function sendOrHold(entry: OutboxEntry): void {
+    if (!stopped && entry.kind === 'result' && options.hold?.(entry)) {
+      held.set(entry.payload.leaseId, entry);
+      if (lingerTimer === undefined) lingerTimer = timers.setTimeout(release, options.lingerMs ?? 0);
+      return;
+    }
+    release();
+    send(entry);
+  }
+
+  function release(): void {
+    if (lingerTimer !== undefined) timers.clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    const entries = [...held.values()];
+    held.clear();
+    for (const entry of entries) send(entry);
   }
 
   function retryLater(): void {
@@ -119,6 +162,8 @@ export function createReports(options: ReportsOptions): Reports {
       .finally(() => {
         listing -= 1;
         if (listing === 0) settledWhileListing.clear();
+        // Everything goes now, held results included.
+        release();
         for (const entry of unsent.values()) send(entry);
         options.onChange();
       });
@@ -129,24 +174,30 @@ export function createReports(options: ReportsOptions): Reports {
       unsent.set(entry.payload.leaseId, entry);
       options.onChange();
       outbox.put(entry).then(
-        () => send(entry),
+        () => sendOrHold(entry),
         (error: unknown) => {
           onError(error);
-          send(entry);
+          sendOrHold(entry);
         },
       );
     },
     flush,
+    release,
     withdraw(leaseId) {
+      held.delete(leaseId);
       const entry = unsent.get(leaseId);
       if (entry) settle(entry, 'withdrawn');
     },
     has: (leaseId) => unsent.has(leaseId),
+    awaiting: () => sending.size + held.size,
     pending: () => [...unsent.keys()],
     stop() {
       stopped = true;
       if (retryTimer !== undefined) timers.clearTimeout(retryTimer);
       retryTimer = undefined;
+      if (lingerTimer !== undefined) timers.clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+      held.clear();
     },
   };
 }

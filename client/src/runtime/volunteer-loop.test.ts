@@ -9,6 +9,7 @@ import { createMemoryOutbox, type Outbox } from './outbox.ts';
 import { createPool, type Pool, type PoolOutcome } from './pool.ts';
 import { connectVolunteer, type VolunteerConnection } from './socket.ts';
 import { systemTimers, type Timers } from './timers.ts';
+import { LINGER_MS } from './report-hold.ts';
 import { createVolunteerLoop, leaseRequestFor, type CoordinatorLink, type VolunteerLoop } from './volunteer-loop.ts';
 
 let coordinator: ScriptedCoordinator;
@@ -202,7 +203,7 @@ function fakePool(size: number) {
   return {
     pool,
     started,
-    finish(id: string, ms = 5) {
+    finish(id: string, ms = 50) {
       const resolve = running.get(id);
       if (!resolve) throw new Error(`${id} is not running`);
       running.delete(id);
@@ -316,7 +317,7 @@ describe('volunteer loop with a fake link and pool', () => {
     await settle();
     expect(workers.started).toEqual(['a', 'b', 'c']);
     expect(link.requests[2]).toEqual({ slots: 1, workers: 2 });
-    expect(link.reports).toEqual([{ leaseId: 'a', output: Uint8Array.of(7), cpuMs: 5 }]);
+    expect(link.reports).toEqual([{ leaseId: 'a', output: Uint8Array.of(7), cpuMs: 50 }]);
   });
 
   it('counts a report not yet answered as held, as the coordinator does, and asks for its successor once answered', async () => {
@@ -579,6 +580,95 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.reports).toHaveLength(1);
     expect(loop?.stats()).toMatchObject({ completed: 1, unsent: 0 });
     expect(await memory.list()).toEqual([]);
+  });
+
+  it('holds the results of tiny tasks until the last lease in hand finishes, then asks for every freed lease in one request', async () => {
+    const { link, workers, loop: l } = harness(2, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    link.answer(lease('a'), lease('b'), lease('c'), lease('d'));
+    await settle();
+    for (const id of ['a', 'b', 'c']) {
+      workers.finish(id, 1);
+      await settle();
+    }
+    // Three finished, one still in hand: they wait for it, stored, and counted as unsent.
+    expect(workers.started).toEqual(['a', 'b', 'c', 'd']);
+    expect(link.reports).toEqual([]);
+    expect(l.stats()).toMatchObject({ unsent: 3, running: 1 });
+    workers.finish('d', 1);
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a', 'b', 'c', 'd']);
+    // No request while their answers are awaited: each answer frees a lease.
+    expect(link.requests).toHaveLength(1);
+    for (let i = 0; i < 3; i++) link.ackReport();
+    await settle();
+    expect(link.requests).toHaveLength(1);
+    link.ackReport();
+    await settle();
+    expect(link.requests).toEqual([
+      { slots: 4, workers: 2 },
+      { slots: 4, workers: 2 },
+    ]);
+    expect(l.stats()).toMatchObject({ completed: 4, unsent: 0 });
+  });
+
+  it('sends a held result after LINGER_MS though other leases still run, and a long task\'s result at once', async () => {
+    const { link, workers, time } = harness(2);
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    workers.finish('a', 1);
+    await settle();
+    expect(link.reports).toEqual([]);
+    expect(time.delays).toEqual([LINGER_MS]);
+    time.fireAll();
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+
+    link.answer(lease('c'));
+    await settle();
+    workers.finish('b', LINGER_MS);
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a', 'b']);
+  });
+
+  it.each([
+    { taskMs: 50, waits: false },
+    { taskMs: 1, waits: true },
+  ])('after a $taskMs ms task, a lease request waits for the answer awaited: $waits', async ({ taskMs, waits }) => {
+    const { link, workers, time } = harness(2, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    // Two leases of the four asked for, then an empty answer: a back-off runs, two slots are free.
+    link.answer(lease('a'));
+    await settle();
+    link.answer(lease('b'));
+    await settle();
+    link.answer();
+    await settle();
+    expect(link.requests).toHaveLength(3);
+    workers.finish('a', taskMs);
+    await settle();
+    // The back-off ends (and a held result's linger with it) while the answer for 'a' is awaited.
+    time.fireAll();
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(link.requests).toHaveLength(waits ? 3 : 4);
+    link.ackReport();
+    await settle();
+    expect(link.requests).toHaveLength(4);
+    // Waiting, it asks for the lease the answer freed too.
+    expect(link.requests[3]).toEqual({ slots: waits ? 3 : 2, workers: 2 });
+  });
+
+  it('sends a tiny task\'s result at once while paused (nothing more will start)', async () => {
+    const { link, workers, loop: l } = harness(1);
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    l.pause();
+    workers.finish('a', 1);
+    await settle();
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
   });
 });
 

@@ -24,7 +24,9 @@
  * still ahead when it arrived; with a clock too far off to tell, the lease runs under its time
  * limit and the coordinator decides. A `revoke` drops the named leases wherever they are.
  *
- * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent.
+ * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent. A tiny
+ * task's result waits (at most `LINGER_MS`) for the leases still in hand, so they go in one event
+ * and the leases they free are asked for in one request (report-hold.ts).
  *
  * Local tasks (`runLocal`, the host page's own `run()`): they wait in their own queue, and a
  * free worker takes them before any queued lease, within the same worker count but not waiting
@@ -43,6 +45,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
+import { holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
 import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -150,6 +153,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   const held = new Set<string>();
   let restTimer: unknown;
   let restTimerAt = Infinity;
+  // How long the last lease's task ran: tiny tasks' reports and requests are batched (report-hold.ts).
+  let lastTaskMs = Infinity;
   const locals = createLocalTasks({
     pool,
     timers,
@@ -176,6 +181,10 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       emit();
     },
     onChange: () => emit(),
+    // A tiny task's result waits for the leases still in hand, to go with theirs.
+    hold: (entry) => state === 'running' && entry.kind === 'result' && holdResult(entry.payload.cpuMs, active.size + queue.length),
+    lingerMs: LINGER_MS,
+    onQuiet: () => step(),
   });
 
   function clampWorkers(count: number): number {
@@ -205,6 +214,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     };
   }
   function emit(): void {
+    // Several times per task: no snapshot when nobody listens.
+    if (listeners.size === 0) return;
     const snapshot = stats();
     for (const listener of listeners) listener(snapshot);
   }
@@ -213,7 +224,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     lease: (request) => link.lease(request),
     timers,
     backoffMs: delay,
-    mayAsk: () => state === 'running' && link.connected(),
+    // After tiny tasks, the answers awaited will free leases: the request waits for them and asks
+    // for those too, one request instead of one per answer (at most a round trip's wait).
+    mayAsk: () => state === 'running' && link.connected() && !waitForAnswers(lastTaskMs, reports.awaiting()),
     want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
     onLeases(leases) {
       if (state === 'stopped') return;
@@ -322,6 +335,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   function finish(lease: Lease, outcome: PoolOutcome): void {
     // Not active any more: revoked, suspended or stopped while it ran; nobody wants the outcome.
     if (!active.delete(lease.leaseId)) return;
+    lastTaskMs = outcome.ms;
     rests = startRest(rests, outcome.ms, share, now());
     step();
     if (outcome.ok) {
