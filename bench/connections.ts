@@ -26,6 +26,8 @@ import type { CoordinatorMemory } from './connections-coordinator.ts';
 import type { Figure } from './report.ts';
 
 const PORT_BASE = 18400;
+/** Untimed leases before a probe's timed ones. */
+const PROBE_WARMUP = 10;
 const sum = <T>(items: readonly T[], of: (item: T) => number): number => items.reduce((total, item) => total + of(item), 0);
 
 /** KiB per connection that a measure grew by, summed over the coordinators. */
@@ -86,7 +88,12 @@ const totals = (clients: ClientProcess[]) =>
   );
 
 /** One probe volunteer: `leases` lease requests one after the other, each answered lease reported done. */
-export async function probe(url: string, siteKey: string, leases: number): Promise<number[]> {
+/**
+ * Lease round trips of one volunteer leasing and answering `leases` tasks, one at a time, after
+ * `warmup` untimed ones: the first claims compile the coordinator's prepared statements and warm
+ * its code, which a coordinator that has been running meets only once.
+ */
+export async function probe(url: string, siteKey: string, leases: number, warmup = PROBE_WARMUP): Promise<number[]> {
   const socket: Socket = io(`${url}/volunteer`, {
     transports: ['websocket'],
     reconnection: false,
@@ -99,10 +106,10 @@ export async function probe(url: string, siteKey: string, leases: number): Promi
   });
   const times: number[] = [];
   try {
-    for (let n = 0; n < leases; n++) {
+    for (let n = 0; n < warmup + leases; n++) {
       const started = performance.now();
       const reply: LeaseReply = await socket.timeout(10_000).emitWithAck('lease', { slots: 1, workers: 1 });
-      times.push(performance.now() - started);
+      if (n >= warmup) times.push(performance.now() - started);
       if (!('leases' in reply)) throw new Error(`probe lease refused: ${JSON.stringify(reply)}`);
       const lease = reply.leases[0];
       if (!lease) throw new Error('probe found no work: the probe job is too small');
@@ -186,7 +193,7 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
       const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);
       siteKeys.push(await api.createSite([`http://localhost:${PORT_BASE + 2 * k + 1}`]));
       const hash = await api.uploadModule(primes);
-      await api.createJob({ module: hash, inputs: Array.from({ length: probeLeases + 10 }, (_, i) => encodePrimesInput(i * 10, i * 10 + 10)), deadlineMs: 60_000 });
+      await api.createJob({ module: hash, inputs: Array.from({ length: probeLeases + PROBE_WARMUP + 10 }, (_, i) => encodePrimesInput(i * 10, i * 10 + 10)), deadlineMs: 60_000 });
     }
     await sleep(2000);
     const pids = coordinators.map((c) => c.pid);
@@ -280,6 +287,7 @@ export async function idleConnections(options: IdleOptions): Promise<Figure[]> {
           p50Ms: round(percentile(times, 50), 2),
           maxMs: round(Math.max(...times), 2),
           leases: times.length,
+          warmupLeasesPerProbe: PROBE_WARMUP,
           probes: coordinators.length,
           idleVolunteers: holding,
           goalMs: 50,

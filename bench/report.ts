@@ -185,7 +185,8 @@ function explainIdleConnections(figures: Figure[]): string[] {
       'measurable with WebSocket-only clients (the handshake keeps the headers object itself); per-message deflate was ' +
       'already off in engine.io 6 (the client offers it, the server declines), so nothing changes there either; the ' +
       'settings now say so explicitly, and refusing long-polling removes a pending HTTP request per polling client. ' +
-      `Meanwhile one probe volunteer per coordinator asked for a lease of a small job ${rtt.detail['leases']} times in all, ` +
+      `Meanwhile one probe volunteer per coordinator asked for a lease of a small job ${rtt.detail['leases']} times in all ` +
+      `(after ${rtt.detail['warmupLeasesPerProbe'] ?? 0} untimed ones each: a fresh coordinator compiles its statements on its first claims), ` +
       `reporting each task done before the next: lease round trip p50 ${rtt.detail['p50Ms']} ms, p99 ${rtt.value} ms, max ` +
       `${rtt.detail['maxMs']} ms (goal p99 under ${rtt.detail['goalMs']} ms). The client processes held ${d['clientsRssMiB']} MiB.`,
   ];
