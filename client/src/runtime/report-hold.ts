@@ -10,6 +10,12 @@
 export const LINGER_MS = 10;
 
 /**
+ * The longest a lease request waits for awaited answers, in ms: a few round trips. Past it the
+ * request goes anyway, so a slow or lost acknowledgement never idles the workers.
+ */
+export const ANSWER_WAIT_MAX_MS = 100;
+
+/**
  * Whether a result whose task took `taskMs` should wait for the `leasesInHand` other leases (running
  * or queued) to finish too.
  */

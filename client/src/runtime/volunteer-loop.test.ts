@@ -9,7 +9,7 @@ import { createMemoryOutbox, type Outbox } from './outbox.ts';
 import { createPool, type Pool, type PoolOutcome } from './pool.ts';
 import { connectVolunteer, type VolunteerConnection } from './socket.ts';
 import { systemTimers, type Timers } from './timers.ts';
-import { LINGER_MS } from './report-hold.ts';
+import { ANSWER_WAIT_MAX_MS, LINGER_MS } from './report-hold.ts';
 import { createVolunteerLoop, leaseRequestFor, type CoordinatorLink, type VolunteerLoop } from './volunteer-loop.ts';
 
 let coordinator: ScriptedCoordinator;
@@ -658,6 +658,29 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.requests).toHaveLength(4);
     // Waiting, it asks for the lease the answer freed too.
     expect(link.requests[3]).toEqual({ slots: waits ? 3 : 2, workers: 2 });
+  });
+
+  it('asks anyway once ANSWER_WAIT_MAX_MS passed with an answer still unacknowledged (a slow or dying coordinator)', async () => {
+    const { link, workers, time } = harness(2, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    link.answer(lease('a'));
+    await settle();
+    link.answer(lease('b'));
+    await settle();
+    link.answer();
+    await settle();
+    workers.finish('a', 1);
+    await settle();
+    time.fireAll();
+    await settle();
+    // The answer for 'a' went and is never acknowledged: the request waits, then goes.
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    expect(link.requests).toHaveLength(3);
+    expect(time.delays).toContain(ANSWER_WAIT_MAX_MS);
+    clock += ANSWER_WAIT_MAX_MS;
+    time.fireAll();
+    await settle();
+    expect(link.requests).toHaveLength(4);
   });
 
   it('sends a tiny task\'s result at once while paused (nothing more will start)', async () => {

@@ -45,7 +45,7 @@ import type { ModuleSource } from './modules.ts';
 import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
-import { holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
+import { ANSWER_WAIT_MAX_MS, holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
 import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -226,7 +226,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     backoffMs: delay,
     // After tiny tasks, the answers awaited will free leases: the request waits for them and asks
     // for those too, one request instead of one per answer (at most a round trip's wait).
-    mayAsk: () => state === 'running' && link.connected() && !waitForAnswers(lastTaskMs, reports.awaiting()),
+    mayAsk: () => state === 'running' && link.connected() && !waitingForAnswers(),
     want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
     onLeases(leases) {
       if (state === 'stopped') return;
@@ -238,6 +238,31 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     },
     onError,
   });
+
+  /**
+   * Whether the lease request waits for awaited answers (see `waitForAnswers`), for at most
+   * `ANSWER_WAIT_MAX_MS`: an acknowledgement that is slow or lost (a busy or dying coordinator)
+   * must not leave the workers idle until it times out. The pump is asked again when the wait ends.
+   */
+  let answersAwaitedSince: number | undefined;
+  let answerWaitTimer: unknown;
+  function waitingForAnswers(): boolean {
+    if (!waitForAnswers(lastTaskMs, reports.awaiting())) {
+      answersAwaitedSince = undefined;
+      return false;
+    }
+    const at = now();
+    answersAwaitedSince ??= at;
+    const left = answersAwaitedSince + ANSWER_WAIT_MAX_MS - at;
+    if (left <= 0) return false;
+    if (answerWaitTimer === undefined) {
+      answerWaitTimer = timers.setTimeout(() => {
+        answerWaitTimer = undefined;
+        if (state === 'running') pump.ask();
+      }, left);
+    }
+    return true;
+  }
 
   /** Whether a worker may start a lease now: within the workers allowed, and not resting. */
   const workerFree = (at: number): boolean => {
@@ -389,6 +414,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     pump.reset();
     if (restTimer !== undefined) timers.clearTimeout(restTimer);
     restTimer = undefined;
+    if (answerWaitTimer !== undefined) timers.clearTimeout(answerWaitTimer);
+    answerWaitTimer = undefined;
   }
 
   return {

@@ -341,15 +341,18 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
 
     async releaseSessions(sessionIds) {
-      // A dead node leaves many sessions: released a few at a time, each in its own transaction
-      // (on PostgreSQL they run side by side on the pool; SQLite takes them in turn anyway).
+      // A dead node leaves many sessions: released a few at a time, each in its own transaction,
+      // side by side on the PostgreSQL pool. All of them end before this does (the caller holds
+      // the cluster's release lock), and the first failure is reported after.
       const queue = [...sessionIds];
       const worker = async (): Promise<void> => {
         for (let sessionId = queue.shift(); sessionId !== undefined; sessionId = queue.shift()) {
           tookBack(await store.releaseSession(sessionId, now(), 'ended'));
         }
       };
-      await Promise.all(Array.from({ length: Math.min(RELEASES_AT_ONCE, queue.length) }, worker));
+      const outcomes = await Promise.allSettled(Array.from({ length: Math.min(RELEASES_AT_ONCE, queue.length) }, worker));
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
     },
 
     sessionsOnline() {

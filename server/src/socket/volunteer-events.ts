@@ -22,7 +22,7 @@ export interface SocketLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** A volunteer's connection: who it is (from the handshake) and its normalised address. */
+/** A connection's volunteer, with the address its limits count against (`addressKey`). */
 export type VolunteerConnection = VolunteerRef & { address: string };
 export type VolunteerIoSocket = Socket<VolunteerClientEvents, VolunteerServerEvents, Record<string, never>, VolunteerConnection>;
 

@@ -42,7 +42,6 @@ export type { SocketLogger, VolunteerConnection };
 /** The part of the scheduler the namespace drives. */
 export type VolunteerScheduler = Pick<Scheduler, 'connect' | 'lease' | 'result' | 'fail' | 'disconnect'>;
 
-
 export interface VolunteerSocketDeps {
   server: HttpServer;
   scheduler: VolunteerScheduler;
@@ -90,8 +89,6 @@ export type SocketLimits = Pick<
   | 'socketInflightBytes'
   | 'ungrantedResultBytesPerSecond'
 >;
-
-/** A connection's volunteer, with the address its limits count against (`addressKey`). */
 
 const silent: SocketLogger = { info() {}, warn() {}, error() {} };
 

@@ -42,6 +42,9 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
           .selectAll()
           .where('session_id', '=', sessionId)
           .where('state', '=', 'active')
+          // One order for every release: releases of several sessions at once lock tasks alike.
+          .orderBy('job_id')
+          .orderBy('task_idx')
           .execute();
         const ended = live.map(toEndedLease);
         for (const lease of live) {

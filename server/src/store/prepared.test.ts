@@ -21,7 +21,6 @@ let db: Kysely<Schema>;
 let runner: QueryRunner;
 let prepares: string[];
 
-
 const NAMES = prepared<{ minQuota: number }, { id: string }>('test.names', (k, p) =>
   k.selectFrom('volunteers').select('id').where('quota', '>=', p('minQuota')).where('strikes', '=', 0).orderBy('id'),
 );
