@@ -178,6 +178,7 @@ describe('job run, the rest', () => {
     expect(result.stderr).toContain(`job ${id} keeps running`);
     expect(result.stderr).toContain(`sparecycles job results ${id} --order completion --follow`);
     const status = await runCli(['job', 'status', id, '--json'], home);
+    expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).state).toBe('active');
     const cancel = await runCli(['job', 'cancel', id], home);
     expect(cancel.code, cancel.stderr).toBe(0);
