@@ -9,9 +9,16 @@ export function randomToken(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-/** An opaque id for jobs, tasks and leases: 16 random bytes (22 characters). */
+/**
+ * An opaque id for jobs, tasks and leases: 16 random bytes (22 characters), never starting with
+ * `-`: an id is typed as a command argument (`sparecycles job status <id>`), and one starting with
+ * `-` read as an option (1 id in 64 did).
+ */
 export function newId(): string {
-  return randomToken(16);
+  for (;;) {
+    const id = randomToken(16);
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** A public site key, as it appears in the embed snippet: `site_` + 15 random bytes. */
