@@ -632,13 +632,15 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.reports.map((report) => report.leaseId)).toEqual(['a', 'b']);
   });
 
-  it.each([
-    { taskMs: 50, waits: false },
-    { taskMs: 1, waits: true },
-  ])('after a $taskMs ms task, a lease request waits for the answer awaited: $waits', async ({ taskMs, waits }) => {
-    const { link, workers, time } = harness(2, createMemoryOutbox(), { holdAcks: true });
+  /**
+   * Two leases of the four asked for, then an empty answer (a back-off runs, two slots are free);
+   * lease 'a' finishes in `taskMs`, and the back-off ends (and a held result's linger with it)
+   * while the answer for 'a' is awaited.
+   */
+  async function awaitingAnswerFor(taskMs: number) {
+    const run = harness(2, createMemoryOutbox(), { holdAcks: true });
+    const { link, workers, time } = run;
     await settle();
-    // Two leases of the four asked for, then an empty answer: a back-off runs, two slots are free.
     link.answer(lease('a'));
     await settle();
     link.answer(lease('b'));
@@ -648,10 +650,17 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.requests).toHaveLength(3);
     workers.finish('a', taskMs);
     await settle();
-    // The back-off ends (and a held result's linger with it) while the answer for 'a' is awaited.
     time.fireAll();
     await settle();
     expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    return run;
+  }
+
+  it.each([
+    { taskMs: 50, waits: false },
+    { taskMs: 1, waits: true },
+  ])('after a $taskMs ms task, a lease request waits for the answer awaited: $waits', async ({ taskMs, waits }) => {
+    const { link } = await awaitingAnswerFor(taskMs);
     expect(link.requests).toHaveLength(waits ? 3 : 4);
     link.ackReport();
     await settle();
@@ -661,20 +670,8 @@ describe('volunteer loop with a fake link and pool', () => {
   });
 
   it('asks anyway once ANSWER_WAIT_MAX_MS passed with an answer still unacknowledged (a slow or dying coordinator)', async () => {
-    const { link, workers, time } = harness(2, createMemoryOutbox(), { holdAcks: true });
-    await settle();
-    link.answer(lease('a'));
-    await settle();
-    link.answer(lease('b'));
-    await settle();
-    link.answer();
-    await settle();
-    workers.finish('a', 1);
-    await settle();
-    time.fireAll();
-    await settle();
+    const { link, time } = await awaitingAnswerFor(1);
     // The answer for 'a' went and is never acknowledged: the request waits, then goes.
-    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
     expect(link.requests).toHaveLength(3);
     expect(time.delays).toContain(ANSWER_WAIT_MAX_MS);
     clock += ANSWER_WAIT_MAX_MS;
