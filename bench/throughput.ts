@@ -135,13 +135,15 @@ async function againstBare(port: number, options: ThroughputOptions): Promise<Me
 }
 
 async function againstCoordinator(port: number, primes: Uint8Array, options: ThroughputOptions): Promise<Measured & { completed: number }> {
-  // THROUGHPUT_CPU_PROF=dir: the coordinator (only) writes a V8 CPU profile there when it exits.
+  // THROUGHPUT_CPU_PROF=dir: the coordinator (only) writes a V8 CPU profile there when it exits;
+  // THROUGHPUT_NODE_ARGS: other flags for its node (e.g. `--import` of a statement timer).
   const profileDir = process.env['THROUGHPUT_CPU_PROF'];
   const coordinator = await startCoordinatorProcess({
     port,
     dataDir: '.tmp/bench-tput',
     adminKey: BENCH_ADMIN_KEY,
     ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(process.env['THROUGHPUT_NODE_ARGS'] ? { nodeArgs: process.env['THROUGHPUT_NODE_ARGS'].split(' ') } : {}),
   });
   try {
     const api = apiClient(coordinator.url, BENCH_ADMIN_KEY);

@@ -40,11 +40,12 @@ function apiUrl(config: Config): string {
 async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
   const config = readConfig(defaults);
   const now = Date.now;
-  // DATABASE_URL: PostgreSQL, which several coordinator nodes may share (its pool runs transactions
-  // side by side); else one SQLite file, whose single writer gains from group commit: claims and
-  // answers that queue while the store is busy share one transaction.
+  // DATABASE_URL: PostgreSQL, which several coordinator nodes may share; else one SQLite file.
+  // Either way the hot path goes through group commit: claims and answers that queue while the
+  // store is busy share one transaction (on PostgreSQL that halves a result's round trips and
+  // doubled a node's rate; `docs/benchmarks.md`).
   const store: Store = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize })
+    ? withGroupCommit(await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize }))
     : withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
   // On PostgreSQL this process is a node of a cluster: its row is written before anything below
   // decides what belongs to dead processes.

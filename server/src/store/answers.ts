@@ -9,6 +9,7 @@ import { claimReplicas } from './claims.ts';
 import { sha256Hex } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
 import { endCountedAttempt, findLease, recordResult } from './lease-endings.ts';
+import { recordLoneResults } from './lone-results.ts';
 import type { AnswerEffects, BatchOp, BatchResult, ClaimOutcome, ClaimRequest, CompleteOutcome, CompleteRequest, FailLeaseRequest, FailOutcome } from './store.ts';
 
 /** See `Store.claimTasks`. */
@@ -44,11 +45,34 @@ export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseReque
   return { outcome: 'recorded', jobId: lease.job_id, ...effects };
 }
 
-/** Runs the operations in order inside `trx`; see `Store.answerBatch`. */
+/**
+ * Runs the operations inside `trx`; see `Store.answerBatch`. Lone results go first, together
+ * (`lone-results.ts`), then everything else in order. Each volunteer's operations keep their order:
+ * a result goes early only when every earlier operation of its volunteer in the batch did too,
+ * and only when no other operation of the batch answers its lease. Operations of different
+ * volunteers arrived concurrently, so any order between them is one they could have come in.
+ */
 export async function answerBatchIn(trx: Db, ctx: StoreContext, ops: readonly BatchOp[]): Promise<BatchResult[]> {
+  const answered = new Map<string, number>();
+  for (const op of ops) if (op.verb !== 'claim') answered.set(op.request.leaseId, (answered.get(op.request.leaseId) ?? 0) + 1);
+  const heldBack = new Set<string>();
+  const together: { at: number; request: CompleteRequest }[] = [];
+  for (const [at, op] of ops.entries()) {
+    const volunteerId = op.request.volunteerId;
+    if (op.verb === 'complete' && answered.get(op.request.leaseId) === 1 && !heldBack.has(volunteerId)) together.push({ at, request: op.request });
+    else heldBack.add(volunteerId);
+  }
+  const taken = await recordLoneResults(
+    trx,
+    ctx,
+    together.map((entry) => entry.request),
+  );
+  const early = new Map([...taken].map(([n, effects]) => [together[n]!.at, effects]));
   const results: BatchResult[] = [];
-  for (const op of ops) {
-    if (op.verb === 'claim') results.push({ verb: 'claim', outcome: await claimIn(trx, ctx, op.request) });
+  for (const [at, op] of ops.entries()) {
+    const effects = early.get(at);
+    if (effects) results.push({ verb: 'complete', effects });
+    else if (op.verb === 'claim') results.push({ verb: 'claim', outcome: await claimIn(trx, ctx, op.request) });
     else if (op.verb === 'complete') results.push({ verb: 'complete', effects: await completeIn(trx, ctx, op.request) });
     else results.push({ verb: 'fail', effects: await failIn(trx, ctx, op.request) });
   }

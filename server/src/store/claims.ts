@@ -17,7 +17,7 @@ import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../
 import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
-import { prepared } from './prepared.ts';
+import { chunks, listLength, listPlaceholders, listValues, prepared } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
 import { findVolunteer, insertVolunteer, lockedVolunteer } from './volunteer-store.ts';
@@ -153,18 +153,14 @@ function taskUpdateGroups(leases: readonly PlannedLease[]): { jobId: string; tas
   return [...groups.values()];
 }
 
-/** Marks `count` tasks of one job leased alike (one compiled form per count). */
-function leasedTasksUpdate(count: number) {
-  return prepared<Record<string, unknown>, never>(`claims.tasks-leased:${count}`, (db, p) =>
+/** Marks up to `length` tasks of one job leased alike (one compiled form per padded length). */
+function leasedTasksUpdate(length: number) {
+  return prepared<Record<string, unknown>, never>(`claims.tasks-leased:${length}`, (db, p) =>
     db
       .updateTable('tasks')
       .set({ live: p('live') as number, state: p('state') as string, wanted: p('wanted') as number, needed: p('needed') as number, attempts: sql<number>`attempts + 1`, updated_at: p('now') as number })
       .where('job_id', '=', p('jobId') as string)
-      .where(
-        'idx',
-        'in',
-        Array.from({ length: count }, (_, n) => p(`idx${n}`) as number),
-      ),
+      .where('idx', 'in', listPlaceholders<number>(p, 'idx', length)),
   );
 }
 
@@ -238,9 +234,10 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   if (plan.leases.length === 0) return { leases: [], ...(plan.empty ? { empty: plan.empty } : {}) };
 
   for (const group of taskUpdateGroups(plan.leases)) {
-    const values: Record<string, unknown> = { ...group.task, jobId: group.jobId, now };
-    group.idxs.forEach((idx, n) => (values[`idx${n}`] = idx));
-    await ctx.run(trx, leasedTasksUpdate(group.idxs.length), values);
+    for (const idxs of chunks(group.idxs)) {
+      const length = listLength(idxs.length);
+      await ctx.run(trx, leasedTasksUpdate(length), listValues({ ...group.task, jobId: group.jobId, now }, 'idx', idxs, length));
+    }
   }
   const leaseIds = plan.leases.map(() => request.newLeaseId());
   const rows = plan.leases.map((lease, n) => ({

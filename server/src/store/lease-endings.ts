@@ -12,10 +12,12 @@ import {
   decide,
   jobSourcesQuestion,
   type LeaseFacts,
+  type LeaseWrite,
   type Plan,
   type TaskEvent,
   type TaskState,
   type TaskView,
+  type TaskWrite,
 } from '../scheduler/task-machine.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import type { Db, StoreContext } from './db.ts';
@@ -62,6 +64,11 @@ async function readTask(trx: Db, ctx: StoreContext, jobId: string, idx: number):
   const { rows } = await ctx.run(trx, ctx.caps.rowLocks ? TASK_VIEW_LOCKED : TASK_VIEW, { jobId, idx });
   const row = rows[0];
   if (!row) throw new Error(`task ${jobId}:${idx} of a lease is missing`);
+  return taskViewOf(row);
+}
+
+/** A task row joined with its job's settings, as the machine's view and the stored history. */
+export function taskViewOf(row: TaskViewRow): { view: Pick<TaskView, 'task' | 'job'>; errors: string | null } {
   return {
     errors: row.errors,
     view: {
@@ -80,37 +87,40 @@ async function readTask(trx: Db, ctx: StoreContext, jobId: string, idx: number):
   };
 }
 
+/** The columns of a task's view: its own and its job's settings. */
+export const TASK_VIEW_COLUMNS = [
+  'tasks.state',
+  'tasks.attempts',
+  'tasks.errors',
+  'tasks.live',
+  'tasks.results',
+  'tasks.wanted',
+  'tasks.needed',
+  'tasks.failures',
+  'tasks.releases',
+  'jobs.redundancy',
+  'jobs.quorum',
+  'jobs.max_attempts',
+] as const;
+
 function taskViewQuery(lock: boolean) {
   return prepared<{ jobId: string; idx: number }, TaskViewRow>(lock ? 'tasks.view-locked' : 'tasks.view', (db, p) => {
     const read = db
       .selectFrom('tasks')
       .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
-      .select([
-        'tasks.state',
-        'tasks.attempts',
-        'tasks.errors',
-        'tasks.live',
-        'tasks.results',
-        'tasks.wanted',
-        'tasks.needed',
-        'tasks.failures',
-        'tasks.releases',
-        'jobs.redundancy',
-        'jobs.quorum',
-        'jobs.max_attempts',
-      ])
+      .select(TASK_VIEW_COLUMNS)
       .where('tasks.job_id', '=', p('jobId'))
       .where('tasks.idx', '=', p('idx'));
     return lock ? read.forUpdate('tasks') : read;
   });
 }
 
-type TaskViewRow = Pick<Database['tasks'], 'state' | 'attempts' | 'errors' | 'live' | 'results' | 'wanted' | 'needed' | 'failures' | 'releases'> &
+export type TaskViewRow = Pick<Database['tasks'], 'state' | 'attempts' | 'errors' | 'live' | 'results' | 'wanted' | 'needed' | 'failures' | 'releases'> &
   Pick<Database['jobs'], 'redundancy' | 'quorum' | 'max_attempts'>;
 const TASK_VIEW = taskViewQuery(false);
 const TASK_VIEW_LOCKED = taskViewQuery(true);
 
-const toFacts = (row: Omit<LeaseRow, 'output'>, hasOutput: boolean): LeaseFacts => ({
+export const toFacts = (row: Omit<LeaseRow, 'output'>, hasOutput: boolean): LeaseFacts => ({
   id: row.id,
   volunteerId: row.volunteer_id,
   sessionId: row.session_id,
@@ -128,7 +138,7 @@ const toFacts = (row: Omit<LeaseRow, 'output'>, hasOutput: boolean): LeaseFacts 
 /** Earlier endings of a task read for its streak and its failures' sources: the newest ones. */
 export const ENDINGS_READ = 64;
 
-const LEASE_COLUMNS = [
+export const LEASE_COLUMNS = [
   'id',
   'job_id',
   'task_idx',
@@ -219,19 +229,7 @@ async function endLease(trx: Db, ctx: StoreContext, lease: LeaseRow, event: Leas
 async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan, at: { now: number; errors: string | null; output?: Uint8Array }): Promise<void> {
   const { now } = at;
   const task = { jobId: lease.job_id, idx: Number(lease.task_idx) };
-  if (plan.lease) {
-    const write = plan.lease;
-    await updateRow(trx, ctx, 'leases', { id: lease.id }, {
-      state: write.state,
-      ended_at: write.endedAt,
-      ...(write.cpuMs !== undefined ? { cpu_ms: write.cpuMs } : {}),
-      ...(write.outputHash !== undefined ? { output_hash: write.outputHash } : {}),
-      ...(write.verdict !== undefined ? { verdict: write.verdict } : {}),
-      ...(write.keepOutput && at.output ? { output: toDbBytes(at.output) } : {}),
-      ...(write.errorKind !== undefined ? { error_kind: write.errorKind } : {}),
-      ...(write.errorMessage !== undefined ? { error_message: write.errorMessage } : {}),
-    });
-  }
+  if (plan.lease) await writeLease(trx, ctx, lease.id, plan.lease, at.output);
   for (const verdict of ['valid', 'invalid'] as const) {
     const ids = plan.verdicts.filter((v) => v.verdict === verdict).map((v) => v.leaseId);
     if (ids.length > 0) await trx.updateTable('leases').set({ verdict }).where('id', 'in', ids).execute();
@@ -268,11 +266,42 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
       .where('output', 'is not', null)
       .execute();
   }
-  const settled = write.settled ? await nextSettledSeq(trx, ctx, task.jobId) : undefined;
+  const settled = write.settled ? await settleInOrder(trx, ctx, task.jobId, 1) : undefined;
+  await writeTask(trx, ctx, task, write, { now, errors: at.errors, ...(output ? { output } : {}), ...(settled ? { settledSeq: settled.last } : {}) });
+  // Every task that settles takes a place in the order, so until the count reaches the job's
+  // tasks some task is still open: the full check runs only for the last ones.
+  if (plan.settleJob && (!settled || settled.last >= settled.taskCount)) await settleJob(trx, ctx.caps, task.jobId, now);
+}
+
+/** Writes a plan's change to the lease it ends (`output`: the event's bytes, kept when the plan says so). */
+export async function writeLease(trx: Db, ctx: StoreContext, leaseId: string, write: LeaseWrite, output?: Uint8Array): Promise<void> {
+  await updateRow(trx, ctx, 'leases', { id: leaseId }, {
+    state: write.state,
+    ended_at: write.endedAt,
+    ...(write.cpuMs !== undefined ? { cpu_ms: write.cpuMs } : {}),
+    ...(write.outputHash !== undefined ? { output_hash: write.outputHash } : {}),
+    ...(write.verdict !== undefined ? { verdict: write.verdict } : {}),
+    ...(write.keepOutput && output ? { output: toDbBytes(output) } : {}),
+    ...(write.errorKind !== undefined ? { error_kind: write.errorKind } : {}),
+    ...(write.errorMessage !== undefined ? { error_message: write.errorMessage } : {}),
+  });
+}
+
+/**
+ * Writes a plan's change to a task row: `errors` is its stored history (the plan's entries are
+ * appended), `output` the accepted bytes, `settledSeq` its place in the job's completion order.
+ */
+export async function writeTask(
+  trx: Db,
+  ctx: StoreContext,
+  task: { jobId: string; idx: number },
+  write: TaskWrite,
+  at: { now: number; errors: string | null; output?: Uint8Array; settledSeq?: number },
+): Promise<void> {
   await updateRow(trx, ctx, 'tasks', { job_id: task.jobId, idx: task.idx }, {
     state: write.state,
     live: write.live,
-    updated_at: now,
+    updated_at: at.now,
     ...(write.results !== undefined ? { results: write.results } : {}),
     ...(write.wanted !== undefined ? { wanted: write.wanted } : {}),
     ...(write.needed !== undefined ? { needed: write.needed } : {}),
@@ -280,12 +309,9 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
     ...(write.failures !== undefined ? { failures: write.failures } : {}),
     ...(write.releases !== undefined ? { releases: write.releases } : {}),
     ...(write.history.length > 0 ? { errors: appendTaskErrors(at.errors, write.history) } : {}),
-    ...(output ? { output: toDbBytes(output) } : {}),
-    ...(settled ? { settled_seq: settled.seq } : {}),
+    ...(at.output ? { output: toDbBytes(at.output) } : {}),
+    ...(at.settledSeq !== undefined ? { settled_seq: at.settledSeq } : {}),
   });
-  // Every task that settles takes a place in the order, so until the count reaches the job's
-  // tasks some task is still open: the full check runs only for the last ones.
-  if (plan.settleJob && (!settled || settled.seq >= settled.taskCount)) await settleJob(trx, ctx.caps, task.jobId, now);
 }
 
 /**
@@ -346,18 +372,21 @@ export async function releaseLease(trx: Db, ctx: StoreContext, lease: LeaseRow, 
   return endLease(trx, ctx, lease, { kind: 'release', cause, now });
 }
 
-/** The next place in the job's completion order (results `?order=completion`), and the job's task count. */
-async function nextSettledSeq(trx: Db, ctx: StoreContext, jobId: string): Promise<{ seq: number; taskCount: number }> {
-  const { rows } = await ctx.run(trx, NEXT_SETTLED, { jobId });
+/**
+ * Takes the next `count` places in the job's completion order (results `?order=completion`):
+ * they run up to `last`. Also the job's task count: the job may be done once `last` reaches it.
+ */
+export async function settleInOrder(trx: Db, ctx: StoreContext, jobId: string, count: number): Promise<{ last: number; taskCount: number }> {
+  const { rows } = await ctx.run(trx, NEXT_SETTLED, { jobId, count });
   const row = rows[0];
   if (!row) throw new Error(`job ${jobId} of a settling task is missing`);
-  return { seq: Number(row.settled_count), taskCount: Number(row.task_count) };
+  return { last: Number(row.settled_count), taskCount: Number(row.task_count) };
 }
 
-const NEXT_SETTLED = prepared<{ jobId: string }, Pick<Database['jobs'], 'settled_count' | 'task_count'>>('jobs.next-settled', (db, p) =>
+const NEXT_SETTLED = prepared<{ jobId: string; count: number }, Pick<Database['jobs'], 'settled_count' | 'task_count'>>('jobs.next-settled', (db, p) =>
   db
     .updateTable('jobs')
-    .set((eb) => ({ settled_count: eb('settled_count', '+', 1) }))
+    .set((eb) => ({ settled_count: eb('settled_count', '+', p('count')) }))
     .where('id', '=', p('jobId'))
     .returning(['settled_count', 'task_count']),
 );

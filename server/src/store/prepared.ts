@@ -77,3 +77,36 @@ export function queryRunner(db: Kysely<Database>, sqlite?: SqliteDatabase): Quer
     },
   };
 }
+
+/** Longest list one compiled form takes (longer lists run in chunks of it). */
+export const LIST_CHUNK = 64;
+
+/**
+ * The length to compile a list of `n` values for: the next power of two up to `LIST_CHUNK`, so a
+ * statement over a list has a handful of compiled forms, not one per length. `listValues` pads
+ * the list to it by repeating its last value, which `in (…)` does not mind.
+ */
+export function listLength(n: number): number {
+  let length = 1;
+  while (length < n && length < LIST_CHUNK) length *= 2;
+  return length;
+}
+
+/** Stand-ins for a list of `length` values, named `name0`, `name1`, … (see `listValues`). */
+export function listPlaceholders<T>(p: Placeholders<Record<string, unknown>>, name: string, length: number): T[] {
+  return Array.from({ length }, (_, n) => p(`${name}${n}`) as T);
+}
+
+/** Puts `list` (at most `length` values, at least one) into `values` as `name0`, `name1`, …, padded to `length`. */
+export function listValues(values: Record<string, unknown>, name: string, list: readonly unknown[], length: number): Record<string, unknown> {
+  if (list.length === 0 || list.length > length) throw new Error(`a list of ${list.length} values for ${length} stand-ins`);
+  for (let n = 0; n < length; n++) values[`${name}${n}`] = list[Math.min(n, list.length - 1)];
+  return values;
+}
+
+/** `list` in chunks of at most `LIST_CHUNK`. */
+export function chunks<T>(list: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < list.length; start += LIST_CHUNK) out.push(list.slice(start, start + LIST_CHUNK));
+  return out;
+}

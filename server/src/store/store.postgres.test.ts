@@ -14,6 +14,7 @@ import { describeReplicaContract } from './store.replicas.contract.ts';
 import { describeAccountsContract } from './store.accounts.contract.ts';
 import { describeStreamingContract } from './store.streaming.contract.ts';
 import { describeEvidenceContract } from './store.evidence.contract.ts';
+import { describeBatchContract } from './store.batch.contract.ts';
 import type { Store } from './store.ts';
 
 // Every statement here is a round trip to another process: on a loaded 2-core machine the
@@ -56,6 +57,7 @@ describeReplicaContract('postgres', freshStore);
 describeAccountsContract('postgres', freshStore);
 describeStreamingContract('postgres', freshStore);
 describeEvidenceContract('postgres', () => freshStore());
+describeBatchContract('postgres', freshStore);
 
 describe('PostgreSQL store: two nodes on one database', () => {
   const MODULE = 'c'.repeat(64);

@@ -13,6 +13,7 @@ import { describeReplicaContract } from './store.replicas.contract.ts';
 import { describeAccountsContract } from './store.accounts.contract.ts';
 import { describeStreamingContract } from './store.streaming.contract.ts';
 import { describeEvidenceContract } from './store.evidence.contract.ts';
+import { describeBatchContract } from './store.batch.contract.ts';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -29,6 +30,7 @@ describeReplicaContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeAccountsContract('sqlite', () => openSqliteStore({ file: tempFile() }));
 describeStreamingContract('sqlite', (options) => openSqliteStore({ file: tempFile(), ...options }));
 describeEvidenceContract('sqlite', () => openSqliteStore({ file: tempFile() }));
+describeBatchContract('sqlite', (options) => openSqliteStore({ file: tempFile(), ...options }));
 
 describe('SQLite store', () => {
   const hash = 'e'.repeat(64);

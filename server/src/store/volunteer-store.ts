@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { newReputation, type Reputation } from '../scheduler/reputation.ts';
 import type { Db, StoreContext } from './db.ts';
-import { prepared } from './prepared.ts';
+import { chunks, listLength, listPlaceholders, listValues, prepared } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { Store, VolunteerRecord } from './store.ts';
 
@@ -15,21 +15,45 @@ import type { Store, VolunteerRecord } from './store.ts';
  */
 export async function findVolunteer(trx: Db, ctx: StoreContext, id: string, lock = false): Promise<VolunteerRecord | undefined> {
   const row = (await ctx.run(trx, lock ? VOLUNTEER_LOCKED : VOLUNTEER, { id })).rows[0];
-  return (
-    row && {
-      id: row.id,
-      consecutiveValid: Number(row.consecutive_valid),
-      valid: Number(row.valid),
-      invalid: Number(row.invalid),
-      unchecked: Number(row.unchecked),
-      errors: Number(row.errors),
-      quota: Number(row.quota),
-      strikes: Number(row.strikes),
-      struckAt: Number(row.struck_at),
-      firstSeen: Number(row.first_seen),
-      lastSeen: Number(row.last_seen),
-    }
-  );
+  return row && volunteerRecordOf(row);
+}
+
+/** A volunteer row as its record. */
+function volunteerRecordOf(row: VolunteerRow): VolunteerRecord {
+  return {
+    id: row.id,
+    consecutiveValid: Number(row.consecutive_valid),
+    valid: Number(row.valid),
+    invalid: Number(row.invalid),
+    unchecked: Number(row.unchecked),
+    errors: Number(row.errors),
+    quota: Number(row.quota),
+    strikes: Number(row.strikes),
+    struckAt: Number(row.struck_at),
+    firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
+  };
+}
+
+/**
+ * The records of `ids` (each at most once) that exist, by id; with concurrent writers locked,
+ * in id order, so two nodes locking overlapping sets never wait on each other in a circle.
+ */
+export async function findVolunteers(trx: Db, ctx: StoreContext, ids: readonly string[]): Promise<Map<string, VolunteerRecord>> {
+  const found = new Map<string, VolunteerRecord>();
+  for (const chunk of chunks([...ids].sort())) {
+    const length = listLength(chunk.length);
+    const { rows } = await ctx.run(trx, volunteersQuery(length, ctx.caps.rowLocks), listValues({}, 'id', chunk, length));
+    for (const row of rows) found.set(row.id, volunteerRecordOf(row));
+  }
+  return found;
+}
+
+function volunteersQuery(length: number, lock: boolean) {
+  return prepared<Record<string, unknown>, VolunteerRow>(`volunteers.find-many:${length}:${lock}`, (db, p) => {
+    const read = db.selectFrom('volunteers').selectAll().where('id', 'in', listPlaceholders<string>(p, 'id', length));
+    return lock ? read.orderBy('id').forUpdate() : read;
+  });
 }
 
 type VolunteerRow = Database['volunteers'];
@@ -102,8 +126,16 @@ export async function updateReputation(
   const found = await lockedVolunteer(trx, ctx, id, now);
   const next = update(found ?? newReputation(ctx.quota), found?.struckAt ?? 0);
   const struck = options.strike === true;
-  await ctx.run(trx, struck ? UPSERT_STRUCK : UPSERT, { id, now, struckAt: struck ? now : (found?.struckAt ?? 0), ...reputationColumns(next) });
+  await writeReputation(trx, ctx, id, now, next, struck ? { struckAt: now, strike: true } : { struckAt: found?.struckAt ?? 0, strike: false });
   return next;
+}
+
+/**
+ * Writes a volunteer's reputation, marked seen at `now`, making the row if new. `strike` dates
+ * the latest strike `struckAt` (the cool-down counts from there); else a new row starts with it.
+ */
+export async function writeReputation(trx: Db, ctx: StoreContext, id: string, now: number, rep: Reputation, at: { struckAt: number; strike: boolean }): Promise<void> {
+  await ctx.run(trx, at.strike ? UPSERT_STRUCK : UPSERT, { id, now, struckAt: at.struckAt, ...reputationColumns(rep) });
 }
 
 /**

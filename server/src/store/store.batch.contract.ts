@@ -1,0 +1,151 @@
+/**
+ * The Store contract for `answerBatch` (group commit's one transaction for many answers), one
+ * vitest suite per dialect: a batch gives every operation what the single verbs would, and leaves
+ * the same tasks, jobs and volunteer records, whatever mix of results (lone and replicated,
+ * honest and lying, repeated, stale, another volunteer's) and failures it holds.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { BatchOp, BatchResult, ClaimRequest, NewJob, Store } from './store.ts';
+import { closedAfterEach, ROOMY_QUOTA, type ContractStoreOptions } from './contract-support.ts';
+
+const MODULE = 'c'.repeat(64);
+const HONEST = Uint8Array.of(7);
+const TASKS = 6;
+const VOLUNTEERS = 4;
+
+/** Registers the batch contract tests under `name`; `open` returns a fresh, migrated store. */
+export function describeBatchContract(name: string, open: (options?: ContractStoreOptions) => Promise<Store>): void {
+  describe(`Store batch contract: ${name}`, () => {
+    const openStore = closedAfterEach(() => open({ quota: ROOMY_QUOTA }));
+
+    async function fresh(): Promise<Store> {
+      const store = await openStore();
+      await store.saveModule({ hash: MODULE, abi: 'bytes', size: 3, bytes: Uint8Array.of(0, 97, 115), createdAt: 1 });
+      return store;
+    }
+
+    function job(id: string, shape: { redundancy: number; quorum: number }): NewJob {
+      return { id, moduleHash: MODULE, ...shape, deadlineMs: 10_000, maxAttempts: 3, priority: 1, createdAt: 100, inputs: Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i)) };
+    }
+
+    /** A claim whose lease ids and draws depend only on `run` and the order of calls. */
+    function claimRequest(run: number, volunteer: number, slots: number, now: number, ids: { next: number }): ClaimRequest {
+      return {
+        volunteerId: `b${run}-vol-${volunteer}`,
+        sessionId: `b${run}-session-${volunteer}`,
+        siteKey: 'site-1',
+        slots,
+        now,
+        newLeaseId: () => `b${run}-lease-${++ids.next}`,
+        random: () => 0.999_999,
+      };
+    }
+
+    /** The single verb of `op`, as a batch result. */
+    async function one(store: Store, op: BatchOp): Promise<BatchResult> {
+      if (op.verb === 'claim') return { verb: 'claim', outcome: await store.claimTasks(op.request) };
+      if (op.verb === 'complete') return { verb: 'complete', effects: await store.completeLease(op.request) };
+      return { verb: 'fail', effects: await store.failLease(op.request) };
+    }
+
+    /** A result as compared: leases by id and task, revoked leases as a sorted list. */
+    function comparable(result: BatchResult): unknown {
+      if (result.verb === 'claim') return { claim: result.outcome.leases.map((lease) => [lease.leaseId, lease.taskId]), empty: result.outcome.empty?.reason };
+      const { outcome, jobId, reopened, revoked } = result.effects;
+      return { [result.verb]: outcome, jobId, reopened, revoked: revoked.map((lease) => lease.leaseId).sort() };
+    }
+
+    /** What a job leaves behind: its tasks, counts and state, and its volunteers' records. */
+    async function leftBehind(store: Store, jobId: string, run: number): Promise<unknown> {
+      const tasks = (await store.listResults(jobId, 0, TASKS)).map((task) => ({ index: task.index, state: task.state, output: [...(task.output ?? [])] }));
+      const status = await store.getJob(jobId);
+      const settled = (await store.listSettled(jobId, 0, TASKS)).map((line) => line.index).sort((a, b) => a - b);
+      const volunteers = [];
+      for (let v = 0; v < VOLUNTEERS; v++) volunteers.push(await store.getVolunteer(`b${run}-vol-${v}`));
+      return { tasks, state: status?.state, counts: status?.counts, settled, volunteers };
+    }
+
+    type Answer = { kind: 'honest' | 'liar' | 'fail' | 'twice' | 'stranger' | 'none' };
+    const answerArb: fc.Arbitrary<Answer> = fc.record({ kind: fc.constantFrom('honest', 'honest', 'honest', 'liar', 'fail', 'twice', 'stranger', 'none') });
+
+    it('gives every operation what the single verbs give one by one, and leaves the same tasks, job and volunteers', async () => {
+      const batched = await fresh();
+      const single = await fresh();
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }).chain((redundancy) => fc.record({ redundancy: fc.constant(redundancy), quorum: fc.integer({ min: 1, max: redundancy }) })),
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: VOLUNTEERS, maxLength: VOLUNTEERS }),
+          fc.array(answerArb, { minLength: 16, maxLength: 16 }),
+          fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+          async (shape, slots, answers, order) => {
+            run += 1;
+            const jobId = `batch-${run}`;
+            // The same claims on both stores, with the same lease ids: the same leases out.
+            const held: { leaseId: string; volunteer: number }[] = [];
+            for (const store of [batched, single]) {
+              await store.createJob(job(jobId, shape));
+              const ids = { next: 0 };
+              held.length = 0;
+              for (let v = 0; v < VOLUNTEERS; v++) {
+                const { leases } = await store.claimTasks(claimRequest(run, v, slots[v]!, 1000, ids));
+                for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
+              }
+            }
+            const now = 1500;
+            const answerOps: BatchOp[] = [];
+            held.forEach(({ leaseId, volunteer }, n) => {
+              const volunteerId = `b${run}-vol-${volunteer}`;
+              const complete = (output: Uint8Array, by = volunteerId): BatchOp => ({ verb: 'complete', request: { leaseId, volunteerId: by, output, cpuMs: 3, now } });
+              const kind = answers[n % answers.length]!.kind;
+              if (kind === 'honest') answerOps.push(complete(HONEST));
+              else if (kind === 'liar') answerOps.push(complete(Uint8Array.of(100 + volunteer)));
+              else if (kind === 'twice') answerOps.push(complete(HONEST), complete(HONEST));
+              else if (kind === 'stranger') answerOps.push(complete(HONEST, `b${run}-vol-${(volunteer + 1) % VOLUNTEERS}`), complete(HONEST));
+              else if (kind === 'fail') answerOps.push({ verb: 'fail', request: { leaseId, volunteerId, kind: 'trap', message: 'boom', now } });
+            });
+            // Shuffled: a volunteer's operations land anywhere among the others'.
+            const shuffled = answerOps.map((op, n) => ({ op, key: order[n % order.length]! * 31 + n })).sort((a, b) => a.key - b.key).map((entry) => entry.op);
+            const ids = { next: 1000 };
+            const claims: BatchOp[] = Array.from({ length: VOLUNTEERS }, (_, v) => ({ verb: 'claim', request: claimRequest(run, v, 2, now, ids) }));
+            const ops = [...shuffled, ...claims];
+
+            const together = await batched.answerBatch(ops);
+            ids.next = 1000;
+            const apart: BatchResult[] = [];
+            for (const op of ops) apart.push(await one(single, op));
+            expect(together.map(comparable)).toEqual(apart.map(comparable));
+            expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+
+    it("a batch of a job's last results completes it, every task in its own place of the completion order", async () => {
+      const store = await fresh();
+      await store.createJob(job('last', { redundancy: 1, quorum: 1 }));
+      const ids = { next: 0 };
+      const leases = [
+        ...(await store.claimTasks(claimRequest(0, 0, 3, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 0 })),
+        ...(await store.claimTasks(claimRequest(0, 1, 3, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 1 })),
+      ];
+      expect(leases).toHaveLength(TASKS);
+      const results = await store.answerBatch(
+        leases.map(({ lease, volunteer }) => ({ verb: 'complete', request: { leaseId: lease.leaseId, volunteerId: `b0-vol-${volunteer}`, output: Uint8Array.of(lease.index * 3), cpuMs: 2, now: 1200 } })),
+      );
+      expect(results.map((result) => result.verb === 'complete' && result.effects.outcome)).toEqual(Array(TASKS).fill('accepted'));
+      const status = await store.getJob('last');
+      expect(status?.state).toBe('completed');
+      expect(status?.counts.completed).toBe(TASKS);
+      const settled = await store.listSettled('last', 0, TASKS + 1);
+      expect(settled.map((line) => line.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: TASKS }, (_, n) => n + 1));
+      expect(settled.map((line) => [line.index, [...(line.output ?? [])]]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+        Array.from({ length: TASKS }, (_, n) => [n, [n * 3]]),
+      );
+      const first = await store.getVolunteer('b0-vol-0');
+      expect(first?.unchecked).toBe(3);
+    });
+  });
+}
