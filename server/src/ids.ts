@@ -21,6 +21,17 @@ export function newId(): string {
   }
 }
 
+/**
+ * A lease id: a `newId` behind 9 characters of the millisecond it was made (base 36, which sorts
+ * as text), so leases made together sort together. Thousands are inserted a second, and with
+ * wholly random ids each insert lands on a random page of the lease index: a commit then writes
+ * one index page per new lease instead of a few for the batch. The random part keeps it
+ * unguessable; the time it tells is no secret (a grant carries its deadline).
+ */
+export function newLeaseId(now = Date.now()): string {
+  return Math.max(0, Math.floor(now)).toString(36).padStart(9, '0') + newId();
+}
+
 // Ids are drawn a few thousand a second (every lease has one): one system call fills the pool for
 // 256 of them, as Node's own `randomUUID` does, instead of one call each.
 const pool = Buffer.alloc(4096);

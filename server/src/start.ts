@@ -8,7 +8,7 @@ import { joinCluster, type ClusterBus, type ClusterNode } from './cluster/index.
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startDemo, type RunningDemo } from './demo/index.ts';
 import { buildApp, moduleUrl } from './http/index.ts';
-import { newAdminKey, newId, newKeyId, newKeySecret, newSiteKey, randomToken } from './ids.ts';
+import { newAdminKey, newId, newKeyId, newKeySecret, newLeaseId, newSiteKey, randomToken } from './ids.ts';
 import { createJobEvents } from './jobs/index.ts';
 import { VOLUNTEER_NAMESPACE } from './protocol/events.ts';
 import { createScheduler } from './scheduling/index.ts';
@@ -40,12 +40,13 @@ function apiUrl(config: Config): string {
 async function start(defaults: Readonly<Record<string, string>>): Promise<void> {
   const config = readConfig(defaults);
   const now = Date.now;
-  // DATABASE_URL: PostgreSQL, which several coordinator nodes may share; else one SQLite file.
-  // Either way the hot path goes through group commit: claims and answers that queue while the
-  // store is busy share one transaction (on PostgreSQL that halves a result's round trips and
-  // doubled a node's rate; `docs/benchmarks.md`).
+  // DATABASE_URL: PostgreSQL, which several coordinator nodes may share (its pool runs transactions
+  // side by side); else one SQLite file, whose single writer gains from group commit: claims and
+  // answers that queue while the store is busy share one transaction. (Group commit on PostgreSQL
+  // doubled a node's rate of lone results but, one transaction at a time, made the replicated
+  // cluster job 2.5 times slower: `docs/postgres.md`.)
   const store: Store = config.databaseUrl
-    ? withGroupCommit(await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize }))
+    ? await openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize })
     : withGroupCommit(await openSqliteStore({ file: join(config.dataDir, 'sparecycles.db') }));
   // On PostgreSQL this process is a node of a cluster: its row is written before anything below
   // decides what belongs to dead processes.
@@ -68,7 +69,7 @@ async function start(defaults: Readonly<Record<string, string>>): Promise<void> 
   const scheduler = createScheduler({
     store,
     now,
-    newId,
+    newId: () => newLeaseId(now()),
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxOutputBytes: config.limits.maxOutputBytes },
     moduleUrl,
     revoke: (sessionId: string, leaseIds: string[]) => volunteers?.revoke(sessionId, leaseIds),
