@@ -108,6 +108,9 @@ function decideLone(request: CompleteRequest, lease: LeaseFactsRow | undefined, 
   return touchesOnlyItself(plan, lease) ? { request, lease, outputHash, view, errors, plan } : undefined;
 }
 
+/** Entries keyed by job id in id order: rows of several jobs are locked in one order. */
+const byJobId = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Whether `plan` writes only the lease it ends, its task and its own volunteer's record. */
 function touchesOnlyItself(plan: Plan, lease: LeaseFactsRow): boolean {
   return (
@@ -142,7 +145,7 @@ async function readTaskViews(trx: Db, ctx: StoreContext, leases: readonly LeaseF
   const byJob = new Map<string, number[]>();
   for (const lease of leases) byJob.set(lease.job_id, [...(byJob.get(lease.job_id) ?? []), Number(lease.task_idx)]);
   const found = new Map<string, TaskViewRow>();
-  for (const [jobId, idxs] of [...byJob].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [jobId, idxs] of [...byJob].sort(byJobId)) {
     for (const chunk of chunks(idxs.sort((a, b) => a - b))) {
       const length = listLength(chunk.length);
       const { rows } = await ctx.run(trx, taskViewsQuery(length, ctx.caps.rowLocks), listValues({ jobId }, 'idx', chunk, length));
@@ -202,7 +205,7 @@ async function takeSettledPlaces(trx: Db, ctx: StoreContext, taken: readonly Tak
   for (const item of taken) if (item.plan.task?.settled) byJob.set(item.lease.job_id, [...(byJob.get(item.lease.job_id) ?? []), item]);
   const places = new Map<Taken, number>();
   const jobs = new Map<string, JobOrder>();
-  for (const [jobId, items] of byJob) {
+  for (const [jobId, items] of [...byJob].sort(byJobId)) {
     const order = await settleInOrder(trx, ctx, jobId, items.length);
     jobs.set(jobId, order);
     items.forEach((item, n) => places.set(item, order.last - items.length + 1 + n));
@@ -217,7 +220,7 @@ async function takeSettledPlaces(trx: Db, ctx: StoreContext, taken: readonly Tak
 async function settleFinishedJobs(trx: Db, ctx: StoreContext, taken: readonly Taken[], jobs: ReadonlyMap<string, JobOrder>): Promise<void> {
   const latest = new Map<string, number>();
   for (const { plan, lease, request } of taken) if (plan.settleJob) latest.set(lease.job_id, Math.max(latest.get(lease.job_id) ?? 0, request.now));
-  for (const [jobId, now] of latest) {
+  for (const [jobId, now] of [...latest].sort(byJobId)) {
     const order = jobs.get(jobId);
     if (!order || order.last >= order.taskCount) await settleJob(trx, ctx.caps, jobId, now);
   }

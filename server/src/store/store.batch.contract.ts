@@ -17,10 +17,13 @@ const VOLUNTEERS = 4;
 /** Registers the batch contract tests under `name`; `open` returns a fresh, migrated store. */
 export function describeBatchContract(name: string, open: (options?: ContractStoreOptions) => Promise<Store>): void {
   describe(`Store batch contract: ${name}`, () => {
-    const openStore = closedAfterEach(() => open({ quota: ROOMY_QUOTA }));
+    const openRoomy = closedAfterEach(() => open({ quota: ROOMY_QUOTA }));
+    // Earned quotas (2 at first, doubling per accepted result): a claim then gets more or less
+    // depending on which of its volunteer's results came before it.
+    const openEarning = closedAfterEach(() => open());
 
-    async function fresh(): Promise<Store> {
-      const store = await openStore();
+    async function fresh(quota: 'roomy' | 'earned' = 'roomy'): Promise<Store> {
+      const store = await (quota === 'roomy' ? openRoomy() : openEarning());
       await store.saveModule({ hash: MODULE, abi: 'bytes', size: 3, bytes: Uint8Array.of(0, 97, 115), createdAt: 1 });
       return store;
     }
@@ -60,7 +63,11 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
     async function leftBehind(store: Store, jobId: string, run: number): Promise<unknown> {
       const tasks = (await store.listResults(jobId, 0, TASKS)).map((task) => ({ index: task.index, state: task.state, output: [...(task.output ?? [])] }));
       const status = await store.getJob(jobId);
-      const settled = (await store.listSettled(jobId, 0, TASKS)).map((line) => line.index).sort((a, b) => a - b);
+      const lines = await store.listSettled(jobId, 0, TASKS + 1);
+      // Which tasks settled; their places may differ (volunteers' operations interleave), but
+      // every settled task holds one of the places 1..n.
+      const settled = lines.map((line) => line.index).sort((a, b) => a - b);
+      expect(lines.map((line) => line.seq).sort((a, b) => a - b)).toEqual(lines.map((_, n) => n + 1));
       const volunteers = [];
       for (let v = 0; v < VOLUNTEERS; v++) volunteers.push(await store.getVolunteer(`b${run}-vol-${v}`));
       return { tasks, state: status?.state, counts: status?.counts, settled, volunteers };
@@ -93,8 +100,8 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
                 for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
               }
             }
-            const now = 1500;
             const answerOps: BatchOp[] = [];
+            const now = 1500;
             held.forEach(({ leaseId, volunteer }, n) => {
               const volunteerId = `b${run}-vol-${volunteer}`;
               const complete = (output: Uint8Array, by = volunteerId): BatchOp => ({ verb: 'complete', request: { leaseId, volunteerId: by, output, cpuMs: 3, now } });
@@ -117,19 +124,75 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
             for (const op of ops) apart.push(await one(single, op));
             expect(together.map(comparable)).toEqual(apart.map(comparable));
             expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+            // The leases' rows agree too: every answer sent again is a duplicate or stale alike.
+            const again = ops.filter((op) => op.verb !== 'claim');
+            expect((await batched.answerBatch(again)).map(comparable)).toEqual((await Promise.all(again.map((op) => one(single, op)))).map(comparable));
           },
         ),
         { numRuns: 40 },
       );
     });
 
-    it("a batch of a job's last results completes it, every task in its own place of the completion order", async () => {
+    it("keeps each volunteer's order around its claims, at its own times (single replicas, earned quotas, claims anywhere)", async () => {
+      const batched = await fresh('earned');
+      const single = await fresh('earned');
+      let run = 100;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 3 }), { minLength: VOLUNTEERS, maxLength: VOLUNTEERS }),
+          fc.array(fc.constantFrom('honest', 'fail', 'twice', 'none', 'claim'), { minLength: 12, maxLength: 12 }),
+          fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+          async (slots, kinds, order) => {
+            run += 1;
+            const jobId = `batch-${run}`;
+            const held: { leaseId: string; volunteer: number }[] = [];
+            for (const store of [batched, single]) {
+              await store.createJob(job(jobId, { redundancy: 1, quorum: 1 }));
+              const ids = { next: 0 };
+              held.length = 0;
+              for (let v = 0; v < VOLUNTEERS; v++) {
+                const { leases } = await store.claimTasks(claimRequest(run, v, slots[v]!, 1000, ids));
+                for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
+              }
+            }
+            const ids = { next: 1000 };
+            const planned: { op: (now: number) => BatchOp; key: number }[] = [];
+            held.forEach(({ leaseId, volunteer }, n) => {
+              const volunteerId = `b${run}-vol-${volunteer}`;
+              const complete = (now: number): BatchOp => ({ verb: 'complete', request: { leaseId, volunteerId, output: HONEST, cpuMs: 400, now } });
+              const key = order[n % order.length]!;
+              const kind = kinds[n % kinds.length]!;
+              if (kind === 'honest') planned.push({ op: complete, key });
+              else if (kind === 'twice') planned.push({ op: complete, key }, { op: complete, key: key + 1 });
+              else if (kind === 'fail') planned.push({ op: (now) => ({ verb: 'fail', request: { leaseId, volunteerId, kind: 'trap', message: 'boom', now } }), key });
+              else if (kind === 'claim') planned.push({ op: complete, key }, { op: (now) => ({ verb: 'claim', request: claimRequest(run, volunteer, 2, now, ids) }), key: key - 1 });
+            });
+            // Each operation at its own time, later ones later, as they would arrive.
+            const ops = planned.sort((a, b) => a.key - b.key).map((entry, n) => entry.op(1500 + n * 10));
+
+            const together = await batched.answerBatch(ops);
+            ids.next = 1000;
+            const apart: BatchResult[] = [];
+            for (const op of ops) apart.push(await one(single, op));
+            expect(together.map(comparable)).toEqual(apart.map(comparable));
+            expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+            // One job at a time: with two, a claim's pick between them follows live leases that
+            // other volunteers' results (concurrent, so in either order) change.
+            for (const store of [batched, single]) await store.cancelJob(jobId, 9000);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    });
+
+    it("a batch of a job's last results completes it, every task in its own place of the completion order (past 64 at once)", async () => {
       const store = await fresh();
-      await store.createJob(job('last', { redundancy: 1, quorum: 1 }));
+      const TASKS = 100;
+      await store.createJob({ ...job('last', { redundancy: 1, quorum: 1 }), inputs: Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i)) });
       const ids = { next: 0 };
       const leases = [
-        ...(await store.claimTasks(claimRequest(0, 0, 3, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 0 })),
-        ...(await store.claimTasks(claimRequest(0, 1, 3, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 1 })),
+        ...(await store.claimTasks(claimRequest(0, 0, 50, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 0 })),
+        ...(await store.claimTasks(claimRequest(0, 1, 50, 1000, ids))).leases.map((lease) => ({ lease, volunteer: 1 })),
       ];
       expect(leases).toHaveLength(TASKS);
       const results = await store.answerBatch(
@@ -142,10 +205,10 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
       const settled = await store.listSettled('last', 0, TASKS + 1);
       expect(settled.map((line) => line.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: TASKS }, (_, n) => n + 1));
       expect(settled.map((line) => [line.index, [...(line.output ?? [])]]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
-        Array.from({ length: TASKS }, (_, n) => [n, [n * 3]]),
+        Array.from({ length: TASKS }, (_, n) => [n, [(n * 3) & 255]]),
       );
       const first = await store.getVolunteer('b0-vol-0');
-      expect(first?.unchecked).toBe(3);
+      expect(first?.unchecked).toBe(50);
     });
   });
 }

@@ -318,9 +318,13 @@ export interface Store {
   completeLease(request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>>;
   failLease(request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>>;
   /**
-   * Group commit: runs claims, results and failures one after another in one transaction, each
-   * exactly as its single verb would, and commits once. All or nothing: when one throws, none took
-   * effect and the call rejects (the caller may retry them one by one).
+   * Group commit: runs claims, results and failures in one transaction and commits once. Each is
+   * answered exactly as its single verb would be in one serial order of the batch: each
+   * volunteer's operations keep their order; operations of different volunteers, which arrived
+   * concurrently, may run in another (lone results go first, together: `lone-results.ts`). All or
+   * nothing: when one throws, none took effect and the call rejects (the caller may retry them one
+   * by one). Meant for a single writer (SQLite's group commit): it does not order its row locks
+   * against other transactions running batches at once.
    */
   answerBatch(ops: readonly BatchOp[]): Promise<BatchResult[]>;
   /**
