@@ -97,7 +97,9 @@ export async function failover(primes: Uint8Array, trials: number): Promise<Figu
         latencies.push(other.runningSince(droppedAt)! - droppedAt);
         await api.cancelJob(jobId);
         holder!.volunteer.reconnect();
-        await waitUntil(() => a.volunteer.stats().running === 0 && b.volunteer.stats().running === 0, 10_000, () => 'the cancelled task still runs');
+        // The reconnected holder is not told that its old lease was released: it finishes the task
+        // (several seconds) and hears `stale`. Up to 30 s: under load that took more than 10.
+        await waitUntil(() => a.volunteer.stats().running === 0 && b.volunteer.stats().running === 0, 30_000, () => 'the cancelled task still runs');
       }
     } finally {
       await a.volunteer.stop();
