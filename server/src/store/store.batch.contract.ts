@@ -73,6 +73,34 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
       return { tasks, state: status?.state, counts: status?.counts, settled, volunteers };
     }
 
+    /** The same job on every store, and the same claims on each: the same leases out, with the same ids. */
+    async function leaseOnBoth(stores: Store[], run: number, newJob: NewJob, slots: readonly number[]): Promise<{ leaseId: string; volunteer: number }[]> {
+      let held: { leaseId: string; volunteer: number }[] = [];
+      for (const store of stores) {
+        await store.createJob(newJob);
+        const ids = { next: 0 };
+        held = [];
+        for (let v = 0; v < VOLUNTEERS; v++) {
+          const { leases } = await store.claimTasks(claimRequest(run, v, slots[v]!, 1000, ids));
+          for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
+        }
+      }
+      return held;
+    }
+
+    /**
+     * Runs `ops` as one batch on `batched` and one by one on `single` (after `rewind`, so their
+     * claims make the same lease ids), and expects the same answers and the same job left behind.
+     */
+    async function expectSameAsOneByOne(batched: Store, single: Store, ops: BatchOp[], rewind: () => void, jobId: string, run: number): Promise<void> {
+      const together = await batched.answerBatch(ops);
+      rewind();
+      const apart: BatchResult[] = [];
+      for (const op of ops) apart.push(await one(single, op));
+      expect(together.map(comparable)).toEqual(apart.map(comparable));
+      expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+    }
+
     type Answer = { kind: 'honest' | 'liar' | 'fail' | 'twice' | 'stranger' | 'none' };
     const answerArb: fc.Arbitrary<Answer> = fc.record({ kind: fc.constantFrom('honest', 'honest', 'honest', 'liar', 'fail', 'twice', 'stranger', 'none') });
 
@@ -90,16 +118,7 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
             run += 1;
             const jobId = `batch-${run}`;
             // The same claims on both stores, with the same lease ids: the same leases out.
-            const held: { leaseId: string; volunteer: number }[] = [];
-            for (const store of [batched, single]) {
-              await store.createJob(job(jobId, shape));
-              const ids = { next: 0 };
-              held.length = 0;
-              for (let v = 0; v < VOLUNTEERS; v++) {
-                const { leases } = await store.claimTasks(claimRequest(run, v, slots[v]!, 1000, ids));
-                for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
-              }
-            }
+            const held = await leaseOnBoth([batched, single], run, job(jobId, shape), slots);
             const answerOps: BatchOp[] = [];
             const now = 1500;
             held.forEach(({ leaseId, volunteer }, n) => {
@@ -118,15 +137,10 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
             const claims: BatchOp[] = Array.from({ length: VOLUNTEERS }, (_, v) => ({ verb: 'claim', request: claimRequest(run, v, 2, now, ids) }));
             const ops = [...shuffled, ...claims];
 
-            const together = await batched.answerBatch(ops);
-            ids.next = 1000;
-            const apart: BatchResult[] = [];
-            for (const op of ops) apart.push(await one(single, op));
-            expect(together.map(comparable)).toEqual(apart.map(comparable));
-            expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+            await expectSameAsOneByOne(batched, single, ops, () => (ids.next = 1000), jobId, run);
             // The leases' rows agree too: every answer sent again is a duplicate or stale alike.
             const again = ops.filter((op) => op.verb !== 'claim');
-            expect((await batched.answerBatch(again)).map(comparable)).toEqual((await Promise.all(again.map((op) => one(single, op)))).map(comparable));
+            await expectSameAsOneByOne(batched, single, again, () => undefined, jobId, run);
           },
         ),
         { numRuns: 40 },
@@ -145,16 +159,7 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
           async (slots, kinds, order) => {
             run += 1;
             const jobId = `batch-${run}`;
-            const held: { leaseId: string; volunteer: number }[] = [];
-            for (const store of [batched, single]) {
-              await store.createJob(job(jobId, { redundancy: 1, quorum: 1 }));
-              const ids = { next: 0 };
-              held.length = 0;
-              for (let v = 0; v < VOLUNTEERS; v++) {
-                const { leases } = await store.claimTasks(claimRequest(run, v, slots[v]!, 1000, ids));
-                for (const lease of leases) held.push({ leaseId: lease.leaseId, volunteer: v });
-              }
-            }
+            const held = await leaseOnBoth([batched, single], run, job(jobId, { redundancy: 1, quorum: 1 }), slots);
             const ids = { next: 1000 };
             const planned: { op: (now: number) => BatchOp; key: number }[] = [];
             held.forEach(({ leaseId, volunteer }, n) => {
@@ -170,12 +175,7 @@ export function describeBatchContract(name: string, open: (options?: ContractSto
             // Each operation at its own time, later ones later, as they would arrive.
             const ops = planned.sort((a, b) => a.key - b.key).map((entry, n) => entry.op(1500 + n * 10));
 
-            const together = await batched.answerBatch(ops);
-            ids.next = 1000;
-            const apart: BatchResult[] = [];
-            for (const op of ops) apart.push(await one(single, op));
-            expect(together.map(comparable)).toEqual(apart.map(comparable));
-            expect(await leftBehind(batched, jobId, run)).toEqual(await leftBehind(single, jobId, run));
+            await expectSameAsOneByOne(batched, single, ops, () => (ids.next = 1000), jobId, run);
             // One job at a time: with two, a claim's pick between them follows live leases that
             // other volunteers' results (concurrent, so in either order) change.
             for (const store of [batched, single]) await store.cancelJob(jobId, 9000);
