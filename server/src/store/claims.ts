@@ -17,7 +17,7 @@ import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../
 import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
-import { chunks, listLength, listPlaceholders, listValues, prepared } from './prepared.ts';
+import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
 import { findVolunteer, insertVolunteer, lockedVolunteer } from './volunteer-store.ts';
@@ -234,10 +234,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   if (plan.leases.length === 0) return { leases: [], ...(plan.empty ? { empty: plan.empty } : {}) };
 
   for (const group of taskUpdateGroups(plan.leases)) {
-    for (const idxs of chunks(group.idxs)) {
-      const length = listLength(idxs.length);
-      await ctx.run(trx, leasedTasksUpdate(length), listValues({ ...group.task, jobId: group.jobId, now }, 'idx', idxs, length));
-    }
+    await runOverList(ctx, trx, leasedTasksUpdate, 'idx', group.idxs, { ...group.task, jobId: group.jobId, now });
   }
   const leaseIds = plan.leases.map(() => request.newLeaseId());
   const rows = plan.leases.map((lease, n) => ({

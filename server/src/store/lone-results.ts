@@ -17,7 +17,7 @@ import { decide, jobSourcesQuestion, type Plan, type TaskView } from '../schedul
 import { sha256Hex } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
 import { LEASE_COLUMNS, TASK_VIEW_COLUMNS, settleInOrder, settleJob, taskViewOf, toFacts, writeLease, writeTask, type LeaseRow, type TaskViewRow } from './lease-endings.ts';
-import { chunks, listLength, listPlaceholders, listValues, prepared } from './prepared.ts';
+import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { AnswerEffects, CompleteOutcome, CompleteRequest } from './store.ts';
 import { findVolunteers, writeReputation } from './volunteer-store.ts';
 
@@ -27,8 +27,6 @@ type LeaseFactsRow = Omit<LeaseRow, 'output'>;
 interface Taken {
   request: CompleteRequest;
   lease: LeaseFactsRow;
-  outputHash: string;
-  view: TaskView;
   errors: string | null;
   plan: Plan;
 }
@@ -105,7 +103,18 @@ function decideLone(request: CompleteRequest, lease: LeaseFactsRow | undefined, 
   const event = { kind: 'result', outputHash, cpuMs: request.cpuMs, now: request.now } as const;
   if (jobSourcesQuestion(view, event)) return undefined;
   const plan = decide(view, event);
-  return touchesOnlyItself(plan, lease) ? { request, lease, outputHash, view, errors, plan } : undefined;
+  return touchesOnlyItself(plan, lease) ? { request, lease, errors, plan } : undefined;
+}
+
+/** Items by their job, each job's in the order given. */
+function groupedByJob<T>(entries: readonly { jobId: string; item: T }[]): Map<string, T[]> {
+  const byJob = new Map<string, T[]>();
+  for (const { jobId, item } of entries) {
+    const items = byJob.get(jobId);
+    if (items) items.push(item);
+    else byJob.set(jobId, [item]);
+  }
+  return byJob;
 }
 
 /** Entries keyed by job id in id order: rows of several jobs are locked in one order. */
@@ -124,13 +133,8 @@ function touchesOnlyItself(plan: Plan, lease: LeaseFactsRow): boolean {
 
 /** The leases of `ids` that exist, by id (locked in id order with concurrent writers). */
 async function readLeases(trx: Db, ctx: StoreContext, ids: readonly string[]): Promise<Map<string, LeaseFactsRow>> {
-  const found = new Map<string, LeaseFactsRow>();
-  for (const chunk of chunks([...new Set(ids)].sort())) {
-    const length = listLength(chunk.length);
-    const { rows } = await ctx.run(trx, leasesQuery(length, ctx.caps.rowLocks), listValues({}, 'id', chunk, length));
-    for (const row of rows) found.set(row.id, row);
-  }
-  return found;
+  const rows = await runOverList(ctx, trx, (length) => leasesQuery(length, ctx.caps.rowLocks), 'id', [...new Set(ids)].sort());
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 function leasesQuery(length: number, lock: boolean) {
@@ -142,15 +146,11 @@ function leasesQuery(length: number, lock: boolean) {
 
 /** The task views of the leases' tasks, keyed `job:idx` (locked in index order with concurrent writers). */
 async function readTaskViews(trx: Db, ctx: StoreContext, leases: readonly LeaseFactsRow[]): Promise<Map<string, TaskViewRow>> {
-  const byJob = new Map<string, number[]>();
-  for (const lease of leases) byJob.set(lease.job_id, [...(byJob.get(lease.job_id) ?? []), Number(lease.task_idx)]);
+  const byJob = groupedByJob(leases.map((lease) => ({ jobId: lease.job_id, item: Number(lease.task_idx) })));
   const found = new Map<string, TaskViewRow>();
   for (const [jobId, idxs] of [...byJob].sort(byJobId)) {
-    for (const chunk of chunks(idxs.sort((a, b) => a - b))) {
-      const length = listLength(chunk.length);
-      const { rows } = await ctx.run(trx, taskViewsQuery(length, ctx.caps.rowLocks), listValues({ jobId }, 'idx', chunk, length));
-      for (const row of rows) found.set(`${jobId}:${Number(row.idx)}`, row);
-    }
+    const rows = await runOverList(ctx, trx, (length) => taskViewsQuery(length, ctx.caps.rowLocks), 'idx', idxs.sort((a, b) => a - b), { jobId });
+    for (const row of rows) found.set(`${jobId}:${Number(row.idx)}`, row);
   }
   return found;
 }
@@ -201,8 +201,7 @@ interface JobOrder {
  * statement per job), and each job's order after them.
  */
 async function takeSettledPlaces(trx: Db, ctx: StoreContext, taken: readonly Taken[]): Promise<{ places: Map<Taken, number>; jobs: Map<string, JobOrder> }> {
-  const byJob = new Map<string, Taken[]>();
-  for (const item of taken) if (item.plan.task?.settled) byJob.set(item.lease.job_id, [...(byJob.get(item.lease.job_id) ?? []), item]);
+  const byJob = groupedByJob(taken.filter((item) => item.plan.task?.settled).map((item) => ({ jobId: item.lease.job_id, item })));
   const places = new Map<Taken, number>();
   const jobs = new Map<string, JobOrder>();
   for (const [jobId, items] of [...byJob].sort(byJobId)) {

@@ -12,7 +12,7 @@
  * PostgreSQL) it goes through Kysely's `executeQuery`, which takes the transaction's connection.
  */
 import { CompiledQuery, type Compilable, type Kysely, type SqliteDatabase } from 'kysely';
-import type { Db, Placeholders, PreparedQuery, QueryRunner, Ran } from './db.ts';
+import type { Db, Placeholders, PreparedQuery, QueryRunner, Ran, StoreContext } from './db.ts';
 import type { Database } from './schema.ts';
 
 const PLACEHOLDER = Symbol('prepared statement value');
@@ -79,34 +79,43 @@ export function queryRunner(db: Kysely<Database>, sqlite?: SqliteDatabase): Quer
 }
 
 /** Longest list one compiled form takes (longer lists run in chunks of it). */
-export const LIST_CHUNK = 64;
+const LIST_CHUNK = 64;
 
 /**
  * The length to compile a list of `n` values for: the next power of two up to `LIST_CHUNK`, so a
- * statement over a list has a handful of compiled forms, not one per length. `listValues` pads
- * the list to it by repeating its last value, which `in (…)` does not mind.
+ * statement over a list has a handful of compiled forms, not one per length.
  */
-export function listLength(n: number): number {
+function listLength(n: number): number {
   let length = 1;
   while (length < n && length < LIST_CHUNK) length *= 2;
   return length;
 }
 
-/** Stand-ins for a list of `length` values, named `name0`, `name1`, … (see `listValues`). */
+/** Stand-ins for a list of `length` values, named `name0`, `name1`, … (see `runOverList`). */
 export function listPlaceholders<T>(p: Placeholders<Record<string, unknown>>, name: string, length: number): T[] {
   return Array.from({ length }, (_, n) => p(`${name}${n}`) as T);
 }
 
-/** Puts `list` (at most `length` values, at least one) into `values` as `name0`, `name1`, …, padded to `length`. */
-export function listValues(values: Record<string, unknown>, name: string, list: readonly unknown[], length: number): Record<string, unknown> {
-  if (list.length === 0 || list.length > length) throw new Error(`a list of ${list.length} values for ${length} stand-ins`);
-  for (let n = 0; n < length; n++) values[`${name}${n}`] = list[Math.min(n, list.length - 1)];
-  return values;
-}
-
-/** `list` in chunks of at most `LIST_CHUNK`. */
-export function chunks<T>(list: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let start = 0; start < list.length; start += LIST_CHUNK) out.push(list.slice(start, start + LIST_CHUNK));
-  return out;
+/**
+ * Runs `statementFor(length)` over `list`: in chunks of at most `LIST_CHUNK`, each padded to the
+ * length it is compiled for (`listLength`) by repeating its last value, which `in (…)` does not
+ * mind; the chunk's values named `name0`, `name1`, … beside `values`. Every chunk's rows, in order.
+ */
+export async function runOverList<O>(
+  ctx: Pick<StoreContext, 'run'>,
+  trx: Db,
+  statementFor: (length: number) => PreparedQuery<Record<string, unknown>, O>,
+  name: string,
+  list: readonly unknown[],
+  values: Record<string, unknown> = {},
+): Promise<O[]> {
+  const rows: O[] = [];
+  for (let start = 0; start < list.length; start += LIST_CHUNK) {
+    const chunk = list.slice(start, start + LIST_CHUNK);
+    const length = listLength(chunk.length);
+    const given: Record<string, unknown> = { ...values };
+    for (let n = 0; n < length; n++) given[`${name}${n}`] = chunk[Math.min(n, chunk.length - 1)];
+    rows.push(...(await ctx.run(trx, statementFor(length), given)).rows);
+  }
+  return rows;
 }

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { newReputation, type Reputation } from '../scheduler/reputation.ts';
 import type { Db, StoreContext } from './db.ts';
-import { chunks, listLength, listPlaceholders, listValues, prepared } from './prepared.ts';
+import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { Store, VolunteerRecord } from './store.ts';
 
@@ -40,13 +40,8 @@ function volunteerRecordOf(row: VolunteerRow): VolunteerRecord {
  * in id order, so two nodes locking overlapping sets never wait on each other in a circle.
  */
 export async function findVolunteers(trx: Db, ctx: StoreContext, ids: readonly string[]): Promise<Map<string, VolunteerRecord>> {
-  const found = new Map<string, VolunteerRecord>();
-  for (const chunk of chunks([...ids].sort())) {
-    const length = listLength(chunk.length);
-    const { rows } = await ctx.run(trx, volunteersQuery(length, ctx.caps.rowLocks), listValues({}, 'id', chunk, length));
-    for (const row of rows) found.set(row.id, volunteerRecordOf(row));
-  }
-  return found;
+  const rows = await runOverList(ctx, trx, (length) => volunteersQuery(length, ctx.caps.rowLocks), 'id', [...ids].sort());
+  return new Map(rows.map((row) => [row.id, volunteerRecordOf(row)]));
 }
 
 function volunteersQuery(length: number, lock: boolean) {
