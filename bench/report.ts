@@ -84,7 +84,10 @@ function explain(figures: Figure[]): string[] {
         `${failover.detail['maxMs']} ms; goal under ${failover.detail['goalMs']} ms). The coordinator releases the lease ` +
         'when the socket closes, sends `work` to idle volunteers, and the first to ask gets the task; no deadline is ' +
         'waited for. A network that goes silent without closing the socket is noticed by the heartbeat within 30 s. ' +
-        '(BOINC notices a lost host only at its deadline, hours later.)',
+        '(BOINC notices a lost host only at its deadline, hours later.) When the first volunteer reconnects, the ' +
+        "coordinator's `adopted` notice tells it that its new connection holds none of its old leases, and it stopped " +
+        `the released task ${failover.detail['releasedTaskStoppedMs']} ms after reconnecting (median), instead of ` +
+        'finishing it for nobody.',
     );
   }
   const replication = figures.find((figure) => figure.name === 'replication-throughput');

@@ -1,7 +1,8 @@
 /**
  * The Node agent against a real coordinator (fastify + Socket.IO + SQLite in a temp dir): two
  * agents on worker_threads finish a job of the real primes module, every count equal to the
- * reference; one that leaves mid-job has its tasks finished by the other.
+ * reference; one that leaves mid-job has its tasks finished by the other; one whose connection
+ * blips stops the task the coordinator took back.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../../../server/src/http/testing.ts';
@@ -78,5 +79,33 @@ describe('Node agent on a real coordinator', () => {
     agents.push(await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 }));
     expect((await waitForJob(id, 30_000)).state).toBe('completed');
     await expectCorrect(id, ranges);
+  });
+
+  it('an agent whose connection blipped stops the task the coordinator took back, then leases it again and finishes it', async () => {
+    // One task of several seconds: still running when the connection drops and comes back.
+    const ranges = [{ lo: 1_000_000_000, hi: 1_004_000_000 }];
+    const id = await submit(ranges);
+    const blipped = await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 });
+    agents.push(blipped);
+    const until = Date.now() + 10_000;
+    while (blipped.stats().running === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(blipped.stats().running).toBe(1);
+    blipped.disconnect();
+    // The coordinator releases the lease when the transport drops; the agent is reconnected.
+    const released = Date.now() + 5_000;
+    while ((await coordinator.api('GET', `/jobs/${id}`)).json().counts.running > 0 && Date.now() < released) await new Promise((resolve) => setTimeout(resolve, 20));
+    const reconnectedAt = Date.now();
+    blipped.reconnect();
+    // Told that its new connection adopted nothing, it terminates the worker at once, instead of
+    // finishing a task of seconds that would be answered `stale_lease`.
+    while (blipped.stats().revoked === 0 && Date.now() < reconnectedAt + 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(blipped.stats().revoked).toBe(1);
+    // The task went back to the queue: the agent leases it again (its one worker is free) and
+    // finishes it, and no answer of the old lease was sent to be refused.
+    expect((await waitForJob(id, 60_000)).state).toBe('completed');
+    await expectCorrect(id, ranges);
+    const settledBy = Date.now() + 5_000;
+    while (blipped.stats().completed === 0 && Date.now() < settledBy) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(blipped.stats()).toMatchObject({ completed: 1, revoked: 1, dropped: 0, running: 0 });
   });
 });

@@ -1,5 +1,5 @@
 /** The coordinator as a volunteer's loop sees it: the `/volunteer` events, whatever carries them. */
-import type { AckReply, FailRequest, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { AckReply, AdoptedNotice, FailRequest, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import type { Disposer } from './timers.ts';
 
 /** The coordinator as the loop sees it (a Socket.IO socket in practice). */
@@ -10,6 +10,11 @@ export interface CoordinatorLink {
   fail(request: FailRequest): Promise<AckReply>;
   onConnect(listener: () => void): Disposer;
   onRevoke(listener: (notice: RevokeNotice) => void): Disposer;
+  /**
+   * Once per connection, before any acknowledgement: the earlier connections' leases this one
+   * took over (a coordinator that does not send it leaves the loop as it was).
+   */
+  onAdopted(listener: (notice: AdoptedNotice) => void): Disposer;
   /** The coordinator's hint that work became available since it last had none for us. */
   onWork(listener: () => void): Disposer;
   /** Closes the connection on purpose (the coordinator releases this session's leases at once). */

@@ -103,6 +103,10 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
       socket.on('revoke', listener);
       return () => void socket.off('revoke', listener);
     },
+    onAdopted(listener) {
+      socket.on('adopted', listener);
+      return () => void socket.off('adopted', listener);
+    },
     onWork(listener) {
       // The payload is empty by contract; nothing of it reaches the loop.
       const handler = (): void => listener();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AckReply, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { AckReply, AdoptedNotice, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import { compileTask } from '../../../wasm/host/index.ts';
 import { inlineWorkers } from '../agent/workers.ts';
 import { behavingModule } from '../testing/modules.ts';
@@ -124,7 +124,12 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
   const answers: ((reply: LeaseReply) => void)[] = [];
   const reports: (ResultRequest | FailRequest)[] = [];
   const heldAcks: (() => void)[] = [];
-  const listeners = { connect: new Set<() => void>(), revoke: new Set<(notice: RevokeNotice) => void>(), work: new Set<() => void>() };
+  const listeners = {
+    connect: new Set<() => void>(),
+    revoke: new Set<(notice: RevokeNotice) => void>(),
+    adopted: new Set<(notice: AdoptedNotice) => void>(),
+    work: new Set<() => void>(),
+  };
   const subscribe = <T>(set: Set<T>, listener: T) => {
     set.add(listener);
     return () => void set.delete(listener);
@@ -145,6 +150,7 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
     fail: ack,
     onConnect: (listener) => subscribe(listeners.connect, listener),
     onRevoke: (listener) => subscribe(listeners.revoke, listener),
+    onAdopted: (listener) => subscribe(listeners.adopted, listener),
     onWork: (listener) => subscribe(listeners.work, listener),
     disconnect: () => void (connections.closed += 1),
     connect: () => void (connections.opened += 1),
@@ -177,6 +183,7 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
     work: () => listeners.work.forEach((listener) => listener()),
     connect: () => listeners.connect.forEach((listener) => listener()),
     revoke: (leaseIds: string[]) => listeners.revoke.forEach((listener) => listener({ leaseIds })),
+    adopted: (leaseIds: string[]) => listeners.adopted.forEach((listener) => listener({ leaseIds })),
   };
 }
 
@@ -351,6 +358,44 @@ describe('volunteer loop with a fake link and pool', () => {
     link.ackReport();
     await settle();
     expect(link.requests[1]).toEqual({ slots: 1, workers: 1 });
+  });
+
+  it('after a reconnect drops the running and queued leases the new connection did not adopt, and keeps the adopted ones', async () => {
+    const { link, workers } = harness(2);
+    await settle();
+    link.answer(lease('a'), lease('b'), lease('c'), lease('d'));
+    await settle();
+    expect(workers.running()).toEqual(['a', 'b']);
+    // The coordinator restarted (or our node died): the new connection took over `a` and `c` only.
+    link.connect();
+    link.adopted(['a', 'c']);
+    await settle();
+    // `b`'s worker was stopped and `d` dropped: neither is reported; `c` took the freed worker.
+    expect(workers.running()).toEqual(['a', 'c']);
+    expect(loop?.stats()).toMatchObject({ revoked: 2, queued: 0, running: 2 });
+    workers.finish('a');
+    workers.finish('c');
+    await settle();
+    expect(link.reports.map((report) => report.leaseId).sort()).toEqual(['a', 'c']);
+    // A second notice on the same connection drops nothing more.
+    link.answer(lease('e'));
+    await settle();
+    link.adopted([]);
+    await settle();
+    expect(workers.running()).toEqual(['e']);
+  });
+
+  it('after a reconnect to a coordinator that took everything back, stops its running task and asks again for all its slots', async () => {
+    const { link, workers } = harness(1);
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    link.connect();
+    link.adopted([]);
+    await settle();
+    expect(workers.running()).toEqual([]);
+    expect(loop?.stats()).toMatchObject({ revoked: 2, running: 0, queued: 0 });
+    expect(link.requests.at(-1)).toEqual({ slots: 2, workers: 1 });
   });
 
   it('keeps a report the outbox failed to store, and sends it again after a lost acknowledgement', async () => {

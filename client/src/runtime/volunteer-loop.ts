@@ -24,6 +24,11 @@
  * still ahead when it arrived; with a clock too far off to tell, the lease runs under its time
  * limit and the coordinator decides. A `revoke` drops the named leases wherever they are.
  *
+ * Reconnecting: the coordinator either took the old connection's leases back when it ended, or
+ * (restarted, or another node after ours died) let the new connection adopt them. Its `adopted`
+ * notice names the adopted ones; any other lease still running or queued is dropped, so the
+ * visitor's CPU does not go on working for an answer nobody will take.
+ *
  * Reporting (reports.ts): on start and on every (re)connect the whole outbox is sent. A tiny
  * task's result waits (at most `LINGER_MS`) for the leases still in hand, so they go in one event
  * and the leases they free are asked for in one request (report-hold.ts).
@@ -35,7 +40,7 @@
  * One still waiting after its `queueMs` (the pool busy, paused or resting) answers `busy`, for its
  * caller to run it elsewhere; suspending or stopping cancels the ones running.
  */
-import type { Lease, LeaseJob, RevokeNotice } from '../../../server/src/protocol/events.ts';
+import type { AdoptedNotice, Lease, LeaseJob, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import type { CoordinatorLink } from './coordinator-link.ts';
 import { freeWorkers, nextRestEnd, NO_RESTS, prune, startRest, type Rests } from './duty-cycle.ts';
 import { errorMessage } from './error-message.ts';
@@ -70,7 +75,7 @@ export interface VolunteerStats {
   failed: number;
   /** Reports the coordinator no longer wanted (lease stale) or refused. */
   dropped: number;
-  /** Leases dropped on the coordinator's `revoke`. */
+  /** Leases dropped on the coordinator's `revoke`, or carried over a reconnection and not adopted. */
   revoked: number;
   /** Queued leases dropped because their deadline passed before a worker took them. */
   expired: number;
@@ -151,6 +156,9 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   let queue: Queued[] = [];
   // Leases granted on the current connection and not yet answered for: the coordinator's count.
   const held = new Set<string>();
+  // Leases running or queued when the connection (re)opened: the coordinator's `adopted` notice
+  // says which of them the new connection holds; the others were taken back with the old one.
+  let carried = new Set<string>();
   let restTimer: unknown;
   let restTimerAt = Infinity;
   // How long the last lease's task ran: tiny tasks' reports and requests are batched (report-hold.ts).
@@ -401,6 +409,14 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     emit();
   }
 
+  /** Drops what was carried over from an earlier connection and not adopted by this one. */
+  function adopted(notice: AdoptedNotice): void {
+    const kept = new Set(notice.leaseIds);
+    const gone = [...carried].filter((id) => !kept.has(id));
+    carried = new Set();
+    if (gone.length > 0) revoke({ leaseIds: gone });
+  }
+
   /** Terminates running work and forgets queued leases (their coordinator takes them back). */
   function dropWork(): void {
     queue = [];
@@ -431,12 +447,14 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           held.clear();
           for (const id of active.keys()) held.add(id);
           for (const { lease } of queue) held.add(lease.leaseId);
+          carried = new Set(held);
           for (const id of reports.pending()) held.add(id);
           pump.cancelWait();
           reports.flush();
           step();
         }),
         link.onRevoke(revoke),
+        link.onAdopted(adopted),
         link.onWork(wake),
       );
       reports.flush();

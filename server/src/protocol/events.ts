@@ -116,6 +116,15 @@ export type FailRequest = Static<typeof FailRequest>;
 export const RevokeNotice = Type.Object({ leaseIds: Type.Array(Type.String()) }, strict);
 export type RevokeNotice = Static<typeof RevokeNotice>;
 
+/**
+ * Sent once on every connection, before any acknowledgement (an addition to the protocol): the
+ * leases of this volunteer that the new connection took over from a connection that died (after a
+ * coordinator restart, or from a node that died). Any other lease the volunteer still runs or
+ * queues from an earlier connection was taken back when that connection ended: drop it.
+ */
+export const AdoptedNotice = Type.Object({ leaseIds: Type.Array(Type.String()) }, strict);
+export type AdoptedNotice = Static<typeof AdoptedNotice>;
+
 export type Ok = { ok: true };
 /**
  * `retryAfterMs`, with no leases: the volunteer is cooling down after a strike and should not ask
@@ -157,4 +166,6 @@ export interface VolunteerServerEvents {
   revoke(payload: RevokeNotice): void;
   /** Work became available since this session was last told there was none: ask now. */
   work(payload: WorkNotice): void;
+  /** On connecting: the earlier connections' leases this one holds now; drop any other. */
+  adopted(payload: AdoptedNotice): void;
 }

@@ -6,7 +6,8 @@
  *
  * Lease lifecycle, as a volunteer sees it:
  *
- *   connect          ──▶ the volunteer's live leases from a dead connection move to this one
+ *   connect          ──▶ the volunteer's live leases from a dead connection move to this one, and
+ *                        it is told which (`adopted`): it drops any other it still runs
  *   lease { slots }  ──▶ up to min(slots, maxLeasesPerRequest) leases within its quota and
  *                        prefetch bound, shared fairly among jobs; none → the session is idle
  *   result           ──▶ accepted | duplicate (a repeat, counted once) | stale (fenced: the lease
@@ -48,8 +49,11 @@ export interface VolunteerRef {
 
 /** The service behind the `/volunteer` namespace. */
 export interface Scheduler {
-  /** A connection was admitted: it adopts its volunteer's leases left by a dead connection. */
-  connect(v: VolunteerRef): Promise<void>;
+  /**
+   * A connection was admitted: it adopts its volunteer's leases left by a dead connection, and
+   * returns their ids (the volunteer drops any other lease it still holds from before).
+   */
+  connect(v: VolunteerRef): Promise<string[]>;
   /**
    * Leases work for the volunteer's free slots (possibly none; with `retryAfterMs` when it is
    * cooling down after a strike).
@@ -247,10 +251,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       // The previous process's leases are listed (and their deadlines deferred) before any adoption.
       await orphansLoaded;
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
-      await store.adoptLeases(v.volunteerId, v.sessionId, [...others]);
+      const adopted = await store.adoptLeases(v.volunteerId, v.sessionId, [...others]);
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
       connected.add(v.sessionId);
+      return adopted;
     },
 
     async lease(v, req) {

@@ -57,6 +57,11 @@ function connected(client: Socket): Promise<void> {
   });
 }
 
+/** The lease ids of the connection's `adopted` notice (listen before it connects). */
+function adoptedNotice(client: Socket): Promise<string[]> {
+  return new Promise((resolve) => client.once('adopted', (notice: { leaseIds: string[] }) => resolve([...notice.leaseIds].sort())));
+}
+
 async function refusal(client: Socket): Promise<Error> {
   return connected(client).then(
     () => {
@@ -295,7 +300,10 @@ describe('/volunteer', () => {
     expect((await jobStatus(jobId)).counts).toMatchObject({ running: 2, pending: 0 });
 
     const second = volunteer({ auth });
+    const adopted = adoptedNotice(second);
     await connected(second);
+    // It is told which leases it took over: keep running those.
+    expect(await adopted).toEqual(held.map((l) => l.leaseId).sort());
     const output = Buffer.alloc(4);
     output.writeUInt32LE(countPrimesReference(0, 100), 0);
     const answered = held.find((l) => l.taskId.endsWith(':0'))!;
@@ -303,6 +311,24 @@ describe('/volunteer', () => {
     // The other lease now belongs to the second connection: closing it releases the task at once.
     second.disconnect();
     await expect.poll(async () => (await jobStatus(jobId)).counts, { timeout: 5000 }).toMatchObject({ completed: 1, pending: 1, running: 0 });
+  });
+
+  it('a volunteer reconnecting to a coordinator that stayed up is told it adopted nothing: its old leases went back with the old connection', async () => {
+    const auth = { siteKey, volunteerId: 'volunteer-blip-abcdef', agent: 'node' };
+    const first = volunteer({ auth });
+    expect(await Promise.all([adoptedNotice(first), connected(first)])).toEqual([[], undefined]);
+    const jobId = await createJob([[0, 100]]);
+    const [held] = leasesOf(await lease(first));
+    // The transport drops without a goodbye (a network blip): the coordinator releases the lease.
+    first.io.engine.close();
+    await expect.poll(async () => (await jobStatus(jobId)).counts, { timeout: 5000 }).toMatchObject({ running: 0, pending: 1 });
+
+    const second = volunteer({ auth });
+    const adopted = adoptedNotice(second);
+    await connected(second);
+    expect(await adopted).toEqual([]);
+    // What it would have finished for the old lease is not wanted any more.
+    expect(await send(second, 'result', { leaseId: held!.leaseId, output: Buffer.alloc(4), cpuMs: 1 })).toMatchObject({ error: { code: 'stale_lease' } });
   });
 
   it('refuses browsers from another origin, and accepts the coordinator\'s own', async () => {

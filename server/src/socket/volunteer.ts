@@ -175,6 +175,8 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
   const nsp = io.of(VOLUNTEER_NAMESPACE);
   const checkAuth = compileChecker(VolunteerAuth, 'auth');
 
+  // Leases a connection adopted while it was admitted, until it is told of them.
+  const adoptedBy = new WeakMap<VolunteerIoSocket, string[]>();
   nsp.use((socket, next) => {
     const auth = checkAuth(socket.handshake.auth);
     if (!auth.ok) {
@@ -197,7 +199,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       };
       // The volunteer adopts its leases left by a dead connection before any event of this one is
       // handled, so the sweep never releases work that is about to be answered.
-      await scheduler.connect(socket.data);
+      adoptedBy.set(socket, await scheduler.connect(socket.data));
       // A session id that is not the socket id is a room of its own, so `revoke` finds it on any node.
       if (socket.data.sessionId !== socket.id) void socket.join(socket.data.sessionId);
       next();
@@ -221,6 +223,13 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       log,
       now,
     };
+    // Told before any acknowledgement: the volunteer drops what it still runs from an earlier
+    // connection and was not adopted (it was taken back when that connection ended). Answers to
+    // the adopted leases are this connection's own, so they pay no tokens.
+    const adopted = adoptedBy.get(socket) ?? [];
+    adoptedBy.delete(socket);
+    for (const leaseId of adopted) grant(events.granted, leaseId);
+    socket.emit('adopted', { leaseIds: adopted });
     // Every grant says that this coordinator takes batched `results`.
     handle(events, 'lease', LeaseRequest, async (payload) => {
       const reply = await scheduler.lease(ref(), payload);

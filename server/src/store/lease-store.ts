@@ -66,8 +66,8 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         .where('state', '=', 'active')
         .where('session_id', '!=', sessionId);
       if (keepSessions.length > 0) adopt = adopt.where('session_id', 'not in', [...keepSessions]);
-      const result = await adopt.executeTakeFirst();
-      return Number(result.numUpdatedRows ?? 0n);
+      const rows = await adopt.returning('id').execute();
+      return rows.map((row) => row.id);
     },
 
     async sessionsWithLeases() {

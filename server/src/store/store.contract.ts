@@ -408,6 +408,29 @@ export function describeStoreContract(name: string, open: OpenContractStore): vo
       });
     });
 
+    describe('adopting leases into a new session', () => {
+      it("moves the volunteer's live leases from dead sessions, keeps its live ones, and names what moved", async () => {
+        const store = await fresh();
+        await store.createJob(job('j1', { inputs: [bytes(1), bytes(2), bytes(3), bytes(4), bytes(5)] }));
+        const dead = await claim(store, 2, { sessionId: 'tab-dead' });
+        const [live] = await claim(store, 1, { sessionId: 'tab-live' });
+        const [answered] = await claim(store, 1, { sessionId: 'tab-dead' });
+        const [someoneElses] = await claim(store, 1, { volunteerId: 'vol-2', sessionId: 'tab-other' });
+        await store.completeLease({ leaseId: answered!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 1100 });
+
+        const adopted = await store.adoptLeases('vol-1', 'tab-new', ['tab-live']);
+        expect(adopted.sort()).toEqual(dead.map((l) => l.leaseId).sort());
+        expect(await store.adoptLeases('vol-1', 'tab-new', ['tab-live'])).toEqual([]);
+
+        // The adopted leases end with the new session; the live one and another volunteer's stay.
+        const released = await store.releaseSession('tab-new', 2000);
+        expect(released.map((l) => l.leaseId).sort()).toEqual(adopted.sort());
+        expect(await store.releaseSession('tab-dead', 2001)).toEqual([]);
+        expect(await outcome(store.completeLease({ leaseId: live!.leaseId, volunteerId: 'vol-1', output: bytes(0), cpuMs: 1, now: 2100 }))).toBe('accepted');
+        expect(await outcome(store.completeLease({ leaseId: someoneElses!.leaseId, volunteerId: 'vol-2', output: bytes(0), cpuMs: 1, now: 2100 }))).toBe('accepted');
+      });
+    });
+
     describe('volunteers vanishing with a task', () => {
       const vanish = (store: Store, volunteer: string, now: number) => store.releaseSession(`tab-${volunteer}`, now);
       const take = async (store: Store, volunteer: string, now: number) => {

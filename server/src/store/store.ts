@@ -336,9 +336,10 @@ export interface Store {
   releaseSession(sessionId: string, now: number, cause?: ReleaseCause): Promise<EndedLease[]>;
   /**
    * Moves the volunteer's live leases to its new session, except those of `keepSessions` (its
-   * other connections that are still up). Returns how many moved.
+   * other connections that are still up). Returns the ids of the leases that moved: the new
+   * connection holds those, and no other lease its volunteer may still be running.
    */
-  adoptLeases(volunteerId: string, sessionId: string, keepSessions: readonly string[]): Promise<number>;
+  adoptLeases(volunteerId: string, sessionId: string, keepSessions: readonly string[]): Promise<string[]>;
   /** Sessions that hold live leases (after a restart: the connections that died with the process). */
   sessionsWithLeases(): Promise<string[]>;
   /**
