@@ -9,7 +9,7 @@ import { CodedError } from '../protocol/errors.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import { toDbBytes } from './bytes.ts';
 import type { Db } from './db.ts';
-import { settleJob } from './lease-endings.ts';
+import { settleJob } from './job-settling.ts';
 import { STAGING } from './job-status.ts';
 import type { Database } from './schema.ts';
 import type { NewJob, NewJobOptions } from './store.ts';

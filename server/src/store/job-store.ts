@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
 import type { DialectCapabilities } from './capabilities.ts';
 import { beginInputs, closeJob, commitInputs, createWholeJob, discardAbandonedInputs, discardInputs, insertJob, stageInputs } from './job-inputs.ts';
 import { STAGING, listJobStatuses, readJobState, readJobStatus, readResults, readSettled } from './job-status.ts';
-import { OPEN_TASK_STATES, toEndedLease } from './lease-endings.ts';
+import { OPEN_TASK_STATES } from './job-settling.ts';
+import { toEndedLease } from './lease-endings.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, Store } from './store.ts';
 
