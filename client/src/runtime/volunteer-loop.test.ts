@@ -398,6 +398,24 @@ describe('volunteer loop with a fake link and pool', () => {
     expect(link.requests.at(-1)).toEqual({ slots: 2, workers: 1 });
   });
 
+  it('keeps the report of a carried lease that finished before the adopted notice came', async () => {
+    const { link, workers } = harness(1, createMemoryOutbox(), { holdAcks: true });
+    await settle();
+    link.answer(lease('a'), lease('b'));
+    await settle();
+    link.connect();
+    workers.finish('a');
+    await settle();
+    link.adopted([]);
+    await settle();
+    // `b` was dropped; `a`'s result stays in the outbox, is sent, and its answer counts.
+    expect(loop?.stats()).toMatchObject({ revoked: 1, queued: 0, running: 0, unsent: 1 });
+    expect(link.reports.map((report) => report.leaseId)).toEqual(['a']);
+    link.ackReport();
+    await settle();
+    expect(loop?.stats()).toMatchObject({ completed: 1, unsent: 0, dropped: 0 });
+  });
+
   it('keeps a report the outbox failed to store, and sends it again after a lost acknowledgement', async () => {
     const broken: Outbox = {
       put: async () => {

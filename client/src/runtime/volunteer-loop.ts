@@ -51,6 +51,7 @@ import type { Outbox } from './outbox.ts';
 import type { Pool, PoolOutcome, PoolTask } from './pool.ts';
 import { createReports } from './reports.ts';
 import { ANSWER_WAIT_MAX_MS, holdResult, LINGER_MS, waitForAnswers } from './report-hold.ts';
+import { createLeaseHand } from './lease-hand.ts';
 import { createLocalTasks } from './local-tasks.ts';
 import type { Disposer, Timers } from './timers.ts';
 
@@ -133,13 +134,6 @@ export interface VolunteerLoop {
 const MESSAGE_LIMIT = 2000;
 const CPU_MS_LIMIT = 86_400_000;
 
-/** A lease waiting for a worker. */
-interface Queued {
-  lease: Lease;
-  /** Our clock put the deadline ahead on arrival, so a passed deadline here means it expired. */
-  expires: boolean;
-}
-
 export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoop {
   const { link, modules, pool, outbox, now, random, timers } = options;
   const backoff = options.backoff ?? { minMs: 500, maxMs: 2000 };
@@ -152,13 +146,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   let share = clampShare(options.share ?? 1);
   let rests: Rests = NO_RESTS;
   const counts = { completed: 0, cpuMs: 0, failed: 0, dropped: 0, revoked: 0, expired: 0 };
-  const active = new Map<string, Lease>();
-  let queue: Queued[] = [];
-  // Leases granted on the current connection and not yet answered for: the coordinator's count.
-  const held = new Set<string>();
-  // Leases running or queued when the connection (re)opened: the coordinator's `adopted` notice
-  // says which of them the new connection holds; the others were taken back with the old one.
-  let carried = new Set<string>();
+  const hand = createLeaseHand();
   let restTimer: unknown;
   let restTimerAt = Infinity;
   // How long the last lease's task ran: tiny tasks' reports and requests are batched (report-hold.ts).
@@ -190,7 +178,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     },
     onChange: () => emit(),
     // A tiny task's result waits for the leases still in hand, to go with theirs.
-    hold: (entry) => state === 'running' && entry.kind === 'result' && holdResult(entry.payload.cpuMs, active.size + queue.length),
+    hold: (entry) => state === 'running' && entry.kind === 'result' && holdResult(entry.payload.cpuMs, hand.running() + hand.queued()),
     lingerMs: LINGER_MS,
     onQuiet: () => step(),
   });
@@ -205,16 +193,16 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   function stats(): VolunteerStats {
     const at = now();
     const jobs = new Map<string, LeaseJob>();
-    for (const lease of [...active.values(), ...queue.map((queued) => queued.lease)]) {
+    for (const lease of hand.leases()) {
       const job = jobOf(lease);
       if (job) jobs.set(job.id, job);
     }
     return {
       state,
       ...counts,
-      running: active.size + locals.running(),
+      running: hand.running() + locals.running(),
       resting: rests.until.filter((end) => end > at).length,
-      queued: queue.length,
+      queued: hand.queued(),
       unsent: reports.pending().length,
       workers,
       share,
@@ -235,12 +223,10 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     // After tiny tasks, the answers awaited will free leases: the request waits for them and asks
     // for those too, one request instead of one per answer (at most a round trip's wait).
     mayAsk: () => state === 'running' && link.connected() && !waitingForAnswers(),
-    want: () => leaseRequestFor({ workers, active: active.size, queued: queue.length, held: held.size, cached: modules.cached() }),
+    want: () => leaseRequestFor({ workers, active: hand.running(), queued: hand.queued(), held: hand.held(), cached: modules.cached() }),
     onLeases(leases) {
       if (state === 'stopped') return;
-      const at = now();
-      for (const lease of leases) held.add(lease.leaseId);
-      queue.push(...leases.map((lease) => ({ lease, expires: lease.deadline > at })));
+      hand.receive(leases, now());
       step();
       emit();
     },
@@ -274,7 +260,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   /** Whether a worker may start a lease now: within the workers allowed, and not resting. */
   const workerFree = (at: number): boolean => {
-    const busy = active.size + locals.running();
+    const busy = hand.running() + locals.running();
     return busy < pool.size && freeWorkers(workers, busy, rests, at) > 0;
   };
   /**
@@ -283,7 +269,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
    * page's, which would otherwise run it on the visitor's machine all the same.
    */
   const workerFreeForPage = (): boolean => {
-    const busy = active.size + locals.running();
+    const busy = hand.running() + locals.running();
     return busy < pool.size && busy < workers;
   };
 
@@ -298,11 +284,12 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       emit();
     }
     if (state !== 'running') return;
-    while (queue.length > 0 && workerFree(at)) {
-      begin((queue.shift() as Queued).lease);
+    while (hand.queued() > 0 && workerFree(at)) {
+      const lease = hand.startNext()!;
+      void execute(lease).then((outcome) => finish(lease, outcome));
     }
     // Work waits for a rest to end: look again then.
-    const restEnd = queue.length > 0 ? nextRestEnd(rests, at) : undefined;
+    const restEnd = hand.queued() > 0 ? nextRestEnd(rests, at) : undefined;
     // A shorter rest that ends before the one waited for moves the wake-up earlier.
     if (restEnd !== undefined && (restTimer === undefined || restEnd < restTimerAt)) {
       if (restTimer !== undefined) timers.clearTimeout(restTimer);
@@ -324,25 +311,15 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
   }
 
   function dropExpired(): void {
-    const at = now();
-    const before = queue.length;
-    queue = queue.filter(({ lease, expires }) => {
-      if (!expires || lease.deadline > at) return true;
-      unhold(lease.leaseId);
-      return false;
-    });
-    if (queue.length === before) return;
-    counts.expired += before - queue.length;
+    const expired = hand.dropExpired(now());
+    if (expired.length === 0) return;
+    for (const id of expired) unhold(id);
+    counts.expired += expired.length;
     emit();
   }
 
   function wake(): void {
     if (state === 'running') pump.wake();
-  }
-
-  function begin(lease: Lease): void {
-    active.set(lease.leaseId, lease);
-    void execute(lease).then((outcome) => finish(lease, outcome));
   }
 
   async function execute(lease: Lease): Promise<PoolOutcome> {
@@ -352,7 +329,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
     } catch (error) {
       return { ok: false, kind: 'invalid', message: errorMessage(error), ms: 0 };
     }
-    if (!active.has(lease.leaseId)) return { ok: false, kind: 'cancelled', message: 'revoked', ms: 0 };
+    if (!hand.isRunning(lease.leaseId)) return { ok: false, kind: 'cancelled', message: 'revoked', ms: 0 };
     // The deadline comes from the coordinator's clock; when ours disagrees so far that it seems
     // already past, the time limit alone applies and the coordinator decides.
     const remaining = lease.deadline - now();
@@ -367,7 +344,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
 
   function finish(lease: Lease, outcome: PoolOutcome): void {
     // Not active any more: revoked, suspended or stopped while it ran; nobody wants the outcome.
-    if (!active.delete(lease.leaseId)) return;
+    if (!hand.stopRunning(lease.leaseId)) return;
     lastTaskMs = outcome.ms;
     rests = startRest(rests, outcome.ms, share, now());
     step();
@@ -387,43 +364,43 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
    * count, not from a lack of work.
    */
   function unhold(leaseId: string): void {
-    if (!held.delete(leaseId) || state !== 'running') return;
+    if (!hand.unhold(leaseId) || state !== 'running') return;
     pump.cancelWait();
     queueMicrotask(step);
   }
 
+  /** The coordinator took these leases back: drop them wherever they are, reports included. */
   function revoke(notice: RevokeNotice): void {
-    const ids = new Set(notice.leaseIds);
-    const before = queue.length;
-    queue = queue.filter(({ lease }) => !ids.has(lease.leaseId));
-    counts.revoked += before - queue.length;
-    for (const id of ids) {
+    drop(notice.leaseIds);
+    for (const id of new Set(notice.leaseIds)) {
       unhold(id);
-      if (active.delete(id)) {
-        counts.revoked += 1;
-        pool.cancel(id);
-      }
       reports.withdraw(id);
     }
     step();
     emit();
   }
 
-  /** Drops what was carried over from an earlier connection and not adopted by this one. */
+  /**
+   * Drops what was carried over from an earlier connection, not adopted by this one, and still
+   * running or queued. One that finished meanwhile keeps its report: it is sent and answered.
+   */
   function adopted(notice: AdoptedNotice): void {
-    const kept = new Set(notice.leaseIds);
-    const gone = [...carried].filter((id) => !kept.has(id));
-    carried = new Set();
-    if (gone.length > 0) revoke({ leaseIds: gone });
+    for (const id of drop(hand.notAdopted(notice.leaseIds))) unhold(id);
+    step();
+    emit();
+  }
+
+  /** Takes leases out of the queue and the workers (terminating their work); returns which. */
+  function drop(leaseIds: readonly string[]): string[] {
+    const { queued, running } = hand.take(leaseIds);
+    counts.revoked += queued.length + running.length;
+    for (const id of running) pool.cancel(id);
+    return [...queued, ...running];
   }
 
   /** Terminates running work and forgets queued leases (their coordinator takes them back). */
   function dropWork(): void {
-    queue = [];
-    const running = [...active.keys()];
-    active.clear();
-    for (const id of running) pool.cancel(id);
-    held.clear();
+    for (const id of hand.clear()) pool.cancel(id);
   }
 
   function clearTimers(): void {
@@ -444,11 +421,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
           // that restarted lets this session adopt them, and counts them again. Counting what is
           // still in hand (running, queued, unanswered) may ask too little for a moment, until
           // each is answered; asking too much would earn an empty answer and a back-off.
-          held.clear();
-          for (const id of active.keys()) held.add(id);
-          for (const { lease } of queue) held.add(lease.leaseId);
-          carried = new Set(held);
-          for (const id of reports.pending()) held.add(id);
+          hand.reconnected(reports.pending());
           pump.cancelWait();
           reports.flush();
           step();
@@ -496,9 +469,7 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
       clearTimers();
       reports.stop();
       locals.drop();
-      queue = [];
-      active.clear();
-      held.clear();
+      hand.clear();
       pool.close();
       emit();
     },
