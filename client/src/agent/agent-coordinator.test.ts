@@ -94,6 +94,7 @@ describe('Node agent on a real coordinator', () => {
     // The coordinator releases the lease when the transport drops; the agent is reconnected.
     const released = Date.now() + 5_000;
     while ((await coordinator.api('GET', `/jobs/${id}`)).json().counts.running > 0 && Date.now() < released) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await coordinator.api('GET', `/jobs/${id}`)).json().counts).toMatchObject({ running: 0, pending: 1 });
     const reconnectedAt = Date.now();
     blipped.reconnect();
     // Told that its new connection adopted nothing, it terminates the worker at once, instead of
@@ -107,5 +108,5 @@ describe('Node agent on a real coordinator', () => {
     const settledBy = Date.now() + 5_000;
     while (blipped.stats().completed === 0 && Date.now() < settledBy) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(blipped.stats()).toMatchObject({ completed: 1, revoked: 1, dropped: 0, running: 0 });
-  });
+  }, 90_000);
 });

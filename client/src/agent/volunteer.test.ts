@@ -118,6 +118,7 @@ describe('startNodeVolunteer against a scripted coordinator', () => {
     coordinator.offer(lease(Uint8Array.of(4, 250)));
     const v = await volunteer({ workers: 1 });
     await eventually(() => v.stats().running === 1, 5_000, 'the task running');
+    const firstConnection = coordinator.sockets()[0]!.id;
     v.disconnect();
     await eventually(() => v.stats().unsent === 1, 20_000, 'the result waiting offline');
     expect(coordinator.results).toHaveLength(0);
@@ -125,7 +126,8 @@ describe('startNodeVolunteer against a scripted coordinator', () => {
     await eventually(() => coordinator.results.length === 1, 10_000, 'the resent result');
     expect(bytes(coordinator.results[0]?.output)).toEqual([5]);
     await eventually(() => v.stats().completed === 1 && v.stats().unsent === 0, 5_000, 'the ack');
-    expect(coordinator.auths).toHaveLength(2);
+    // The reconnection named the connection it replaces (`resumes`), the first one nothing.
+    expect(coordinator.auths.map((auth) => auth.resumes)).toEqual([undefined, firstConnection]);
   });
 
   it('resends a result the coordinator could not take, and drops one it calls stale', async () => {

@@ -47,8 +47,11 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
   const nodes = coordinatorUrls(options.url);
   let current = 0;
+  // The last connection's socket id, named on reconnecting (`resumes`): a coordinator that has not
+  // noticed the drop yet hands its leases to the new connection instead of keeping them for it.
+  let previous: string | undefined;
   const socket: VolunteerSocket = io(new URL(NAMESPACE, nodes[current]).href, {
-    auth: options.auth,
+    auth: (send) => send(previous === undefined ? options.auth : { ...options.auth, resumes: previous }),
     transports: ['websocket'],
     reconnection: true,
     // With several nodes the first retry goes to another node at once; a lone node is given time.
@@ -82,7 +85,10 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
       socket.timeout(ackTimeoutMs).emitWithAck('results', { results: requests.map((request) => ({ ...request, output: exact(request.output) })) }),
   });
   // A new connection may reach another coordinator: one result per event until it says otherwise.
-  socket.on('connect', () => results.configure(0, 0));
+  socket.on('connect', () => {
+    previous = socket.id;
+    results.configure(0, 0);
+  });
 
   const link: CoordinatorLink = {
     connected: () => socket.connected,

@@ -28,6 +28,12 @@ export const VolunteerAuth = Type.Object(
     siteKey: Type.String({ minLength: 1, maxLength: 128 }),
     volunteerId: Type.String({ pattern: '^[A-Za-z0-9_-]{8,128}$' }),
     agent: Type.Union([Type.Literal('browser'), Type.Literal('node')]),
+    /**
+     * The socket id of this volunteer's previous connection, when it reconnects (an addition to the
+     * protocol). A coordinator that still counts that connection as up (it has not noticed the drop
+     * yet) closes it and lets the new one adopt its leases, instead of keeping them for it.
+     */
+    resumes: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
   },
   strict,
 );

@@ -52,8 +52,10 @@ export interface Scheduler {
   /**
    * A connection was admitted: it adopts its volunteer's leases left by a dead connection, and
    * returns their ids (the volunteer drops any other lease it still holds from before).
+   * `replaces`: a session of this volunteer that still seems up but is known to be dead (the
+   * volunteer's previous connection, which it named); its leases are adopted too.
    */
-  connect(v: VolunteerRef): Promise<string[]>;
+  connect(v: VolunteerRef, replaces?: string): Promise<string[]>;
   /**
    * Leases work for the volunteer's free slots (possibly none; with `retryAfterMs` when it is
    * cooling down after a strike).
@@ -247,11 +249,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   return {
-    async connect(v) {
+    async connect(v, replaces) {
       // The previous process's leases are listed (and their deadlines deferred) before any adoption.
       await orphansLoaded;
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
-      const adopted = await store.adoptLeases(v.volunteerId, v.sessionId, [...others]);
+      // The volunteer's other connections that are up keep their leases (another tab, another agent).
+      const keep = [...others].filter((sessionId) => sessionId !== replaces);
+      const adopted = await store.adoptLeases(v.volunteerId, v.sessionId, keep);
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
       connected.add(v.sessionId);

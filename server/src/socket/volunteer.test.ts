@@ -57,6 +57,37 @@ function connected(client: Socket): Promise<void> {
   });
 }
 
+/**
+ * A TCP relay to `target` that can go silent without closing anything, as a network that drops
+ * packets does; a close on either side is passed on.
+ */
+async function silentRelay(target: string): Promise<{ url: string; silence(): void; close(): void }> {
+  const port = Number(new URL(target).port);
+  let silent = false;
+  const piped = new Set<{ destroy(): void }>();
+  const relay = createServer((inbound) => {
+    const outbound = connectTcp(port, '127.0.0.1');
+    piped.add(inbound).add(outbound);
+    inbound.on('data', (chunk) => void (silent || outbound.write(chunk)));
+    outbound.on('data', (chunk) => void (silent || inbound.write(chunk)));
+    const close = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', close).on('close', close);
+    outbound.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    silence: () => void (silent = true),
+    close() {
+      for (const socket of piped) socket.destroy();
+      relay.close();
+    },
+  };
+}
+
 /** The lease ids of the connection's `adopted` notice (listen before it connects). */
 function adoptedNotice(client: Socket): Promise<string[]> {
   return new Promise((resolve) => client.once('adopted', (notice: { leaseIds: string[] }) => resolve([...notice.leaseIds].sort())));
@@ -212,29 +243,12 @@ describe('/volunteer', () => {
 
   it('releases the task of a volunteer whose network went silent, once the heartbeat misses', async () => {
     const h = await startTestCoordinator({ heartbeat: { intervalMs: 500, timeoutMs: 1000 } });
-    const port = Number(new URL(await h.listen()).port);
-    // The volunteer reaches the coordinator through a relay that can go silent without closing
-    // anything, as a network that drops packets does.
-    let silent = false;
-    const piped = new Set<{ destroy(): void }>();
-    const relay = createServer((inbound) => {
-      const outbound = connectTcp(port, '127.0.0.1');
-      piped.add(inbound).add(outbound);
-      inbound.on('data', (chunk) => void (silent || outbound.write(chunk)));
-      outbound.on('data', (chunk) => void (silent || inbound.write(chunk)));
-      const close = (): void => {
-        inbound.destroy();
-        outbound.destroy();
-      };
-      inbound.on('error', close).on('close', close);
-      outbound.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relay = await silentRelay(await h.listen());
     try {
       const site = await prepareVolunteering(h, 'primes');
       const job = await h.api('POST', '/jobs', { module: site.moduleHash, inputs: [u32pair(0, 100)] });
       const auth = (n: number) => ({ siteKey: site.siteKey, volunteerId: `silent-volunteer-${n}`, agent: 'node' });
-      const relayed = connectClient(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/volunteer`, {
+      const relayed = connectClient(`${relay.url}/volunteer`, {
         transports: ['websocket'], reconnection: false, forceNew: true, auth: auth(1),
       });
       clients.push(relayed);
@@ -242,7 +256,7 @@ describe('/volunteer', () => {
       const [taken] = leasesOf(await lease(relayed));
       expect(taken).toBeDefined();
 
-      silent = true;
+      relay.silence();
       const wentSilent = Date.now();
       const other = connectClient(`${h.url}/volunteer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: auth(2) });
       clients.push(other);
@@ -258,11 +272,83 @@ describe('/volunteer', () => {
       const [line] = (await h.api('GET', `/jobs/${job.json().id}/results`)).body.trimEnd().split('\n').map((text) => JSON.parse(text));
       expect(line.errors.map((error: { kind: string }) => error.kind)).toEqual(['released']);
     } finally {
-      for (const socket of piped) socket.destroy();
       relay.close();
       for (const client of clients.splice(0)) client.disconnect();
       await h.close();
     }
+  });
+
+  it('a volunteer whose dropped connection is not noticed yet names it on reconnecting: it is closed, and the new one adopts its leases', async () => {
+    const relay = await silentRelay(c.url);
+    try {
+      const auth = { siteKey, volunteerId: 'volunteer-unnoticed-abcdef', agent: 'node' };
+      const jobId = await createJob([[0, 100], [100, 200]]);
+      const old = connectClient(`${relay.url}/volunteer`, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+      clients.push(old);
+      await connected(old);
+      const held = leasesOf(await lease(old, { slots: 2 }));
+      expect(held).toHaveLength(2);
+      // The network drops packets: the coordinator still counts the old connection as up (its
+      // heartbeat has 30 s), while the volunteer already knows it is gone.
+      relay.silence();
+      expect(c.scheduler.sessionsOnline()).toBe(1);
+      const again = volunteer({ auth: { ...auth, resumes: old.id } });
+      const adopted = adoptedNotice(again);
+      await connected(again);
+      expect(await adopted).toEqual(held.map((l) => l.leaseId).sort());
+      // The coordinator closed the old connection: only the new one is counted.
+      await expect.poll(() => c.scheduler.sessionsOnline(), { timeout: 2000 }).toBe(1);
+      const answered = held.find((l) => l.taskId.endsWith(':0'))!;
+      const output = Buffer.alloc(4);
+      output.writeUInt32LE(countPrimesReference(0, 100), 0);
+      expect(await send(again, 'result', { leaseId: answered.leaseId, output, cpuMs: 1 })).toEqual({ ok: true });
+      // The other lease is the new connection's now: nothing released it when the old one closed,
+      // and closing the new one releases it at once.
+      expect((await jobStatus(jobId)).counts).toMatchObject({ completed: 1, running: 1 });
+      again.disconnect();
+      await expect.poll(async () => (await jobStatus(jobId)).counts, { timeout: 5000 }).toMatchObject({ completed: 1, pending: 1, running: 0 });
+    } finally {
+      relay.close();
+    }
+  });
+
+  it('naming another volunteer\'s connection in `resumes` closes nothing and adopts nothing', async () => {
+    await createJob([[0, 100]]);
+    const victim = volunteer();
+    await connected(victim);
+    const [taken] = leasesOf(await lease(victim));
+    const attacker = volunteer({ auth: { siteKey, volunteerId: 'volunteer-attacker-abcdef', agent: 'node', resumes: victim.id } });
+    const adopted = adoptedNotice(attacker);
+    await connected(attacker);
+    expect(await adopted).toEqual([]);
+    expect(victim.connected).toBe(true);
+    const output = Buffer.alloc(4);
+    output.writeUInt32LE(countPrimesReference(0, 100), 0);
+    expect(await send(victim, 'result', { leaseId: taken!.leaseId, output, cpuMs: 1 })).toEqual({ ok: true });
+  });
+
+  it('a connection that closes while it is admitted ends its session: the leases it adopted go back', async () => {
+    const volunteerId = 'volunteer-impatient-abcdef';
+    const jobId = await createJob([[0, 100]]);
+    const first = volunteer({ auth: { siteKey, volunteerId, agent: 'node' } });
+    await connected(first);
+    await lease(first);
+    // Left by a process that no longer exists (as after a restart), so the next connection adopts it.
+    await c.store.adoptLeases(volunteerId, 'session-of-a-dead-process', []);
+    first.disconnect();
+    // The next connection's admission is slow, and the volunteer leaves before it ends.
+    const adoptLeases = c.store.adoptLeases.bind(c.store);
+    let adopting!: () => void;
+    const adoptionStarted = new Promise<void>((resolve) => (adopting = resolve));
+    c.store.adoptLeases = async (...args) => {
+      adopting();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return adoptLeases(...args);
+    };
+    const impatient = volunteer({ auth: { siteKey, volunteerId, agent: 'node' } });
+    await adoptionStarted;
+    impatient.disconnect();
+    await expect.poll(async () => (await jobStatus(jobId)).counts, { timeout: 5000 }).toMatchObject({ running: 0, pending: 1 });
   });
 
   it('tells the volunteer to drop the work when the job is cancelled', async () => {

@@ -197,9 +197,18 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
         // The TCP peer's address only: no proxy header is trusted.
         address: addressKey(socket.handshake.address),
       };
+      // The volunteer's previous connection, when it is still up here as the same volunteer: the
+      // volunteer says it dropped, though this node has not noticed yet (no heartbeat missed).
+      const previous = auth.value.resumes === undefined ? undefined : nsp.sockets.get(auth.value.resumes);
+      const replaced = previous?.data.volunteerId === auth.value.volunteerId ? previous : undefined;
       // The volunteer adopts its leases left by a dead connection before any event of this one is
       // handled, so the sweep never releases work that is about to be answered.
-      adoptedBy.set(socket, await scheduler.connect(socket.data));
+      adoptedBy.set(socket, await scheduler.connect(socket.data, replaced?.data.sessionId));
+      // Closed after the adoption, so that its end releases nothing of what moved.
+      replaced?.disconnect(true);
+      // A client that left meanwhile gets no `connection` and no `disconnect` from Socket.IO: its
+      // session ends here, and the leases it adopted go back to the queue.
+      if (socket.conn.readyState !== 'open') await scheduler.disconnect(socket.data.sessionId, 'vanished');
       // A session id that is not the socket id is a room of its own, so `revoke` finds it on any node.
       if (socket.data.sessionId !== socket.id) void socket.join(socket.data.sessionId);
       next();
