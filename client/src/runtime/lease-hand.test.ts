@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Lease } from '../../../server/src/protocol/events.ts';
+import { plainLease } from '../testing/leases.ts';
 import { createLeaseHand } from './lease-hand.ts';
 
 const NOW = 1_000_000;
-const lease = (leaseId: string, deadline = NOW + 60_000): Lease => ({
-  leaseId,
-  taskId: `task-${leaseId}`,
-  job: { id: 'job', title: null, purpose: null },
-  module: { hash: 'a'.repeat(64), url: '/modules/a.wasm' },
-  input: Uint8Array.of(1),
-  deadline,
-  limits: { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 64 },
-});
+const lease = (leaseId: string, deadline = NOW + 60_000): Lease => plainLease(leaseId, deadline);
 
 const ids = (leases: Lease[]): string[] => leases.map((l) => l.leaseId);
 

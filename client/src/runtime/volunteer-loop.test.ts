@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AckReply, AdoptedNotice, FailRequest, Lease, LeaseReply, LeaseRequest, ResultRequest, RevokeNotice } from '../../../server/src/protocol/events.ts';
 import { compileTask } from '../../../wasm/host/index.ts';
 import { inlineWorkers } from '../agent/workers.ts';
+import { plainLease } from '../testing/leases.ts';
 import { behavingModule } from '../testing/modules.ts';
 import { eventually, startScriptedCoordinator, type ScriptedCoordinator } from '../testing/scripted-coordinator.ts';
 import { createModuleSource, httpBytes } from './modules.ts';
@@ -252,15 +253,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('volunteer loop with a fake link and pool', () => {
   let clock = 1_000_000;
-  const lease = (leaseId: string, deadline = clock + 60_000): Lease => ({
-    leaseId,
-    taskId: `task-${leaseId}`,
-    job: { id: 'job', title: null, purpose: null },
-    module: { hash: 'a'.repeat(64), url: '/modules/a.wasm' },
-    input: Uint8Array.of(1),
-    deadline,
-    limits: { timeMs: 10_000, maxMemoryBytes: 1 << 20, maxOutputBytes: 64 },
-  });
+  const lease = (leaseId: string, deadline = clock + 60_000): Lease => plainLease(leaseId, deadline);
 
   function harness(
     workers: number,
