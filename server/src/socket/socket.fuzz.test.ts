@@ -147,6 +147,7 @@ describe('/volunteer fuzzing', () => {
           siteKey: fc.oneof(fc.constant(siteKey), fc.string({ maxLength: 200 }), junk),
           volunteerId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{8,128}$/), fc.string({ maxLength: 200 }), junk),
           agent: fc.oneof(fc.constantFrom('browser', 'node'), junk),
+          resumes: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.string({ maxLength: 100 }), junk),
           extra: junk,
         },
         { requiredKeys: [] },
