@@ -141,6 +141,24 @@ function explain(figures: Figure[]): string[] {
     );
   }
   lines.push(...explainIdleConnections(figures));
+  const flood = figures.find((figure) => figure.name === 'flood-honest-share');
+  if (flood) {
+    const d = flood.detail;
+    lines.push(
+      '- **Floods.** An honest volunteer (tiny tasks, answered at once) works beside each socket attack of issue 9, the ' +
+        'coordinator on its production socket limits; its throughput during the attack over its throughput just before ' +
+        `and after, medians of ${d['shortRounds']} or ${d['resultRounds']} rounds with their ranges (goal ${d['goal']}): ` +
+        `one socket sending 10,000 \`lease\` events ${d['leaseFlood']} (${d['leaseFloodMin']}–${d['leaseFloodMax']}); ` +
+        `10,000 events without an acknowledgement ${d['silentFlood']} (${d['silentFloodMin']}–${d['silentFloodMax']}; each ` +
+        'of these two attacks is over in well under a second, so single rounds swing widely); 400 sockets each sending a ' +
+        `4 MiB result for a made-up lease ${d['resultFlood']} (${d['resultFloodMin']}–${d['resultFloodMax']}). The attacker ` +
+        'runs on the same 2 cores at the lowest priority, and that is not free: the same result flood sent to a sink of its ' +
+        `own that never reads left the honest volunteer ${d['resultFloodControl']} (${d['resultFloodControlMin']}–` +
+        `${d['resultFloodControlMax']}) of its throughput (rounds interleaved with the real ` +
+        `attack), so what the coordinator's defences cost is about ${d['resultFloodOverControl']} (the attack's share over ` +
+        "the control's). No honest task failed.",
+    );
+  }
   return lines;
 }
 

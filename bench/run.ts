@@ -11,6 +11,8 @@
  *      against a 100,000-input job (peak RSS must not grow with the job's size).
  *  (d) 50,000 idle volunteers over several coordinator and client processes: connections held,
  *      RSS per coordinator and memory per connection, lease round trip p50/p99 meanwhile.
+ *  (e) the socket floods of issue 9 beside an honest volunteer: its share of throughput kept,
+ *      the result flood also against a control (the same attacker sending to a sink).
  * Ratios are measured in the same run: this machine is shared and noisy.
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
@@ -37,6 +39,7 @@ import { adaptiveOverhead, failover, replicationThroughput } from './scheduling.
 import { acceptInputs } from './streaming.ts';
 import { throughputOnPostgres, throughputVersusBare } from './throughput.ts';
 import { idleConnections } from './connections.ts';
+import { floodShares } from './flood.ts';
 
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
@@ -275,6 +278,7 @@ const steps: Record<string, () => Promise<void>> = {
     report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 1 })),
   'accept-1m-inputs': async () => report(await acceptInputs(primes, 1_000_000)),
   'idle-connections': async () => (await idleConnections({ volunteers: 50_000 })).forEach(report),
+  'flood-honest-share': async () => report(await floodShares({ short: 5, results: 3 })),
 };
 // `npm run bench -- --only a,b` runs some figures and prints them without rewriting the report.
 const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : undefined;

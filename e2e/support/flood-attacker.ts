@@ -5,8 +5,13 @@
  * - `results`: `sockets` connections (spread over the loopback `addresses`) each send one result
  *   of `bytes` bytes for a made-up lease;
  * - `silent`: one socket sends `count` events without an acknowledgement callback.
- * Prints one JSON line: what was sent, answered, refused and how the sockets ended.
+ * With `sink`, the same attack goes to a Socket.IO server in this process that stops reading each
+ * connection once it is open: the control, where the attacker does all its own work and the
+ * coordinator none. Prints one JSON line: what was sent, answered, refused and how the sockets ended.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 
 interface Attack {
@@ -19,6 +24,8 @@ interface Attack {
   addresses?: string[];
   /** How long a result waits for its answer before the attacker gives up (ms). */
   giveUpMs?: number;
+  /** Attack a sink of this process instead of `url` (the control). */
+  sink?: boolean;
 }
 
 const attack = JSON.parse(process.argv[2] ?? '{}') as Attack;
@@ -44,6 +51,7 @@ type Reply = { error?: { code: string } } | Record<string, unknown>;
 const codeOf = (reply: Reply): string => ('error' in reply && reply.error ? (reply.error as { code: string }).code : 'ok');
 
 async function main(): Promise<Record<string, unknown>> {
+  if (attack.sink) attack.url = await startSink();
   const addresses = attack.addresses ?? ['127.0.0.1'];
   if (attack.kind === 'results') {
     const sockets = Array.from({ length: attack.sockets ?? 400 }, (_, i) => open(addresses[i % addresses.length]!));
@@ -84,6 +92,17 @@ async function main(): Promise<Record<string, unknown>> {
   const reason = socket.connected ? 'still open' : await closed;
   socket.disconnect();
   return { connected: 1, sent: count, answers: tally(settled), ended: reason };
+}
+
+/** A `/volunteer` namespace that admits anyone and never reads past the handshake. */
+async function startSink(): Promise<string> {
+  const http = createServer();
+  const server = new Server(http, { transports: ['websocket'], maxHttpBufferSize: 8 * 1024 * 1024 });
+  server.of('/volunteer').on('connection', (socket) => {
+    (socket.conn.transport as unknown as { socket?: { pause?(): void } }).socket?.pause?.();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 }
 
 /** Tells the measuring test that the attack's first packet is about to go. */

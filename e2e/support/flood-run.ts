@@ -1,0 +1,194 @@
+/**
+ * A socket attack beside an honest volunteer, free of any test runner (the chaos test
+ * e2e/chaos/flood.test.ts and the benchmark use it). The coordinator runs in the caller's process
+ * with the socket's production limits; the honest volunteer, a raw Socket.IO client leasing tiny
+ * primes tasks and answering each at once, runs there too; each attack (flood-attacker.ts) runs in
+ * its own process at the lowest priority. The honest throughput during an attack is compared with
+ * its throughput just before and just after it.
+ *
+ * A control run sends the same attack to a sink in the attacker's own process that never reads
+ * (`sink: true`): what the attacker's process costs the honest side on a shared machine, where it
+ * takes memory bandwidth and kernel time from the same cores, with nothing for the coordinator to do.
+ */
+import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { io, type Socket } from 'socket.io-client';
+import { parseEnv, type Limits } from '../../server/src/config.ts';
+import type { Lease, LeaseReply } from '../../server/src/protocol/events.ts';
+import { startTestCoordinator, type TestCoordinator } from '../../server/src/http/testing.ts';
+import { countPrimesReference } from '../../wasm/tasks/primes/reference.ts';
+import { chaosApi, primeInputs, primeRanges, type ChaosApi } from './chaos-jobs.ts';
+
+export const MiB = 1024 * 1024;
+const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** Tasks of the honest volunteer's job: more than it answers in every attack together. */
+const TASKS = 60_000;
+
+/** The socket's production limits (the defaults of config.ts). */
+export function socketDefaults(): Partial<Limits> {
+  const limits = parseEnv({}).limits;
+  return {
+    socketEventsPerSecond: limits.socketEventsPerSecond,
+    socketEventBurst: limits.socketEventBurst,
+    addressEventsPerSecond: limits.addressEventsPerSecond,
+    addressEventBurst: limits.addressEventBurst,
+    socketFloodDisconnect: limits.socketFloodDisconnect,
+    connectionsPerAddress: limits.connectionsPerAddress,
+    socketInflightBytes: limits.socketInflightBytes,
+    ungrantedResultBytesPerSecond: limits.ungrantedResultBytesPerSecond,
+  };
+}
+
+export interface FloodGrid {
+  coordinator: TestCoordinator;
+  api: ChaosApi;
+  siteKey: string;
+  jobId: string;
+  honest: Honest;
+  close(): Promise<void>;
+}
+
+/** The coordinator (production socket limits, 4 MiB outputs), its honest volunteer and its job. */
+export async function startFloodGrid(options: { logStream?: { write(line: string): void } } = {}): Promise<FloodGrid> {
+  const coordinator = await startTestCoordinator({
+    limits: { ...socketDefaults(), maxOutputBytes: 4 * MiB, maxJobBodyBytes: 16 * MiB },
+    // A connection paused at the gate answers no ping: it is closed after 6 s instead of 30.
+    heartbeat: { intervalMs: 3_000, timeoutMs: 3_000 },
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
+  await coordinator.listen();
+  const api = chaosApi(coordinator.url, ADMIN_KEY);
+  const siteKey = await api.createSite(['http://localhost:9999']);
+  const primes = await api.uploadBuiltModule('primes');
+  const jobId = await api.createJob({ module: primes, inputs: primeInputs(primeRanges(TASKS, 10)) });
+  const honest = await startHonest(coordinator.url, siteKey);
+  return {
+    coordinator,
+    api,
+    siteKey,
+    jobId,
+    honest,
+    async close() {
+      honest.stop();
+      await coordinator.close();
+    },
+  };
+}
+
+export interface Honest {
+  /** Tasks answered and accepted so far. */
+  done(): number;
+  stop(): void;
+}
+
+/** A fast honest volunteer: 8 workers' worth of leases, each answered with the right count at once. */
+async function startHonest(url: string, key: string): Promise<Honest> {
+  const socket: Socket = io(`${url}/volunteer`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: { siteKey: key, volunteerId: 'honest-volunteer-0001', agent: 'node' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  let done = 0;
+  let running = true;
+  const answer = async (lease: Lease): Promise<void> => {
+    const view = new DataView(lease.input.buffer, lease.input.byteOffset, lease.input.byteLength);
+    const output = Buffer.alloc(4);
+    output.writeUInt32LE(countPrimesReference(view.getUint32(0, true), view.getUint32(4, true)), 0);
+    const reply = await socket.timeout(30_000).emitWithAck('result', { leaseId: lease.leaseId, output, cpuMs: 1 });
+    if ('ok' in reply) done += 1;
+    else throw new Error(`the honest result was refused: ${JSON.stringify(reply)}`);
+  };
+  void (async () => {
+    while (running) {
+      const reply: LeaseReply = await socket.timeout(30_000).emitWithAck('lease', { slots: 16, workers: 8 });
+      if ('error' in reply) throw new Error(`the honest lease was refused: ${reply.error.message}`);
+      if (reply.leases.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await Promise.all(reply.leases.map(answer));
+    }
+  })().catch((error: unknown) => {
+    // Stopping disconnects the socket under a pending request: only a failure while running counts.
+    if (running) throw error;
+  });
+  return { done: () => done, stop: () => ((running = false), socket.disconnect()) };
+}
+
+export interface AttackRun {
+  /** The attacker's own account: what it sent, what was answered, how its sockets ended. */
+  report: Record<string, unknown>;
+  /** Honest tasks a second while the attack ran, and around it (the mean of just before and just after). */
+  during: number;
+  before: number;
+  /** Slowest /api/v1/health answer during the attack (ms). */
+  slowestHealthMs: number;
+  /** Peak bytes of ArrayBuffers (Buffers) in this process during the attack. */
+  peakBuffers: number;
+}
+
+/** How long the honest volunteer is measured before and after each attack. */
+const AROUND_MS = 2_000;
+
+const tasksPerSecond = async (honest: Honest, ms: number): Promise<number> => {
+  const start = honest.done();
+  const began = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ((honest.done() - start) * 1000) / (performance.now() - began);
+};
+
+/**
+ * Runs one attack (`spec`: flood-attacker.ts's, `sink: true` for the control) in its own process;
+ * measures the honest volunteer from the attack's first packet to the attacker's exit.
+ */
+export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Promise<AttackRun> {
+  const { coordinator, siteKey, honest } = grid;
+  const before = await tasksPerSecond(honest, AROUND_MS);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/support/flood-attacker.ts', JSON.stringify({ url: coordinator.url, siteKey, ...spec })], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // A real attacker spends its own machine's CPU, not the coordinator's: on this shared 2-core box
+  // the attacker process runs at the lowest priority, so the ratio measures what the attack costs
+  // the coordinator, not what the attacker's process takes from the honest side's cores.
+  if (child.pid !== undefined) setPriority(child.pid, 19);
+  let output = '';
+  let errors = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const attacking = new Promise<void>((resolve) => child.stdout.on('data', () => output.includes('"attacking"') && resolve()));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  await Promise.race([attacking, exited]);
+  const start = honest.done();
+  const began = performance.now();
+  let slowestHealthMs = 0;
+  let peakBuffers = 0;
+  let over = false;
+  const sampler = (async () => {
+    while (!over) {
+      const asked = performance.now();
+      const health = await fetch(`${coordinator.url}/api/v1/health`);
+      if (health.status !== 200) throw new Error(`health answered ${health.status} during the attack`);
+      slowestHealthMs = Math.max(slowestHealthMs, performance.now() - asked);
+      peakBuffers = Math.max(peakBuffers, process.memoryUsage().arrayBuffers);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  const code = await exited;
+  const during = ((honest.done() - start) * 1000) / (performance.now() - began);
+  over = true;
+  await sampler;
+  // Before and after, so that a drift of the machine's load counts for both sides.
+  const after = await tasksPerSecond(honest, AROUND_MS);
+  if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
+  const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  return { report, during, before: (before + after) / 2, slowestHealthMs, peakBuffers };
+}
+
+/** The attacks of issue 9 as the chaos test and the benchmark run them. */
+export const ATTACKS = {
+  leases: { kind: 'leases', count: 10_000 },
+  results: { kind: 'results', sockets: 400, bytes: 4 * MiB, addresses: Array.from({ length: 8 }, (_, i) => `127.0.0.${10 + i}`) },
+  silent: { kind: 'silent', count: 10_000 },
+} as const;
