@@ -31,8 +31,10 @@ export async function floodShares(rounds: { short: number; results: number }): P
       control.push(await share({ ...ATTACKS.results, sink: true }));
       results.push(await share(ATTACKS.results));
     }
-    const status = await grid.api.jobStatus(grid.jobId);
-    if (status.counts.failed > 0) throw new Error(`the attacks failed ${status.counts.failed} honest tasks`);
+    for (const jobId of grid.jobIds) {
+      const status = await grid.api.jobStatus(jobId);
+      if (status.counts.failed > 0) throw new Error(`the attacks failed ${status.counts.failed} honest tasks`);
+    }
     const resultsOverControl = median(results) / median(control);
     // Each series as its median and its range over the rounds.
     const series = (name: string, values: number[]): Record<string, number> => ({

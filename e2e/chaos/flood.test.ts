@@ -42,9 +42,11 @@ afterAll(async () => {
 const attack = (spec: Record<string, unknown>): Promise<AttackRun> => runAttack(grid, spec);
 
 async function expectJobHealthy(): Promise<void> {
-  const status = await grid.api.jobStatus(grid.jobId);
-  expect(status.state).not.toBe('failed');
-  expect(status.counts.failed).toBe(0);
+  for (const jobId of grid.jobIds) {
+    const status = await grid.api.jobStatus(jobId);
+    expect(status.state).not.toBe('failed');
+    expect(status.counts.failed).toBe(0);
+  }
 }
 
 it('one socket sending lease { slots: 128, workers: 64 } 10,000 times: refused past its burst, then closed', async () => {
