@@ -42,6 +42,8 @@ afterAll(async () => {
 const attack = (spec: Record<string, unknown>): Promise<AttackRun> => runAttack(grid, spec);
 
 async function expectJobHealthy(): Promise<void> {
+  // The flooders' addresses are their own: the honest volunteer's allowance is untouched.
+  expect(grid.honest.rateLimited()).toBe(0);
   for (const jobId of grid.jobIds) {
     const status = await grid.api.jobStatus(jobId);
     expect(status.state).not.toBe('failed');

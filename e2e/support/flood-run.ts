@@ -85,6 +85,10 @@ export async function startFloodGrid(options: { logStream?: { write(line: string
 export interface Honest {
   /** Tasks answered and accepted so far. */
   done(): number;
+  /** Lease requests answered `rate_limited` so far (the honest volunteer waited them out). */
+  rateLimited(): number;
+  /** What stopped it, if something did (a refusal other than `rate_limited`). */
+  failure(): unknown;
   stop(): void;
 }
 
@@ -101,6 +105,8 @@ async function startHonest(url: string, key: string): Promise<Honest> {
     socket.once('connect_error', reject);
   });
   let done = 0;
+  let rateLimited = 0;
+  let failure: unknown;
   let running = true;
   const answer = async (lease: Lease): Promise<void> => {
     const view = new DataView(lease.input.buffer, lease.input.byteOffset, lease.input.byteLength);
@@ -115,6 +121,7 @@ async function startHonest(url: string, key: string): Promise<Honest> {
       const reply: LeaseReply = await socket.timeout(30_000).emitWithAck('lease', { slots: 16, workers: 8 });
       if ('error' in reply && reply.error.code === 'rate_limited') {
         // As a well-behaved client does; it costs the honest volunteer throughput, which is measured.
+        rateLimited += 1;
         await new Promise((resolve) => setTimeout(resolve, (reply as RateLimitedBody).error.retryAfterMs));
         continue;
       }
@@ -124,9 +131,9 @@ async function startHonest(url: string, key: string): Promise<Honest> {
     }
   })().catch((error: unknown) => {
     // Stopping disconnects the socket under a pending request: only a failure while running counts.
-    if (running) throw error;
+    if (running) failure = error;
   });
-  return { done: () => done, stop: () => ((running = false), socket.disconnect()) };
+  return { done: () => done, rateLimited: () => rateLimited, failure: () => failure, stop: () => ((running = false), socket.disconnect()) };
 }
 
 export interface AttackRun {
@@ -194,6 +201,7 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
   // Before and after, so that a drift of the machine's load counts for both sides.
   const after = await tasksPerSecond(honest, AROUND_MS);
   if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
+  if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
   const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
   return { report, during, before: (before + after) / 2, slowestHealthMs, peakBuffers };
 }

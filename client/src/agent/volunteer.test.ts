@@ -128,6 +128,8 @@ describe('startNodeVolunteer against a scripted coordinator', () => {
     await eventually(() => v.stats().completed === 1 && v.stats().unsent === 0, 5_000, 'the ack');
     // The reconnection named the connection it replaces (`resumes`), the first one nothing.
     expect(coordinator.auths.map((auth) => auth.resumes)).toEqual([undefined, firstConnection]);
+    // And what it still had: the finished result not yet acknowledged.
+    expect(coordinator.auths.map((auth) => auth.holding)).toEqual([undefined, [`lease-${seq}`]]);
   });
 
   it('resends a result the coordinator could not take, and drops one it calls stale', async () => {

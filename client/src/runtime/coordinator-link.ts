@@ -15,6 +15,11 @@ export interface CoordinatorLink {
    * took over (a coordinator that does not send it leaves the loop as it was).
    */
   onAdopted(listener: (notice: AdoptedNotice) => void): Disposer;
+  /**
+   * What the volunteer still has (running, queued, unacknowledged), asked at every (re)connection
+   * and named in its handshake (`holding`): the coordinator adopts only those of its leases.
+   */
+  setHolding(holding: () => readonly string[]): void;
   /** The coordinator's hint that work became available since it last had none for us. */
   onWork(listener: () => void): Disposer;
   /** Closes the connection on purpose (the coordinator releases this session's leases at once). */

@@ -8,6 +8,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
   LeaseReply,
+  MAX_HOLDING,
   ResultsReply,
   VOLUNTEER_NAMESPACE,
   VolunteerAuth,
@@ -17,8 +18,9 @@ import type {
 import type { CoordinatorLink } from './volunteer-loop.ts';
 import { createResultBatches } from './result-batches.ts';
 
-// Checked against the contract's constant without importing the contract (and TypeBox) at run time.
+// Checked against the contract's constants without importing the contract (and TypeBox) at run time.
 const NAMESPACE: typeof VOLUNTEER_NAMESPACE = '/volunteer';
+const HOLDING_LIMIT: typeof MAX_HOLDING = 256;
 
 export type VolunteerSocket = Socket<VolunteerServerEvents, VolunteerClientEvents>;
 
@@ -50,8 +52,17 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
   // The last connection's socket id, named on reconnecting (`resumes`): a coordinator that has not
   // noticed the drop yet hands its leases to the new connection instead of keeping them for it.
   let previous: string | undefined;
+  // What the loop still has, named on reconnecting so that the coordinator adopts nothing else.
+  // Not on the first connection: a durable outbox a previous page left may not be listed yet.
+  // Too many to name: not named (the coordinator adopts all, as without it).
+  let holding: (() => readonly string[]) | undefined;
+  const authFor = (): VolunteerAuth => {
+    if (previous === undefined) return options.auth;
+    const held = holding ? [...new Set(holding())] : undefined;
+    return { ...options.auth, resumes: previous, ...(held && held.length <= HOLDING_LIMIT ? { holding: held } : {}) };
+  };
   const socket: VolunteerSocket = io(new URL(NAMESPACE, nodes[current]).href, {
-    auth: (send) => send(previous === undefined ? options.auth : { ...options.auth, resumes: previous }),
+    auth: (send) => send(authFor()),
     transports: ['websocket'],
     reconnection: true,
     // With several nodes the first retry goes to another node at once; a lone node is given time.
@@ -112,6 +123,9 @@ export function connectVolunteer(options: ConnectOptions): VolunteerConnection {
     onAdopted(listener) {
       socket.on('adopted', listener);
       return () => void socket.off('adopted', listener);
+    },
+    setHolding(provider) {
+      holding = provider;
     },
     onWork(listener) {
       // The payload is empty by contract; nothing of it reaches the loop.

@@ -152,6 +152,7 @@ function fakeLink(options: { holdAcks?: boolean } = {}) {
     onConnect: (listener) => subscribe(listeners.connect, listener),
     onRevoke: (listener) => subscribe(listeners.revoke, listener),
     onAdopted: (listener) => subscribe(listeners.adopted, listener),
+    setHolding: () => {},
     onWork: (listener) => subscribe(listeners.work, listener),
     disconnect: () => void (connections.closed += 1),
     connect: () => void (connections.opened += 1),

@@ -430,6 +430,8 @@ export function createVolunteerLoop(options: VolunteerLoopOptions): VolunteerLoo
         link.onAdopted(adopted),
         link.onWork(wake),
       );
+      // Named at each reconnection: the coordinator adopts these and releases what we lost.
+      link.setHolding(() => [...hand.leases().map((lease) => lease.leaseId), ...reports.pending()]);
       reports.flush();
       step();
       emit();

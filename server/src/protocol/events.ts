@@ -22,6 +22,9 @@ export const FailureKind = Type.Union([
 ]);
 export type FailureKind = Static<typeof FailureKind>;
 
+/** Most lease ids a handshake's `holding` names. */
+export const MAX_HOLDING = 256;
+
 /** Handshake `auth` of every volunteer connection. */
 export const VolunteerAuth = Type.Object(
   {
@@ -34,6 +37,14 @@ export const VolunteerAuth = Type.Object(
      * yet) closes it and lets the new one adopt its leases, instead of keeping them for it.
      */
     resumes: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    /**
+     * On reconnecting, the leases the volunteer still has from earlier connections: running,
+     * queued, or finished with the report not yet acknowledged (an addition to the protocol;
+     * absent when it holds more than 256, or cannot tell). The new connection adopts only these; any other live lease of the volunteer's dead
+     * connections (granted by a reply that never arrived, or lost with a reloaded page) is released
+     * at once, uncounted, instead of waiting out its deadline as a counted timeout.
+     */
+    holding: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_HOLDING })),
   },
   strict,
 );

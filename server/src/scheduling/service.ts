@@ -53,9 +53,10 @@ export interface Scheduler {
    * A connection was admitted: it adopts its volunteer's leases left by a dead connection, and
    * returns their ids (the volunteer drops any other lease it still holds from before).
    * `replaces`: a session of this volunteer that still seems up but is known to be dead (the
-   * volunteer's previous connection, which it named); its leases are adopted too.
+   * volunteer's previous connection, which it named); its leases are adopted too. `holding`: the
+   * leases the volunteer says it still has; any other it would adopt is released (uncounted).
    */
-  connect(v: VolunteerRef, replaces?: string): Promise<string[]>;
+  connect(v: VolunteerRef, replaces?: string, holding?: readonly string[]): Promise<string[]>;
   /**
    * Leases work for the volunteer's free slots (possibly none; with `retryAfterMs` when it is
    * cooling down after a strike).
@@ -249,7 +250,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   return {
-    async connect(v, replaces) {
+    async connect(v, replaces, holding) {
       // The previous process's leases are listed (and their deadlines deferred) before any adoption.
       await orphansLoaded;
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
@@ -259,7 +260,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
       connected.add(v.sessionId);
-      return adopted;
+      if (!holding) return adopted;
+      const held = new Set(holding);
+      const unheld = adopted.filter((leaseId) => !held.has(leaseId));
+      if (unheld.length > 0) tookBack(await store.releaseLeases(unheld, now()));
+      return adopted.filter((leaseId) => held.has(leaseId));
     },
 
     async lease(v, req) {

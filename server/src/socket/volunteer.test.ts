@@ -312,6 +312,26 @@ describe('/volunteer', () => {
     }
   });
 
+  it('a reconnecting volunteer adopts only the leases it says it holds: the others go back at once, uncounted', async () => {
+    const auth = { siteKey, volunteerId: 'volunteer-lost-reply-abcdef', agent: 'node' };
+    const first = volunteer({ auth });
+    await connected(first);
+    const jobId = await createJob([[0, 100], [100, 200]]);
+    const [kept, lost] = leasesOf(await lease(first, { slots: 2 }));
+    // As after a restart: the first connection is gone without the store hearing of it. The
+    // volunteer never got `lost` (its reply was lost with the connection), so it names `kept` only.
+    await c.store.adoptLeases('volunteer-lost-reply-abcdef', 'session-of-a-dead-process', []);
+    first.disconnect();
+    const second = volunteer({ auth: { ...auth, holding: [kept!.leaseId] } });
+    const adopted = adoptedNotice(second);
+    await connected(second);
+    expect(await adopted).toEqual([kept!.leaseId]);
+    expect((await jobStatus(jobId)).counts).toMatchObject({ running: 1, pending: 1 });
+    const lines = (await c.api('GET', `/jobs/${jobId}/results`)).body.trimEnd().split('\n').map((text) => JSON.parse(text));
+    const line = lines.find((each: { index: number }) => each.index === Number(lost!.taskId.split(':').at(-1)));
+    expect(line.errors.map((error: { kind: string }) => error.kind)).toEqual(['released']);
+  });
+
   it('naming another volunteer\'s connection in `resumes` closes nothing and adopts nothing', async () => {
     await createJob([[0, 100]]);
     const victim = volunteer();

@@ -203,12 +203,13 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
       const replaced = previous?.data.volunteerId === auth.value.volunteerId ? previous : undefined;
       // The volunteer adopts its leases left by a dead connection before any event of this one is
       // handled, so the sweep never releases work that is about to be answered.
-      adoptedBy.set(socket, await scheduler.connect(socket.data, replaced?.data.sessionId));
+      adoptedBy.set(socket, await scheduler.connect(socket.data, replaced?.data.sessionId, auth.value.holding));
       // Closed after the adoption, so that its end releases nothing of what moved.
       replaced?.disconnect(true);
       // A client that left meanwhile gets no `connection` and no `disconnect` from Socket.IO: its
       // session ends here, and the leases it adopted go back to the queue.
-      if (socket.conn.readyState !== 'open') await scheduler.disconnect(socket.data.sessionId, 'vanished');
+      // Uncounted: the volunteer is alive and trying again.
+      if (socket.conn.readyState !== 'open') await scheduler.disconnect(socket.data.sessionId, 'ended');
       // A session id that is not the socket id is a room of its own, so `revoke` finds it on any node.
       if (socket.data.sessionId !== socket.id) void socket.join(socket.data.sessionId);
       next();
