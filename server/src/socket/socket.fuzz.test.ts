@@ -148,6 +148,7 @@ describe('/volunteer fuzzing', () => {
           volunteerId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{8,128}$/), fc.string({ maxLength: 200 }), junk),
           agent: fc.oneof(fc.constantFrom('browser', 'node'), junk),
           resumes: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.string({ maxLength: 100 }), junk),
+          holding: fc.oneof(fc.array(fc.string({ minLength: 1, maxLength: 40 }), { maxLength: 300 }), junk),
           extra: junk,
         },
         { requiredKeys: [] },
