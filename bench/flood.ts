@@ -12,7 +12,7 @@ import { median, round } from './common.ts';
 import type { Figure } from './report.ts';
 
 export async function floodShares(rounds: { short: number; results: number }): Promise<Figure> {
-  const grid = await startFloodGrid();
+  const grid = await startFloodGrid({ jobs: 3 });
   const share = async (spec: Record<string, unknown>): Promise<number> => {
     const run = await attack(grid, spec);
     return run.during / run.before;
