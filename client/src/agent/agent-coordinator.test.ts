@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../../../server/src/http/testing.ts';
 import { decodePrimesOutput, encodePrimesInput } from '../../../wasm/tasks/primes/codec.ts';
 import { countPrimesReference } from '../../../wasm/tasks/primes/reference.ts';
+import { eventually } from '../testing/scripted-coordinator.ts';
 import { startNodeVolunteer, type NodeVolunteer } from './index.ts';
 
 let coordinator: TestCoordinator;
@@ -61,8 +62,7 @@ describe('Node agent on a real coordinator', () => {
     await expectCorrect(id, ranges);
     // The job is complete once the last result is stored; its agent counts it when the ack arrives.
     const counted = () => agents.reduce((sum, agent) => sum + agent.stats().completed, 0);
-    const until = Date.now() + 5_000;
-    while (counted() < ranges.length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => counted() >= ranges.length, 5_000, 'every acknowledgement');
     expect(counted()).toBe(ranges.length);
   });
 
@@ -72,9 +72,7 @@ describe('Node agent on a real coordinator', () => {
     const id = await submit(ranges);
     const leaving = await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 });
     agents.push(leaving);
-    const until = Date.now() + 10_000;
-    while (leaving.stats().running === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(leaving.stats().running).toBeGreaterThan(0);
+    await eventually(() => leaving.stats().running > 0, 10_000, 'a task running');
     await leaving.stop();
     agents.push(await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 }));
     expect((await waitForJob(id, 30_000)).state).toBe('completed');
@@ -87,26 +85,21 @@ describe('Node agent on a real coordinator', () => {
     const id = await submit(ranges);
     const blipped = await startNodeVolunteer({ url: coordinator.url, siteKey, workers: 1 });
     agents.push(blipped);
-    const until = Date.now() + 10_000;
-    while (blipped.stats().running === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => blipped.stats().running > 0, 10_000, 'the task running');
     expect(blipped.stats().running).toBe(1);
     blipped.disconnect();
     // The coordinator releases the lease when the transport drops; the agent is reconnected.
-    const released = Date.now() + 5_000;
-    while ((await coordinator.api('GET', `/jobs/${id}`)).json().counts.running > 0 && Date.now() < released) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await coordinator.api('GET', `/jobs/${id}`)).json().counts).toMatchObject({ running: 0, pending: 1 });
-    const reconnectedAt = Date.now();
+    await expect.poll(async () => (await coordinator.api('GET', `/jobs/${id}`)).json().counts, { timeout: 5_000 }).toMatchObject({ running: 0, pending: 1 });
     blipped.reconnect();
     // Told that its new connection adopted nothing, it terminates the worker at once, instead of
     // finishing a task of seconds that would be answered `stale_lease`.
-    while (blipped.stats().revoked === 0 && Date.now() < reconnectedAt + 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => blipped.stats().revoked > 0, 2_000, 'the released task stopped');
     expect(blipped.stats().revoked).toBe(1);
     // The task went back to the queue: the agent leases it again (its one worker is free) and
     // finishes it, and no answer of the old lease was sent to be refused.
     expect((await waitForJob(id, 60_000)).state).toBe('completed');
     await expectCorrect(id, ranges);
-    const settledBy = Date.now() + 5_000;
-    while (blipped.stats().completed === 0 && Date.now() < settledBy) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => blipped.stats().completed > 0, 5_000, 'the acknowledgement');
     expect(blipped.stats()).toMatchObject({ completed: 1, revoked: 1, dropped: 0, running: 0 });
   }, 90_000);
 });
