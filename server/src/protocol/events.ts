@@ -40,9 +40,10 @@ export const VolunteerAuth = Type.Object(
     /**
      * On reconnecting, the leases the volunteer still has from earlier connections: running,
      * queued, or finished with the report not yet acknowledged (an addition to the protocol;
-     * absent when it holds more than 256, or cannot tell). The new connection adopts only these; any other live lease of the volunteer's dead
-     * connections (granted by a reply that never arrived, or lost with a reloaded page) is released
-     * at once, uncounted, instead of waiting out its deadline as a counted timeout.
+     * absent when it holds more than 256, or cannot tell). The new connection adopts only these;
+     * any other live lease of the volunteer's dead connections (granted by a reply that never
+     * arrived, or lost with a reloaded page) is released at once, uncounted, instead of waiting
+     * out its deadline as a counted timeout.
      */
     holding: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: MAX_HOLDING })),
   },
@@ -136,8 +137,9 @@ export type RevokeNotice = Static<typeof RevokeNotice>;
 /**
  * Sent once on every connection, before any acknowledgement (an addition to the protocol): the
  * leases of this volunteer that the new connection took over from a connection that died (after a
- * coordinator restart, or from a node that died). Any other lease the volunteer still runs or
- * queues from an earlier connection was taken back when that connection ended: drop it.
+ * coordinator restart, on another node after its own died, or the one named in `resumes`), within
+ * what `holding` named. Any other lease the volunteer still runs or queues from an earlier
+ * connection was taken back when that connection ended: drop it.
  */
 export const AdoptedNotice = Type.Object({ leaseIds: Type.Array(Type.String()) }, strict);
 export type AdoptedNotice = Static<typeof AdoptedNotice>;

@@ -13,9 +13,9 @@
  *   event announcing attachments, or a `result` announcing more than one (a `results` batch: more than its items), is refused from the
  *   header and its attachments are dropped one by one as they come, never joined or parsed.
  * - A `result` for a lease not granted on its connection (made up, already answered, or released
- *   with an earlier connection; leases a connection adopted count as granted to it) is admitted through a gate before its output is read: at most a quarter of
- *   the in-flight budget of such outputs may be on their way at once, and no more bytes a second
- *   than `ungrantedBytesPerSecond`. While the gate is shut the connection is paused: ws stops
+ *   with an earlier connection; leases a connection adopted count as granted to it) is admitted
+ *   through a gate before its output is read: at most a quarter of the in-flight budget of such
+ *   outputs may be on their way at once, and no more bytes a second than `ungrantedBytesPerSecond`. While the gate is shut the connection is paused: ws stops
  *   reading its TCP socket (backpressure; only the chunk already read is kept), and resumes it when
  *   the gate opens. A paused connection answers no heartbeat, so one held too long is closed by it.
  *   Results for leases granted on the connection pass at once: they are bounded by the grants.
