@@ -18,10 +18,10 @@ import { ATTACKS, attack as runAttack, MiB, socketDefaults, startFloodGrid, type
 
 /**
  * The honest volunteer's throughput during an attack, as a share of its throughput around it. The
- * issue's goal is 0.9; on this 2-core machine (coordinator, honest volunteer and attacker on the
- * same cores) the defences measure about 0.6-0.9 (`npm run bench`'s flood figure sets them
- * against a control: the same attacker sending to a sink). This floor catches losing the
- * defences: without them the honest rate fell to 0 for seconds.
+ * issue's goal is 0.9, which `npm run bench`'s flood figure measures (medians of several rounds,
+ * beside a control: the same attacker sending to a sink). Single rounds on this 2-core machine
+ * (coordinator, honest volunteer and attacker on the same cores) swing by ±0.15, so this floor
+ * only catches losing the defences: without them the honest rate fell to 0 for seconds.
  */
 const HONEST_SHARE_FLOOR = 0.4;
 
@@ -74,8 +74,8 @@ it('400 sockets each sending a 4 MiB result for a made-up lease: memory bounded,
   expect(run.report['connected']).toBeGreaterThanOrEqual(300);
   const answers = run.report['answers'] as Record<string, number>;
   expect(answers['ok'] ?? 0).toBe(0);
-  // The gate lets a quarter of the in-flight budget (64 MiB) of such outputs in at once; paused
-  // connections keep at most a chunk each.
+  // The gate lets a quarter of the in-flight budget (64 MiB) of such outputs in at once; a
+  // connection whose output comes while it is shut is closed with at most a chunk read.
   expect(run.peakBuffers - baseline).toBeLessThan(160 * MiB);
   expect(grid.coordinator.volunteers.heldResultBytes()).toBe(0);
   gc();

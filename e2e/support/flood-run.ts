@@ -38,7 +38,7 @@ export function socketDefaults(): Partial<Limits> {
     socketFloodDisconnect: limits.socketFloodDisconnect,
     connectionsPerAddress: limits.connectionsPerAddress,
     socketInflightBytes: limits.socketInflightBytes,
-    ungrantedResultBytesPerSecond: limits.ungrantedResultBytesPerSecond,
+    ungrantedResultBytesPerSecond: process.env.FLOOD_RATE_MIB ? Number(process.env.FLOOD_RATE_MIB) * MiB : limits.ungrantedResultBytesPerSecond,
   };
 }
 
@@ -158,11 +158,52 @@ const tasksPerSecond = async (honest: Honest, ms: number): Promise<number> => {
 };
 
 /**
+ * Asks `/api/v1/health` every 25 ms and reads this process's Buffer bytes after each answer, for
+ * as long as an attack is measured, before and after it too: the probe itself costs the honest
+ * volunteer (who shares this process with the coordinator) several percent, and that cost must fall
+ * on both sides of the comparison. Only answers while `recording` count.
+ */
+function startProbe(url: string) {
+  let slowestHealthMs = 0;
+  let peakBuffers = 0;
+  let recording = false;
+  let over = false;
+  let failure: unknown;
+  const running = (async () => {
+    while (!over) {
+      const asked = performance.now();
+      const health = await fetch(`${url}/api/v1/health`);
+      await health.arrayBuffer();
+      if (health.status !== 200) throw new Error(`health answered ${health.status} during the attack`);
+      if (recording) {
+        slowestHealthMs = Math.max(slowestHealthMs, performance.now() - asked);
+        peakBuffers = Math.max(peakBuffers, process.memoryUsage().arrayBuffers);
+      } else process.memoryUsage();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })().catch((error: unknown) => {
+    failure = error; // reported by stop(), after the attack
+  });
+  return {
+    record(on: boolean): void {
+      recording = on;
+    },
+    async stop(): Promise<{ slowestHealthMs: number; peakBuffers: number }> {
+      over = true;
+      await running;
+      if (failure !== undefined) throw failure;
+      return { slowestHealthMs, peakBuffers };
+    },
+  };
+}
+
+/**
  * Runs one attack (`spec`: flood-attacker.ts's, `sink: true` for the control) in its own process;
  * measures the honest volunteer from the attack's first packet to the attacker's exit.
  */
 export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Promise<AttackRun> {
   const { coordinator, siteKey, honest } = grid;
+  const probe = startProbe(coordinator.url);
   const before = await tasksPerSecond(honest, AROUND_MS);
   const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/support/flood-attacker.ts', JSON.stringify({ url: coordinator.url, siteKey, ...spec })], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,25 +221,13 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
   await Promise.race([attacking, exited]);
   const start = honest.done();
   const began = performance.now();
-  let slowestHealthMs = 0;
-  let peakBuffers = 0;
-  let over = false;
-  const sampler = (async () => {
-    while (!over) {
-      const asked = performance.now();
-      const health = await fetch(`${coordinator.url}/api/v1/health`);
-      if (health.status !== 200) throw new Error(`health answered ${health.status} during the attack`);
-      slowestHealthMs = Math.max(slowestHealthMs, performance.now() - asked);
-      peakBuffers = Math.max(peakBuffers, process.memoryUsage().arrayBuffers);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  })();
+  probe.record(true);
   const code = await exited;
   const during = ((honest.done() - start) * 1000) / (performance.now() - began);
-  over = true;
-  await sampler;
+  probe.record(false);
   // Before and after, so that a drift of the machine's load counts for both sides.
   const after = await tasksPerSecond(honest, AROUND_MS);
+  const { slowestHealthMs, peakBuffers } = await probe.stop();
   if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
   if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
   const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;

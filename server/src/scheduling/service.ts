@@ -151,7 +151,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   /** Connections of this process, by volunteer (one volunteer may have several tabs). */
   const sessionsOf = new Map<string, Set<string>>();
-  const connected = new Set<string>();
+  /** The volunteer of each connection that is up (a disconnect finds its entry above without a scan). */
+  const connected = new Map<string, string>();
   /** Sessions whose last lease request found nothing: they wait for `work`. */
   const idle = new Set<string>();
   /** Connections of a previous process that held leases, and when their grace ends. */
@@ -259,7 +260,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const adopted = await store.adoptLeases(v.volunteerId, v.sessionId, keep);
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
-      connected.add(v.sessionId);
+      connected.set(v.sessionId, v.volunteerId);
       if (!holding) return adopted;
       const held = new Set(holding);
       const unheld = adopted.filter((leaseId) => !held.has(leaseId));
@@ -328,11 +329,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
 
     async disconnect(sessionId, cause = 'vanished') {
+      const volunteerId = connected.get(sessionId);
       connected.delete(sessionId);
       idle.delete(sessionId);
-      for (const [volunteerId, sessions] of sessionsOf) {
-        if (sessions.delete(sessionId) && sessions.size === 0) sessionsOf.delete(volunteerId);
-      }
+      const sessions = volunteerId === undefined ? undefined : sessionsOf.get(volunteerId);
+      if (sessions?.delete(sessionId) && sessions.size === 0) sessionsOf.delete(volunteerId!);
       tookBack(await store.releaseSession(sessionId, now(), cause));
     },
 

@@ -244,4 +244,43 @@ describe('packet sizes', () => {
     for (const reply of replies) expect(reply).toMatchObject({ error: { code: expect.stringMatching(/^(stale_lease|rate_limited)$/) } });
     expect(c.volunteers.heldResultBytes()).toBe(0);
   });
+
+  it('closes a connection whose output for an ungranted lease comes while the gate is shut, unread; granted results still pass', async () => {
+    await c.close();
+    c = await startTestCoordinator({ limits: { ...LIMITS, ungrantedResultBytesPerSecond: 64 * 1024 }, logStream: { write: (line) => void logLines.push(line) } });
+    await c.listen();
+    ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
+    const input = Buffer.alloc(8);
+    input.writeUInt32LE(10, 0);
+    input.writeUInt32LE(20, 4);
+    await c.api('POST', '/jobs', { module: moduleHash, inputs: [input.toString('base64')] });
+    const honest = volunteer();
+    await connected(honest);
+    const granted = await lease(honest, { slots: 1, workers: 1 });
+    if ('error' in granted) throw new Error(granted.error.message);
+    const serverSockets: Socket_[] = [];
+    c.app.server.on('connection', (socket: Socket_) => serverSockets.push(socket));
+    const attacker = volunteer('127.0.0.2');
+    await connected(attacker);
+    const gone = closed(attacker);
+    // 20 outputs of 60 kB for made-up leases, 1.2 MB in all, where the gate takes 64 KiB a second.
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (attacker.timeout(5000).emitWithAck('result', { leaseId: `made-up-${i}`, output: Buffer.alloc(60_000), cpuMs: 1 }) as Promise<AckReply>).then(
+          (reply) => ('error' in reply ? reply.error.code : 'ok'),
+          () => 'unanswered',
+        ),
+      ),
+    );
+    expect(await gone).toBe('transport close');
+    // The first outputs pass the gate and are answered as stale (the second's answer may be cut
+    // off by the close); the first one past the gate closes the connection.
+    expect(replies[0]).toBe('stale_lease');
+    expect(replies.slice(1, 3).every((reply) => reply === 'stale_lease' || reply === 'unanswered')).toBe(true);
+    expect(replies.slice(3)).toEqual(Array(17).fill('unanswered'));
+    expect(Math.max(...serverSockets.map((socket) => socket.bytesRead))).toBeLessThan(400_000);
+    // The gate is still shut, and a result for a lease granted on its connection passes it.
+    expect(await honest.timeout(5000).emitWithAck('result', { leaseId: granted.leases[0]!.leaseId, output: Buffer.from([4, 0, 0, 0]), cpuMs: 1 })).toEqual({ ok: true });
+    expect(c.volunteers.heldResultBytes()).toBe(0);
+  });
 });

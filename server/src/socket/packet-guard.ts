@@ -15,9 +15,12 @@
  * - A `result` for a lease not granted on its connection (made up, already answered, or released
  *   with an earlier connection; leases a connection adopted count as granted to it) is admitted
  *   through a gate before its output is read: at most a quarter of the in-flight budget of such
- *   outputs may be on their way at once, and no more bytes a second than `ungrantedBytesPerSecond`. While the gate is shut the connection is paused: ws stops
- *   reading its TCP socket (backpressure; only the chunk already read is kept), and resumes it when
- *   the gate opens. A paused connection answers no heartbeat, so one held too long is closed by it.
+ *   outputs may be on their way at once, and no more bytes a second than `ungrantedBytesPerSecond`.
+ *   One that comes while the gate is shut closes its connection at once, its output unread. An
+ *   honest client meets this only with a stale report during a flood, and reconnects. Pausing such
+ *   connections instead (TCP backpressure) let the kernel keep megabytes of each one's output, and
+ *   when heartbeats closed hundreds of them together, freeing it all stalled the coordinator for
+ *   most of a second (400 sockets of 4 MiB: the honest volunteer at a tenth of its rate).
  *   Results for leases granted on the connection pass at once: they are bounded by the grants.
  * - A `result`'s output is kept from its arrival until the event is answered (`release`). Those
  *   bytes are counted per connection and in all: past the global budget the result is refused
@@ -56,9 +59,9 @@ export interface PacketGuardOptions {
   onRefused?: (kind: string, closed: boolean) => void;
 }
 
-/** What the guard needs of an engine.io connection: its WebSocket, to pause and resume reading. */
+/** What the guard and the namespace need of an engine.io connection: its WebSocket, to stop reading it or cut it. */
 export interface EngineConnection {
-  transport: { name: string; socket?: { pause?(): void; resume?(): void; terminate?(): void } };
+  transport: { name: string; socket?: { pause?(): void; terminate?(): void } };
 }
 
 export interface PacketGuard {
@@ -129,56 +132,24 @@ function createGate(options: PacketGuardOptions) {
   let reserved = 0;
   let tokens = rate;
   let at = now();
-  let timer: NodeJS.Timeout | undefined;
-  const waiting: { admitted(): void }[] = [];
   const refill = (): void => {
     const t = now();
     tokens = Math.min(rate, tokens + ((t - at) * rate) / 1000);
     at = t;
   };
-  const fits = (): boolean => {
-    refill();
-    return reserved + options.messageBytes <= budget && tokens > 0;
-  };
-  const open = (): void => {
-    while (waiting.length > 0 && fits()) {
-      reserved += options.messageBytes;
-      waiting.shift()!.admitted();
-    }
-    if (waiting.length > 0 && !timer && tokens <= 0) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        open();
-      }, Math.ceil(((1 - tokens) * 1000) / rate));
-      timer.unref();
-    }
-  };
   return {
-    /** Reserves room for one output now (true), or queues `waiter` until there is (false). */
-    admit(waiter: { admitted(): void }): boolean {
-      if (waiting.length === 0 && fits()) {
-        reserved += options.messageBytes;
-        return true;
-      }
-      waiting.push(waiter);
-      open();
-      return false;
+    /** Reserves room for one output (true), or says the gate is shut (false). */
+    admit(): boolean {
+      refill();
+      if (reserved + options.messageBytes > budget || tokens <= 0) return false;
+      reserved += options.messageBytes;
+      return true;
     },
     /** The output arrived (`bytes`), or will not (0): its reservation ends, its bytes are charged. */
     settle(bytes: number): void {
       reserved -= options.messageBytes;
       refill();
       tokens -= bytes;
-      open();
-    },
-    /** An output that arrived without a reservation (read before its connection paused). */
-    charge(bytes: number): void {
-      refill();
-      tokens -= bytes;
-    },
-    forget(waiter: { admitted(): void }): void {
-      const index = waiting.indexOf(waiter);
-      if (index >= 0) waiting.splice(index, 1);
     },
   };
 }
@@ -196,17 +167,10 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
     /** Attachments still to drop, of a packet refused from its header. */
     private dropping = 0;
     /** The binary packet being collected: its header and bytes so far. */
-    private collecting: { header: Header; bytes: number; left: number; ungranted: 'admitted' | 'waiting' | undefined } | undefined;
+    private collecting: { header: Header; bytes: number; left: number; gated: boolean } | undefined;
     /** The connection's WebSocket (set by `bind`), and the leases granted on it. */
     private conn: EngineConnection | undefined;
     granted = new Set<string>();
-    /** This decoder as a waiter at the gate: resumes reading once admitted. */
-    private readonly waiter = {
-      admitted: (): void => {
-        if (this.collecting?.ungranted === 'waiting') this.collecting.ungranted = 'admitted';
-        this.conn?.transport.socket?.resume?.();
-      },
-    };
     /** Bytes of this connection's results held until answered, by release function. */
     private readonly own = new Set<() => void>();
     private ownBytes = 0;
@@ -245,13 +209,7 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
         return;
       }
       this.collecting = undefined;
-      // Arrived, possibly from a chunk read before the pause took effect: charged all the same.
-      if (collecting.ungranted === 'admitted') gate.settle(collecting.bytes);
-      else if (collecting.ungranted === 'waiting') {
-        gate.forget(this.waiter);
-        gate.charge(collecting.bytes);
-        this.conn?.transport.socket?.resume?.();
-      }
+      if (collecting.gated) gate.settle(collecting.bytes);
       if (this.ownBytes + collecting.bytes > options.connectionInflightBytes) {
         refused('inflight', true);
         throw new Error('results held past the connection\'s budget');
@@ -275,8 +233,7 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
       // A connection closed in the middle of an attachment (a paused one, closed by its heartbeat)
       // is cut at once: a graceful WebSocket close would read the rest of the output first.
       if (this.collecting) this.conn?.transport.socket?.terminate?.();
-      if (this.collecting?.ungranted === 'admitted') gate.settle(0);
-      gate.forget(this.waiter);
+      if (this.collecting?.gated) gate.settle(0);
       this.collecting = undefined;
       for (const release of [...this.own]) release();
     }
@@ -316,17 +273,23 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
         this.refuseOrClose(header, new RefusedPayload('binary', 'bad_request', `${name}: expected ${expected}, got ${header.attachments}`));
         return;
       }
-      super.add(text);
-      if (header.attachments === 0) return;
-      // Outputs for leases granted on this connection pass at once; any other waits at the gate.
-      const leaseIds = leaseIdsOf(header.event, text, HEADER.exec(text)![0].length);
-      const granted = leaseIds !== undefined && leaseIds.every((id) => this.granted.has(id));
-      this.collecting = { header, bytes: 0, left: header.attachments, ungranted: granted ? undefined : 'admitted' };
-      if (!granted && !gate.admit(this.waiter)) {
-        this.collecting.ungranted = 'waiting';
-        // Backpressure: nothing more is read from this connection until the gate lets it in.
-        this.conn?.transport.socket?.pause?.();
+      if (header.attachments === 0) {
+        super.add(text);
+        return;
       }
+      // Outputs for leases granted on this connection pass at once; any other through the gate.
+      const leaseIds = leaseIdsOf(header.event, text, HEADER.exec(text)![0].length);
+      const gated = leaseIds === undefined || !leaseIds.every((id) => this.granted.has(id));
+      if (gated && !gate.admit()) {
+        refused('gate', true);
+        this.dropping = header.attachments;
+        const socket = this.conn?.transport.socket;
+        if (socket?.terminate) socket.terminate();
+        else throw new Error('outputs for leases not granted on this connection come faster than they are taken');
+        return;
+      }
+      super.add(text);
+      this.collecting = { header, bytes: 0, left: header.attachments, gated };
     }
 
     /** Refuses an event that can be answered; closes the connection otherwise. */
