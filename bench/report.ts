@@ -52,6 +52,27 @@ function explain(figures: Figure[]): string[] {
         'commit), each acknowledged after it committed.',
     );
   }
+  const floor = figures.find((figure) => figure.name === 'sqlite-write-floor');
+  if (floor) {
+    const d = floor.detail;
+    let budget = '';
+    if (throughput) {
+      // One coordinator thread at 0.6 of the bare server's rate may spend this much per result in all.
+      const budgetUs = 1e6 / (0.6 * Number(throughput.detail['bareResultsPerSecond']));
+      const socketUs = Number(throughput.detail['bareCpuMsPerResult']) * 1000;
+      budget =
+        ` At 0.6 of this run's bare server, one coordinator thread may spend ${budgetUs.toFixed(0)} µs per result in all; ` +
+        `Socket.IO's share, as the bare server spent it, is ${socketUs.toFixed(0)} µs, which leaves ` +
+        `${(budgetUs - socketUs - floor.value).toFixed(0)} µs for everything else with lease rows, and ` +
+        `${(budgetUs - socketUs - Number(d['withoutLeaseRowsUs'])).toFixed(0)} µs without them.`;
+    }
+    lines.push(
+      `- **SQLite's floor.** The rows and indexes the store writes for a task claimed and answered at r = 1, written ` +
+        `by raw statements with none of the coordinator's logic (claims of ${d['claim']}, a commit per ` +
+        `${d['resultsPerCommit']} results): ${floor.value} µs of CPU per result; without the lease rows (live leases ` +
+        `held in memory instead) ${d['withoutLeaseRowsUs']} µs.${budget}`,
+    );
+  }
   const postgres = figures.find((figure) => figure.name === 'postgres-results-per-second');
   if (postgres) {
     const d = postgres.detail;
@@ -147,7 +168,8 @@ function explain(figures: Figure[]): string[] {
     lines.push(
       '- **Floods.** An honest volunteer (tiny tasks, answered at once) works beside each socket attack of issue 9, the ' +
         'coordinator on its production socket limits; its throughput during the attack over its throughput just before ' +
-        `and after, medians of ${d['shortRounds']} or ${d['resultRounds']} rounds with their ranges (goal ${d['goal']}): ` +
+        '(a probe of `/api/v1/health` every 25 ms runs in all three windows: it costs the honest volunteer about 8% by ' +
+        `itself) and after, medians of ${d['shortRounds']} or ${d['resultRounds']} rounds with their ranges (goal ${d['goal']}): ` +
         `one socket sending 10,000 \`lease\` events ${d['leaseFlood']} (${d['leaseFloodMin']}–${d['leaseFloodMax']}); ` +
         `10,000 events without an acknowledgement ${d['silentFlood']} (${d['silentFloodMin']}–${d['silentFloodMax']}; each ` +
         'of these two attacks is over in well under a second, so single rounds swing widely); 400 sockets each sending a ' +

@@ -40,6 +40,7 @@ import { acceptInputs } from './streaming.ts';
 import { throughputOnPostgres, throughputVersusBare } from './throughput.ts';
 import { idleConnections } from './connections.ts';
 import { floodShares } from './flood.ts';
+import { writeFloor } from './write-floor.ts';
 
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
@@ -267,6 +268,7 @@ const steps: Record<string, () => Promise<void>> = {
   'grid-vs-native': () => gridVersusNative(primes, workers),
   'results-per-second': async () =>
     report(await throughputVersusBare(primes, { volunteers: 50, slots: 8, batch: true, warmupMs: 2000, windowMs: 5000, tasks: 100_000 })),
+  'sqlite-write-floor': async () => report(await writeFloor()),
   'postgres-results-per-second': async () =>
     report(await throughputOnPostgres(primes, { volunteers: 50, slots: 8, batch: true, warmupMs: 2000, windowMs: 5000, tasks: 20_000 })),
   'agent-results-per-second': () => throughput(primes, 50, 3000),
