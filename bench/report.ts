@@ -56,7 +56,7 @@ function explain(figures: Figure[]): string[] {
   if (floor) {
     const d = floor.detail;
     let budget = '';
-    if (throughput) {
+    if (throughput && typeof throughput.detail['bareCpuMsPerResult'] === 'number') {
       // One coordinator thread at 0.6 of the bare server's rate may spend this much per result in all.
       const budgetUs = 1e6 / (0.6 * Number(throughput.detail['bareResultsPerSecond']));
       const socketUs = Number(throughput.detail['bareCpuMsPerResult']) * 1000;

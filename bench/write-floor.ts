@@ -1,7 +1,7 @@
 /**
  * The least CPU the coordinator's schema lets a result cost in SQLite, for `npm run bench`: the
  * rows and indexes the store writes for a claimed and answered task at r = 1, written with raw
- * better-sqlite3 statements in their smallest form, with none of the coordinator's logic (no
+ * better-sqlite3 statements, one row each, with none of the coordinator's logic (no
  * validation, fencing, quorum or reputation) and no socket. Claims of 8, a commit per 200 results,
  * as group commit does under load. Measured twice: with the lease rows the store keeps (a lease
  * inserted at the claim and ended at the result), and without them (only the task rows), the
@@ -39,7 +39,7 @@ async function floorOnce(leaseRows: boolean): Promise<number> {
       priority: 1,
       createdAt: Date.now(),
       inputs: Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i & 255, i >> 8)),
-    } as Parameters<typeof store.createJob>[0]);
+    });
     await store.close();
 
     const db = new Database(file);

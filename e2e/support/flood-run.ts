@@ -38,7 +38,7 @@ export function socketDefaults(): Partial<Limits> {
     socketFloodDisconnect: limits.socketFloodDisconnect,
     connectionsPerAddress: limits.connectionsPerAddress,
     socketInflightBytes: limits.socketInflightBytes,
-    ungrantedResultBytesPerSecond: process.env.FLOOD_RATE_MIB ? Number(process.env.FLOOD_RATE_MIB) * MiB : limits.ungrantedResultBytesPerSecond,
+    ungrantedResultBytesPerSecond: limits.ungrantedResultBytesPerSecond,
   };
 }
 
@@ -172,10 +172,12 @@ function startProbe(url: string) {
   const running = (async () => {
     while (!over) {
       const asked = performance.now();
+      const askedWhileRecording = recording;
       const health = await fetch(`${url}/api/v1/health`);
       await health.arrayBuffer();
-      if (health.status !== 200) throw new Error(`health answered ${health.status} during the attack`);
-      if (recording) {
+      if (health.status !== 200) throw new Error(`health answered ${health.status}`);
+      // Asked during the attack or answered during it: the slowest answer is often the last one.
+      if (askedWhileRecording || recording) {
         slowestHealthMs = Math.max(slowestHealthMs, performance.now() - asked);
         peakBuffers = Math.max(peakBuffers, process.memoryUsage().arrayBuffers);
       } else process.memoryUsage();
@@ -187,6 +189,10 @@ function startProbe(url: string) {
   return {
     record(on: boolean): void {
       recording = on;
+    },
+    /** Ends the probe without waiting for it (after a failure elsewhere). */
+    halt(): void {
+      over = true;
     },
     async stop(): Promise<{ slowestHealthMs: number; peakBuffers: number }> {
       over = true;
@@ -204,34 +210,38 @@ function startProbe(url: string) {
 export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Promise<AttackRun> {
   const { coordinator, siteKey, honest } = grid;
   const probe = startProbe(coordinator.url);
-  const before = await tasksPerSecond(honest, AROUND_MS);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/support/flood-attacker.ts', JSON.stringify({ url: coordinator.url, siteKey, ...spec })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // A real attacker spends its own machine's CPU, not the coordinator's: on this shared 2-core box
-  // the attacker process runs at the lowest priority, so the ratio measures what the attack costs
-  // the coordinator, not what the attacker's process takes from the honest side's cores.
-  if (child.pid !== undefined) setPriority(child.pid, 19);
-  let output = '';
-  let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const attacking = new Promise<void>((resolve) => child.stdout.on('data', () => output.includes('"attacking"') && resolve()));
-  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
-  await Promise.race([attacking, exited]);
-  const start = honest.done();
-  const began = performance.now();
-  probe.record(true);
-  const code = await exited;
-  const during = ((honest.done() - start) * 1000) / (performance.now() - began);
-  probe.record(false);
-  // Before and after, so that a drift of the machine's load counts for both sides.
-  const after = await tasksPerSecond(honest, AROUND_MS);
-  const { slowestHealthMs, peakBuffers } = await probe.stop();
-  if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
-  if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
-  const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
-  return { report, during, before: (before + after) / 2, slowestHealthMs, peakBuffers };
+  try {
+    const before = await tasksPerSecond(honest, AROUND_MS);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'e2e/support/flood-attacker.ts', JSON.stringify({ url: coordinator.url, siteKey, ...spec })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // A real attacker spends its own machine's CPU, not the coordinator's: on this shared 2-core box
+    // the attacker process runs at the lowest priority, so the ratio measures what the attack costs
+    // the coordinator, not what the attacker's process takes from the honest side's cores.
+    if (child.pid !== undefined) setPriority(child.pid, 19);
+    let output = '';
+    let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const attacking = new Promise<void>((resolve) => child.stdout.on('data', () => output.includes('"attacking"') && resolve()));
+    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+    await Promise.race([attacking, exited]);
+    const start = honest.done();
+    const began = performance.now();
+    probe.record(true);
+    const code = await exited;
+    const during = ((honest.done() - start) * 1000) / (performance.now() - began);
+    probe.record(false);
+    // Before and after, so that a drift of the machine's load counts for both sides.
+    const after = await tasksPerSecond(honest, AROUND_MS);
+    const { slowestHealthMs, peakBuffers } = await probe.stop();
+    if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
+    if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
+    const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    return { report, during, before: (before + after) / 2, slowestHealthMs, peakBuffers };
+  } finally {
+    probe.halt();
+  }
 }
 
 /** The attacks of issue 9 as the chaos test and the benchmark run them. */

@@ -278,9 +278,31 @@ describe('packet sizes', () => {
     expect(replies[0]).toBe('stale_lease');
     expect(replies.slice(1, 3).every((reply) => reply === 'stale_lease' || reply === 'unanswered')).toBe(true);
     expect(replies.slice(3)).toEqual(Array(17).fill('unanswered'));
+    expect(serverSockets.length).toBeGreaterThanOrEqual(1);
     expect(Math.max(...serverSockets.map((socket) => socket.bytesRead))).toBeLessThan(400_000);
     // The gate is still shut, and a result for a lease granted on its connection passes it.
     expect(await honest.timeout(5000).emitWithAck('result', { leaseId: granted.leases[0]!.leaseId, output: Buffer.from([4, 0, 0, 0]), cpuMs: 1 })).toEqual({ ok: true });
     expect(c.volunteers.heldResultBytes()).toBe(0);
+  });
+
+  it('gives back the room a malformed result took at the gate', async () => {
+    await c.close();
+    // Room at the gate for one output at a time: 128 KiB, the largest message here.
+    c = await startTestCoordinator({ limits: { ...LIMITS, socketInflightBytes: 256 * 1024 }, logStream: { write: (line) => void logLines.push(line) } });
+    await c.listen();
+    ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
+    for (let i = 0; i < 3; i++) {
+      const broken = volunteer();
+      await connected(broken);
+      const gone = closed(broken);
+      // A binary result whose JSON never ends: the parser refuses it after the gate let it in.
+      (broken.io.engine as unknown as { write(data: string): void }).write('51-/volunteer,1["result",{');
+      expect(await gone).toBe('transport close');
+    }
+    const client = volunteer();
+    await connected(client);
+    const reply: AckReply = await client.timeout(5000).emitWithAck('result', { leaseId: 'made-up', output: Buffer.alloc(1000), cpuMs: 1 });
+    expect(reply).toMatchObject({ error: { code: 'stale_lease' } });
+    expect(client.connected).toBe(true);
   });
 });

@@ -17,7 +17,8 @@
  *   through a gate before its output is read: at most a quarter of the in-flight budget of such
  *   outputs may be on their way at once, and no more bytes a second than `ungrantedBytesPerSecond`.
  *   One that comes while the gate is shut closes its connection at once, its output unread. An
- *   honest client meets this only with a stale report during a flood, and reconnects. Pausing such
+ *   honest client meets this only with a stale report while the gate is full (a flood of made-up
+ *   results, or slow senders holding its room), and reconnects. Pausing such
  *   connections instead (TCP backpressure) let the kernel keep megabytes of each one's output, and
  *   when heartbeats closed hundreds of them together, freeing it all stalled the coordinator for
  *   most of a second (400 sockets of 4 MiB: the honest volunteer at a tenth of its rate).
@@ -230,7 +231,7 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
 
     override destroy(): void {
       super.destroy();
-      // A connection closed in the middle of an attachment (a paused one, closed by its heartbeat)
+      // A connection closed in the middle of an attachment (a slow sender, closed by its heartbeat)
       // is cut at once: a graceful WebSocket close would read the rest of the output first.
       if (this.collecting) this.conn?.transport.socket?.terminate?.();
       if (this.collecting?.gated) gate.settle(0);
@@ -288,7 +289,13 @@ export function createPacketGuard(options: PacketGuardOptions): PacketGuard {
         else throw new Error('outputs for leases not granted on this connection come faster than they are taken');
         return;
       }
-      super.add(text);
+      try {
+        super.add(text);
+      } catch (error) {
+        // A malformed packet never gets its output: the room it took at the gate is given back.
+        if (gated) gate.settle(0);
+        throw error;
+      }
       this.collecting = { header, bytes: 0, left: header.attachments, gated };
     }
 
