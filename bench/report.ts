@@ -162,6 +162,18 @@ function explain(figures: Figure[]): string[] {
     );
   }
   lines.push(...explainIdleConnections(figures));
+  const crowdFigure = figures.find((figure) => figure.name === 'crowd-at-once');
+  if (crowdFigure) {
+    const d = crowdFigure.detail;
+    lines.push(
+      `- **A crowd at once.** ${d['volunteers']} volunteers reconnecting together to one node on SQLite (after a ` +
+        `restart, or from a dead node): their ${d['volunteers']} site lookups took ${d['siteLookupsMs']} ms ` +
+        `(${d['siteLookupsCpuMs']} ms CPU), their connections (each adopting what its volunteer left) ` +
+        `${d['connectsMs']} ms, and all of them dropping ${d['disconnectsMs']} ms. At \`cfedec4\` the same bench took ` +
+        '56,322 ms for the lookups (the SQLite driver\'s lock woke every waiter on each release) and 8,063 ms for the ' +
+        'drops (each disconnect scanned every volunteer).',
+    );
+  }
   const flood = figures.find((figure) => figure.name === 'flood-honest-share');
   if (flood) {
     const d = flood.detail;

@@ -41,6 +41,7 @@ import { throughputOnPostgres, throughputVersusBare } from './throughput.ts';
 import { idleConnections } from './connections.ts';
 import { floodShares } from './flood.ts';
 import { writeFloor } from './write-floor.ts';
+import { crowd } from './crowd.ts';
 
 const LIMITS = { maxMemoryBytes: 256 * 2 ** 20, maxOutputBytes: 4 * 2 ** 20 };
 const PRIMES_FROM = 1_000_000_000;
@@ -279,6 +280,7 @@ const steps: Record<string, () => Promise<void>> = {
   'adaptive-replication-with-liars': async () =>
     report(await adaptiveOverhead(primes, { width: await calibrate(primes, 3), warmup: 300, tasks: 600, volunteers: 4, liars: 1 })),
   'accept-1m-inputs': async () => report(await acceptInputs(primes, 1_000_000)),
+  'crowd-at-once': async () => report(await crowd(20_000)),
   'idle-connections': async () => (await idleConnections({ volunteers: 50_000 })).forEach(report),
   'flood-honest-share': async () => report(await floodShares({ short: 5, results: 3 })),
 };
