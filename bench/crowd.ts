@@ -2,9 +2,10 @@
  * A crowd arriving and leaving at once, for `npm run bench`: what a node does when thousands of
  * volunteers reconnect together (after a restart, or a dead node's volunteers moving to it) and
  * when they all drop. On one SQLite store behind group commit, in this process: `volunteers`
- * site lookups at once (each admission reads its site), `volunteers` scheduler connections at once
- * (each adopts what its volunteer left), then all of them disconnecting at once (each releases its
- * session). Wall time and this process's CPU for each.
+ * site lookups at once (each admission reads its site), then `volunteers` scheduler connections at
+ * once (each asks the store to adopt what its volunteer left: nothing, for these new volunteers),
+ * then all of them disconnecting at once (each releases its session). Wall time and this
+ * process's CPU for each phase; the figure is the first two phases' sum.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -168,10 +168,11 @@ function explain(figures: Figure[]): string[] {
     lines.push(
       `- **A crowd at once.** ${d['volunteers']} volunteers reconnecting together to one node on SQLite (after a ` +
         `restart, or from a dead node): their ${d['volunteers']} site lookups took ${d['siteLookupsMs']} ms ` +
-        `(${d['siteLookupsCpuMs']} ms CPU), their connections (each adopting what its volunteer left) ` +
-        `${d['connectsMs']} ms, and all of them dropping ${d['disconnectsMs']} ms. At \`cfedec4\` the same bench took ` +
-        '56,322 ms for the lookups (the SQLite driver\'s lock woke every waiter on each release) and 8,063 ms for the ' +
-        'drops (each disconnect scanned every volunteer).',
+        `(${d['siteLookupsCpuMs']} ms CPU), then their connections (each asking the store to adopt what its volunteer ` +
+        `left) ${d['connectsMs']} ms, and all of them dropping ${d['disconnectsMs']} ms. At \`cfedec4\` the same bench ` +
+        '(2-core EPYC VM, 2026-12-03) took 56,322 ms for the lookups (the SQLite driver\'s lock woke every waiter on each ' +
+        'release) and 8,063 ms for the drops (each disconnect scanned every volunteer). A crowd still waits in line: ' +
+        'the time grows with its size, no longer with its square.',
     );
   }
   const flood = figures.find((figure) => figure.name === 'flood-honest-share');

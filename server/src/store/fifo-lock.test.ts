@@ -31,5 +31,7 @@ describe('FifoLock', () => {
     lock.release();
     await settled();
     expect(second).toBe(true);
+    lock.release();
+    expect(() => lock.release()).toThrow(/not held/);
   });
 });

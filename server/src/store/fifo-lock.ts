@@ -8,7 +8,10 @@
 export class FifoLock {
   #held = false;
   #waiters: (() => void)[] = [];
-  /** Index of the next waiter: shifting a long array on each release would copy it each time. */
+  /**
+   * Index of the next waiter: shifting a long array on each release would copy it each time.
+   * Served entries stay until the queue empties (it does whenever the store catches up).
+   */
   #next = 0;
 
   /** Resolves once the lock is this caller's. */
@@ -20,8 +23,9 @@ export class FifoLock {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Hands the lock to the next waiter, or frees it. */
+  /** Hands the lock to the next waiter, or frees it. Only its holder may call it. */
   release(): void {
+    if (!this.#held) throw new Error('FifoLock released while not held');
     if (this.#next < this.#waiters.length) {
       const next = this.#waiters[this.#next]!;
       this.#next += 1;

@@ -120,8 +120,11 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 
   override async releaseConnection(): Promise<void> {
-    await super.releaseConnection();
-    this.#turns.release();
+    try {
+      await super.releaseConnection();
+    } finally {
+      this.#turns.release();
+    }
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {

@@ -169,6 +169,24 @@ describe('SQLite store', () => {
     }
   });
 
+  it('a crowd of reads and a failing transaction at once: each is answered, only the failure fails, and the connection is free after', async () => {
+    const store = await openSqliteStore({ file: tempFile() });
+    try {
+      await store.createSite({ siteKey: 'crowd-site', name: 'crowd', origins: ['https://example.org'], createdAt: 1 });
+      const before = Array.from({ length: 2000 }, () => store.getSite('crowd-site'));
+      // A job of a module that does not exist: its transaction fails on the foreign key and rolls back.
+      const failing = store.createJob({ id: 'job-orphan', moduleHash: 'f'.repeat(64), redundancy: 1, quorum: 1, deadlineMs: 1000, maxAttempts: 1, priority: 1, createdAt: 1, inputs: [new Uint8Array([1])] });
+      const after = Array.from({ length: 2000 }, () => store.getSite('crowd-site'));
+      await expect(failing).rejects.toThrow();
+      const sites = await Promise.all([...before, ...after]);
+      expect(sites.every((site) => site?.name === 'crowd')).toBe(true);
+      expect(await store.getJob('job-orphan')).toBeUndefined();
+      expect((await store.getSite('crowd-site'))?.name).toBe('crowd');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('enforces foreign keys and closes idempotently', async () => {
     const file = tempFile();
     const store = await openSqliteStore({ file });
