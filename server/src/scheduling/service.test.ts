@@ -318,6 +318,27 @@ describe('scheduler', () => {
     expect(await restarted.result(aliceAgain, { leaseId: kept!.leaseId, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
   });
 
+  it('after a restart, two connections of one volunteer admitted at the same moment do not take each other\'s leases', async () => {
+    const h = await harness({ resumeGraceMs: 5000 });
+    await submit(h.store, 'j1', 2, { deadlineMs: 600_000 });
+    const leased = (await h.scheduler.lease(alice, { slots: 2 })).leases.map((lease) => lease.leaseId);
+    expect(leased).toHaveLength(2);
+    await h.scheduler.stop();
+
+    const restarted = restartOver(h);
+    restarted.start();
+    const first: VolunteerRef = { ...alice, sessionId: 'sock-a2' };
+    const second: VolunteerRef = { ...alice, sessionId: 'sock-a3' };
+    const [toFirst, toSecond] = await Promise.all([restarted.connect(first), restarted.connect(second)]);
+    // Each lease went to one connection, and that connection was told.
+    expect([...toFirst, ...toSecond].sort()).toEqual([...leased].sort());
+    expect(toFirst.filter((leaseId) => toSecond.includes(leaseId))).toEqual([]);
+    // A connection that was told a lease is its own answers it; closing the other releases nothing of it.
+    const [holder, other] = toFirst.length > 0 ? [first, second] : [second, first];
+    await restarted.disconnect(other.sessionId);
+    expect(await restarted.result(holder, { leaseId: leased[0]!, output: new Uint8Array([1]), cpuMs: 1 })).toBe('accepted');
+  });
+
   it('after a restart, leases whose deadline passed while the coordinator was down wait for the grace, then are released: no timeout, no strike', async () => {
     const h = await harness({ resumeGraceMs: 5000 });
     await submit(h.store, 'j1', 3, { deadlineMs: 1000 });

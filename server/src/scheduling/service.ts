@@ -255,11 +255,19 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       // The previous process's leases are listed (and their deadlines deferred) before any adoption.
       await orphansLoaded;
       const others = sessionsOf.get(v.volunteerId) ?? new Set<string>();
-      // The volunteer's other connections that are up keep their leases (another tab, another agent).
-      const keep = [...others].filter((sessionId) => sessionId !== replaces);
-      const adopted = await store.adoptLeases(v.volunteerId, v.sessionId, keep);
+      // The volunteer's other connections keep their leases (another tab, another agent), those
+      // being admitted too: this one is listed before its adoption, so that one admitted at the
+      // same moment does not take what this one adopts.
+      const keep = [...others].filter((sessionId) => sessionId !== replaces && sessionId !== v.sessionId);
       others.add(v.sessionId);
       sessionsOf.set(v.volunteerId, others);
+      let adopted: string[];
+      try {
+        adopted = await store.adoptLeases(v.volunteerId, v.sessionId, keep);
+      } catch (error) {
+        if (others.delete(v.sessionId) && others.size === 0) sessionsOf.delete(v.volunteerId);
+        throw error;
+      }
       connected.set(v.sessionId, v.volunteerId);
       if (!holding) return adopted;
       const held = new Set(holding);
