@@ -55,7 +55,7 @@ export interface FloodGrid {
 export async function startFloodGrid(options: { jobs?: number; logStream?: { write(line: string): void } } = {}): Promise<FloodGrid> {
   const coordinator = await startTestCoordinator({
     limits: { ...socketDefaults(), maxOutputBytes: 4 * MiB, maxJobBodyBytes: 16 * MiB },
-    // A connection paused at the gate answers no ping: it is closed after 6 s instead of 30.
+    // A sender stuck in the middle of an output answers no ping in time: it is closed after 6 s instead of 30.
     heartbeat: { intervalMs: 3_000, timeoutMs: 3_000 },
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
