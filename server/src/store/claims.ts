@@ -17,6 +17,7 @@ import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../
 import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
+import { ANSWERED, LIVE } from './lease-states.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
@@ -33,7 +34,7 @@ async function liveLeases(trx: Db, ctx: StoreContext, volunteerId: string): Prom
 }
 
 const LIVE_LEASES = prepared<{ volunteerId: string }, { session_id: string; deadline: number }>('claims.live-leases', (db, p) =>
-  db.selectFrom('leases').select(['session_id', 'deadline']).where('volunteer_id', '=', p('volunteerId')).where('state', '=', 'active'),
+  db.selectFrom('leases').select(['session_id', 'deadline']).where('volunteer_id', '=', p('volunteerId')).where('state', '=', LIVE),
 );
 
 /**
@@ -47,7 +48,7 @@ async function awaitingVerdicts(trx: Db, volunteerId: string, since: number): Pr
     .innerJoin('tasks', (join) => join.onRef('tasks.job_id', '=', 'leases.job_id').onRef('tasks.idx', '=', 'leases.task_idx'))
     .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
     .where('leases.volunteer_id', '=', volunteerId)
-    .where('leases.state', '=', 'completed')
+    .where('leases.state', '=', ANSWERED)
     .where('leases.verdict', 'is', null)
     .where('leases.ended_at', '>', since)
     .where('tasks.state', 'in', ['pending', 'running'])
@@ -82,7 +83,7 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
   const rows = await trx
     .selectFrom('leases')
     .select(['job_id', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
-    .where('state', '=', 'active')
+    .where('state', '=', LIVE)
     .where('job_id', 'in', [...jobIds])
     .groupBy('job_id')
     .execute();

@@ -8,6 +8,7 @@ import { beginInputs, closeJob, commitInputs, createWholeJob, discardAbandonedIn
 import { STAGING, listJobStatuses, readJobState, readJobStatus, readResults, readSettled } from './job-status.ts';
 import { OPEN_TASK_STATES } from './job-settling.ts';
 import { toEndedLease } from './lease-endings.ts';
+import { LIVE } from './lease-states.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, Store } from './store.ts';
 
@@ -62,13 +63,13 @@ async function cancelJob(db: Kysely<Database>, caps: DialectCapabilities, id: st
       .selectFrom('leases')
       .select(['id', 'volunteer_id', 'session_id', 'job_id'])
       .where('job_id', '=', id)
-      .where('state', '=', 'active')
+      .where('state', '=', LIVE)
       .execute();
     await trx
       .updateTable('leases')
       .set({ state: 'revoked', ended_at: now })
       .where('job_id', '=', id)
-      .where('state', '=', 'active')
+      .where('state', '=', LIVE)
       .execute();
     await trx.updateTable('jobs').set({ state: 'cancelled', finished_at: now }).where('id', '=', id).execute();
     return { revoked: live.map(toEndedLease) };

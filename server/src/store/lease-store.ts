@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { answerBatchIn, claimIn, completeIn, failIn } from './answers.ts';
 import type { StoreContext } from './db.ts';
 import { endCountedAttempt, findLease, releaseLease, toEndedLease } from './lease-endings.ts';
+import { LIVE } from './lease-states.ts';
 import type { Database } from './schema.ts';
 import type { EndedLease, Store } from './store.ts';
 
@@ -41,7 +42,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
           .selectFrom('leases')
           .selectAll()
           .where('session_id', '=', sessionId)
-          .where('state', '=', 'active')
+          .where('state', '=', LIVE)
           // One order for every release: releases of several sessions at once lock tasks alike.
           .orderBy('job_id')
           .orderBy('task_idx')
@@ -63,7 +64,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         .updateTable('leases')
         .set({ session_id: sessionId })
         .where('volunteer_id', '=', volunteerId)
-        .where('state', '=', 'active')
+        .where('state', '=', LIVE)
         .where('session_id', '!=', sessionId);
       if (keepSessions.length > 0) adopt = adopt.where('session_id', 'not in', [...keepSessions]);
       const rows = await adopt.returning('id').execute();
@@ -71,7 +72,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
     },
 
     async sessionsWithLeases() {
-      const rows = await db.selectFrom('leases').select('session_id').distinct().where('state', '=', 'active').execute();
+      const rows = await db.selectFrom('leases').select('session_id').distinct().where('state', '=', LIVE).execute();
       return rows.map((row) => row.session_id);
     },
 
@@ -84,7 +85,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
           const rows = await trx
             .updateTable('leases')
             .set({ deadline: until })
-            .where('state', '=', 'active')
+            .where('state', '=', LIVE)
             .where('deadline', '<', until)
             .where('session_id', 'in', sessionIds.slice(start, start + chunk))
             .returning('id')
@@ -112,7 +113,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
         const overdue = await trx
           .selectFrom('leases')
           .selectAll()
-          .where('state', '=', 'active')
+          .where('state', '=', LIVE)
           .where('deadline', '<', cutoff)
           .orderBy('deadline')
           .execute();

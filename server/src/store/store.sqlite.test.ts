@@ -65,7 +65,7 @@ describe('SQLite store', () => {
     const raw = new Database(file, { readonly: true });
     try {
       const applied = raw.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000008-accounts', '000009-streaming', '000010-lease-address', '000011-nodes', '000012-unused-lease-index']);
+      expect(applied.map((r) => r.name)).toEqual(['000001-initial', '000002-replicas', '000003-adaptive-switch', '000004-strikes', '000006-site-settings', '000007-job-site', '000008-accounts', '000009-streaming', '000010-lease-address', '000011-nodes', '000012-unused-lease-index', '000013-live-lease-indexes']);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all();
       expect(tables.map((t) => (t as { name: string }).name)).toEqual(['api_keys', 'jobs', 'leases', 'module_owners', 'modules', 'nodes', 'sites', 'tasks', 'volunteers']);

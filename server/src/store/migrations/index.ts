@@ -15,6 +15,7 @@ import { streamingMigration } from './000009-streaming.ts';
 import { leaseAddressMigration } from './000010-lease-address.ts';
 import { nodesMigration } from './000011-nodes.ts';
 import { unusedLeaseIndexMigration } from './000012-unused-lease-index.ts';
+import { liveLeaseIndexesMigration } from './000013-live-lease-indexes.ts';
 
 /** Every migration by its numbered name; names sort in the order they must run. */
 export function migrations(caps: DialectCapabilities): Record<string, Migration> {
@@ -31,6 +32,7 @@ export function migrations(caps: DialectCapabilities): Record<string, Migration>
     '000010-lease-address': leaseAddressMigration(),
     '000011-nodes': nodesMigration(caps),
     '000012-unused-lease-index': unusedLeaseIndexMigration(),
+    '000013-live-lease-indexes': liveLeaseIndexesMigration(),
   };
 }
 
