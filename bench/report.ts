@@ -49,19 +49,26 @@ function explain(figures: Figure[]): string[] {
         `CPU per result (${d['coordinatorCpuShare']} of a core; the bare server ${d['bareCpuMsPerResult']} ms); lease round ` +
         `trips under that load p50 ${d['leaseRttP50Ms']} ms, p99 ${d['leaseRttP99Ms']} ms (bare: ${d['bareLeaseRttP50Ms']} / ` +
         `${d['bareLeaseRttP99Ms']} ms). Claims and results that queue while a transaction runs share the next one (group ` +
-        'commit), each acknowledged after it committed.',
+        'commit), each acknowledged after it committed.' +
+        (typeof d['budgetAllThreadsMsPerResult'] === 'number'
+          ? ` The clients run on the same ${d['cores']} cores and took ${d['clientCpuMsPerResult']} ms of CPU per result ` +
+            `(${d['bareClientCpuMsPerResult']} ms against the bare server), so at ${d['goalRatio']} of the bare server's rate ` +
+            `the coordinator may spend ${d['budgetAllThreadsMsPerResult']} ms per result over all its threads, and at most ` +
+            `${d['budgetOneThreadMsPerResult']} ms on any one thread.`
+          : ''),
     );
   }
   const floor = figures.find((figure) => figure.name === 'sqlite-write-floor');
   if (floor) {
     const d = floor.detail;
     let budget = '';
-    if (throughput && typeof throughput.detail['bareCpuMsPerResult'] === 'number') {
-      // One coordinator thread at 0.6 of the bare server's rate may spend this much per result in all.
-      const budgetUs = 1e6 / (0.6 * Number(throughput.detail['bareResultsPerSecond']));
-      const socketUs = Number(throughput.detail['bareCpuMsPerResult']) * 1000;
+    const t = throughput?.detail;
+    if (t && typeof t['bareCpuMsPerResult'] === 'number' && typeof t['budgetAllThreadsMsPerResult'] === 'number' && typeof t['budgetOneThreadMsPerResult'] === 'number') {
+      // What the coordinator may spend per result at 0.6 of the bare server (the throughput figure's budget).
+      const budgetUs = Math.min(t['budgetAllThreadsMsPerResult'], t['budgetOneThreadMsPerResult']) * 1000;
+      const socketUs = t['bareCpuMsPerResult'] * 1000;
       budget =
-        ` At 0.6 of this run's bare server, one coordinator thread may spend ${budgetUs.toFixed(0)} µs per result in all; ` +
+        ` At 0.6 of this run's bare server a coordinator on one thread may spend ${budgetUs.toFixed(0)} µs per result in all (the throughput figure's budget); ` +
         `Socket.IO's share, as the bare server spent it, is ${socketUs.toFixed(0)} µs, which leaves ` +
         `${(budgetUs - socketUs - floor.value).toFixed(0)} µs for everything else with lease rows, and ` +
         `${(budgetUs - socketUs - Number(d['withoutLeaseRowsUs'])).toFixed(0)} µs without them.`;

@@ -8,6 +8,7 @@
  * coordinator's rate over the bare server's is the figure (same clients, same run).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { apiClient } from '../e2e/support/api.ts';
 import { startNodes } from '../server/src/cluster/processes.ts';
 import { startThrowawayPostgres } from '../server/src/store/postgres-testing.ts';
@@ -34,6 +35,8 @@ interface Measured {
   resultsPerSecond: number;
   cpuMsPerResult: number | null;
   cpuShare: number | null;
+  /** The two client processes' CPU per result: they share the machine's cores with the server. */
+  clientCpuMsPerResult: number | null;
   rttP50Ms: number;
   rttP99Ms: number;
   acked: number;
@@ -87,6 +90,7 @@ async function measure(urls: string[], siteKey: string, serverPids: number[], op
       return {
         at: performance.now(),
         cpuMs: await serversCpuMs(serverPids),
+        clientCpuMs: await serversCpuMs(children.map((child) => child.pid!)),
         acked: samples.reduce((sum, s) => sum + s.acked, 0),
         refused: samples.reduce((sum, s) => sum + s.refused, 0),
         rtts: samples.flatMap((s) => s.rttsMs),
@@ -101,11 +105,13 @@ async function measure(urls: string[], siteKey: string, serverPids: number[], op
     const seconds = (after.at - before.at) / 1000;
     const acked = after.acked - before.acked;
     const cpuMs = before.cpuMs !== undefined && after.cpuMs !== undefined ? after.cpuMs - before.cpuMs : undefined;
+    const clientCpuMs = before.clientCpuMs !== undefined && after.clientCpuMs !== undefined ? after.clientCpuMs - before.clientCpuMs : undefined;
     const rtts = after.rtts.sort((a, b) => a - b);
     return {
       resultsPerSecond: acked / seconds,
       cpuMsPerResult: cpuMs === undefined || acked === 0 ? null : cpuMs / acked,
       cpuShare: cpuMs === undefined ? null : cpuMs / (seconds * 1000),
+      clientCpuMsPerResult: clientCpuMs === undefined || acked === 0 ? null : clientCpuMs / acked,
       rttP50Ms: percentile(rtts, 50),
       rttP99Ms: percentile(rtts, 99),
       acked,
@@ -217,10 +223,22 @@ export async function throughputOnPostgres(primes: Uint8Array, options: Throughp
   return { name: 'postgres-results-per-second', unit: 'results/s', value: round(last?.resultsPerSecond ?? 0, 0), detail };
 }
 
+/**
+ * What the coordinator may spend per result, in ms of CPU, to reach `goalRatio` of the bare
+ * server's rate on this machine: at that rate the cores give `cores / rate` per result, of which
+ * the clients (on the same machine) take their share; one thread can use at most one core.
+ */
+export function coordinatorBudget(bareRate: number, goalRatio: number, cores: number, clientCpuMsPerResult: number): { allThreadsMs: number; oneThreadMs: number } {
+  const perResultMs = 1000 / (goalRatio * bareRate);
+  return { allThreadsMs: Math.max(0, cores * perResultMs - clientCpuMsPerResult), oneThreadMs: perResultMs };
+}
+
 /** Bare server, then coordinator, with the same clients: the figure is the coordinator's rate. */
 export async function throughputVersusBare(primes: Uint8Array, options: ThroughputOptions): Promise<Figure> {
   const bare = await againstBare(18300, options);
   const coordinator = await againstCoordinator(18310, primes, options);
+  const goalRatio = 0.6;
+  const budget = coordinator.clientCpuMsPerResult === null ? undefined : coordinatorBudget(bare.resultsPerSecond, goalRatio, availableParallelism(), coordinator.clientCpuMsPerResult);
   return {
     name: 'results-per-second',
     unit: 'results/s',
@@ -240,9 +258,14 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
       bareCpuMsPerResult: bare.cpuMsPerResult === null ? null : round(bare.cpuMsPerResult, 3),
       bareLeaseRttP50Ms: round(bare.rttP50Ms, 2),
       bareLeaseRttP99Ms: round(bare.rttP99Ms, 2),
+      clientCpuMsPerResult: coordinator.clientCpuMsPerResult === null ? null : round(coordinator.clientCpuMsPerResult, 3),
+      bareClientCpuMsPerResult: bare.clientCpuMsPerResult === null ? null : round(bare.clientCpuMsPerResult, 3),
+      cores: availableParallelism(),
+      budgetAllThreadsMsPerResult: budget ? round(budget.allThreadsMs, 3) : null,
+      budgetOneThreadMsPerResult: budget ? round(budget.oneThreadMs, 3) : null,
       ratioToBare: round(coordinator.resultsPerSecond / bare.resultsPerSecond, 3),
       goalResultsPerSecond: 10_000,
-      goalRatio: 0.6,
+      goalRatio,
     },
   };
 }
