@@ -198,7 +198,14 @@ function explain(figures: Figure[]): string[] {
         `${d['resultFloodControlMax']}) of its throughput (rounds interleaved with the real ` +
         `attack), so what the coordinator's defences cost is about ${d['resultFloodOverControl']} (the attack's share over ` +
         "the control's). A probe of `/api/v1/health` every 25 ms runs before, during and after each attack alike: it " +
-        'costs the honest volunteer about 8% by itself, and ran only during the attacks until 2026-12-03. No honest task failed.',
+        'costs the honest volunteer about 8% by itself, and ran only during the attacks until 2026-12-03. No honest task failed.' +
+        (typeof d['resultFloodConnecting'] === 'number'
+          ? ` Not in these shares: the ${d['resultFloodConnectingMs']} ms (median) in which the result flood's 400 sockets ` +
+            `connect, before their first packet. Meanwhile the honest volunteer kept ${d['resultFloodConnecting']} ` +
+            `(${d['resultFloodConnectingMin']}–${d['resultFloodConnectingMax']}) of its throughput, against ` +
+            `${d['resultFloodConnectingControl']} when the same sockets connect to the sink: each connection is a WebSocket ` +
+            'handshake and an admission, work of the transport that a per-address connection cap bounds but cannot make free.'
+          : ''),
     );
   }
   return lines;

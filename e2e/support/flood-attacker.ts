@@ -53,6 +53,7 @@ const codeOf = (reply: Reply): string => ('error' in reply && reply.error ? (rep
 async function main(): Promise<Record<string, unknown>> {
   if (attack.sink) attack.url = await startSink();
   const addresses = attack.addresses ?? ['127.0.0.1'];
+  connecting();
   if (attack.kind === 'results') {
     const sockets = Array.from({ length: attack.sockets ?? 400 }, (_, i) => open(addresses[i % addresses.length]!));
     const up = await Promise.all(sockets.map(connected));
@@ -103,6 +104,11 @@ async function startSink(): Promise<string> {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+}
+
+/** Tells the measuring test that the attacker's sockets are about to connect. */
+function connecting(): void {
+  process.stdout.write('{"phase":"connecting"}\n');
 }
 
 /** Tells the measuring test that the attack's first packet is about to go. */

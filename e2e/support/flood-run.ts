@@ -141,6 +141,12 @@ export interface AttackRun {
   /** Honest tasks a second while the attack ran, and around it (the mean of just before and just after). */
   during: number;
   before: number;
+  /**
+   * Honest tasks a second while the attacker's sockets connected, before its first packet (each
+   * connection is a handshake and an admission: for 400 sockets a phase of its own), and how long.
+   */
+  connecting: number;
+  connectingMs: number;
   /** Slowest /api/v1/health answer during the attack (ms). */
   slowestHealthMs: number;
   /** Peak bytes of ArrayBuffers (Buffers) in this process during the attack. */
@@ -223,9 +229,16 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     let errors = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const attacking = new Promise<void>((resolve) => child.stdout.on('data', () => output.includes('"attacking"') && resolve()));
+    const phase = (name: string) => new Promise<void>((resolve) => child.stdout.on('data', () => output.includes(`"${name}"`) && resolve()));
+    const connectingPhase = phase('connecting');
+    const attacking = phase('attacking');
     const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+    await Promise.race([connectingPhase, exited]);
+    const connectStart = honest.done();
+    const connectBegan = performance.now();
     await Promise.race([attacking, exited]);
+    const connectingMs = performance.now() - connectBegan;
+    const connecting = ((honest.done() - connectStart) * 1000) / Math.max(1, connectingMs);
     const start = honest.done();
     const began = performance.now();
     probe.record(true);
@@ -238,7 +251,7 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
     if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
     const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    return { report, during, before: (before + after) / 2, slowestHealthMs, peakBuffers };
+    return { report, during, before: (before + after) / 2, connecting, connectingMs, slowestHealthMs, peakBuffers };
   } finally {
     probe.halt();
   }
