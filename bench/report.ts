@@ -63,12 +63,14 @@ function explain(figures: Figure[]): string[] {
     const d = floor.detail;
     let budget = '';
     const t = throughput?.detail;
-    if (t && typeof t['bareCpuMsPerResult'] === 'number' && typeof t['budgetAllThreadsMsPerResult'] === 'number' && typeof t['budgetOneThreadMsPerResult'] === 'number') {
-      // What the coordinator may spend per result at 0.6 of the bare server (the throughput figure's budget).
-      const budgetUs = Math.min(t['budgetAllThreadsMsPerResult'], t['budgetOneThreadMsPerResult']) * 1000;
+    if (t && typeof t['bareCpuMsPerResult'] === 'number' && typeof t['bareResultsPerSecond'] === 'number' && typeof t['goalRatio'] === 'number') {
+      // What a coordinator on one thread may spend per result at the goal's share of the bare
+      // server: the throughput figure's budget, or without the clients' CPU one core's share.
+      const oneThreadMs = 1000 / (t['goalRatio'] * t['bareResultsPerSecond']);
+      const budgetUs = (typeof t['budgetAllThreadsMsPerResult'] === 'number' ? Math.min(t['budgetAllThreadsMsPerResult'], oneThreadMs) : oneThreadMs) * 1000;
       const socketUs = t['bareCpuMsPerResult'] * 1000;
       budget =
-        ` At 0.6 of this run's bare server a coordinator on one thread may spend ${budgetUs.toFixed(0)} µs per result in all (the throughput figure's budget); ` +
+        ` At ${t['goalRatio']} of this run's bare server a coordinator on one thread may spend ${budgetUs.toFixed(0)} µs per result in all (the throughput figure's budget); ` +
         `Socket.IO's share, as the bare server spent it, is ${socketUs.toFixed(0)} µs, which leaves ` +
         `${(budgetUs - socketUs - floor.value).toFixed(0)} µs for everything else with lease rows, and ` +
         `${(budgetUs - socketUs - Number(d['withoutLeaseRowsUs'])).toFixed(0)} µs without them.`;

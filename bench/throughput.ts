@@ -89,8 +89,8 @@ async function measure(urls: string[], siteKey: string, serverPids: number[], op
       const samples = await Promise.all(children.map((child) => (child.send({ type: 'sample' }), next(child, 'sample'))));
       return {
         at: performance.now(),
-        cpuMs: await serversCpuMs(serverPids),
-        clientCpuMs: await serversCpuMs(children.map((child) => child.pid!)),
+        cpuMs: await processesCpuMs(serverPids),
+        clientCpuMs: await processesCpuMs(children.map((child) => child.pid!)),
         acked: samples.reduce((sum, s) => sum + s.acked, 0),
         refused: samples.reduce((sum, s) => sum + s.refused, 0),
         rtts: samples.flatMap((s) => s.rttsMs),
@@ -169,7 +169,7 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
 }
 
 /** CPU time of several processes together (undefined when one cannot be read). */
-async function serversCpuMs(pids: number[]): Promise<number | undefined> {
+async function processesCpuMs(pids: number[]): Promise<number | undefined> {
   const each = await Promise.all(pids.map((pid) => processCpuMs(pid)));
   return each.some((ms) => ms === undefined) ? undefined : each.reduce((sum: number, ms) => sum + ms!, 0);
 }

@@ -144,6 +144,7 @@ export interface AttackRun {
   /**
    * Honest tasks a second while the attacker's sockets connected, before its first packet (each
    * connection is a handshake and an admission: for 400 sockets a phase of its own), and how long.
+   * NaN when that took under `SHORTEST_PHASE_MS` (one socket): too few honest tasks to count.
    */
   connecting: number;
   connectingMs: number;
@@ -156,11 +157,21 @@ export interface AttackRun {
 /** How long the honest volunteer is measured before and after each attack. */
 const AROUND_MS = 2_000;
 
-const tasksPerSecond = async (honest: Honest, ms: number): Promise<number> => {
+/** The shortest connecting phase whose honest rate is reported. */
+const SHORTEST_PHASE_MS = 100;
+
+/** Counts the honest volunteer's tasks from now: `rate()` is its tasks a second since, `ms()` the time. */
+function honestSince(honest: Honest): { rate(): number; ms(): number } {
   const start = honest.done();
   const began = performance.now();
+  const ms = (): number => performance.now() - began;
+  return { rate: () => ((honest.done() - start) * 1000) / ms(), ms };
+}
+
+const tasksPerSecond = async (honest: Honest, ms: number): Promise<number> => {
+  const counted = honestSince(honest);
   await new Promise((resolve) => setTimeout(resolve, ms));
-  return ((honest.done() - start) * 1000) / (performance.now() - began);
+  return counted.rate();
 };
 
 /**
@@ -211,7 +222,8 @@ function startProbe(url: string) {
 
 /**
  * Runs one attack (`spec`: flood-attacker.ts's, `sink: true` for the control) in its own process;
- * measures the honest volunteer from the attack's first packet to the attacker's exit.
+ * measures the honest volunteer from the attack's first packet to the attacker's exit (`during`),
+ * and apart from that while the attacker's sockets connect (`connecting`).
  */
 export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Promise<AttackRun> {
   const { coordinator, siteKey, honest } = grid;
@@ -234,16 +246,14 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     const attacking = phase('attacking');
     const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
     await Promise.race([connectingPhase, exited]);
-    const connectStart = honest.done();
-    const connectBegan = performance.now();
+    const whileConnecting = honestSince(honest);
     await Promise.race([attacking, exited]);
-    const connectingMs = performance.now() - connectBegan;
-    const connecting = ((honest.done() - connectStart) * 1000) / Math.max(1, connectingMs);
-    const start = honest.done();
-    const began = performance.now();
+    const connectingMs = whileConnecting.ms();
+    const connecting = connectingMs < SHORTEST_PHASE_MS ? Number.NaN : whileConnecting.rate();
+    const whileAttacking = honestSince(honest);
     probe.record(true);
     const code = await exited;
-    const during = ((honest.done() - start) * 1000) / (performance.now() - began);
+    const during = whileAttacking.rate();
     probe.record(false);
     // Before and after, so that a drift of the machine's load counts for both sides.
     const after = await tasksPerSecond(honest, AROUND_MS);
