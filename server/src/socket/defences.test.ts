@@ -28,11 +28,16 @@ const LIMITS: Partial<Limits> = {
   connectionsPerAddress: 3,
 };
 
-beforeEach(async () => {
-  logLines = [];
-  c = await startTestCoordinator({ limits: LIMITS, logStream: { write: (line) => void logLines.push(line) } });
+/** A listening coordinator on `limits`, its log lines kept, with a site and the primes module. */
+async function startWith(limits: Partial<Limits>): Promise<void> {
+  c = await startTestCoordinator({ limits, logStream: { write: (line) => void logLines.push(line) } });
   await c.listen();
   ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
+}
+
+beforeEach(async () => {
+  logLines = [];
+  await startWith(LIMITS);
 });
 
 afterEach(async () => {
@@ -247,9 +252,7 @@ describe('packet sizes', () => {
 
   it('closes a connection whose output for an ungranted lease comes while the gate is shut, unread; granted results still pass', async () => {
     await c.close();
-    c = await startTestCoordinator({ limits: { ...LIMITS, ungrantedResultBytesPerSecond: 64 * 1024 }, logStream: { write: (line) => void logLines.push(line) } });
-    await c.listen();
-    ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
+    await startWith({ ...LIMITS, ungrantedResultBytesPerSecond: 64 * 1024 });
     const input = Buffer.alloc(8);
     input.writeUInt32LE(10, 0);
     input.writeUInt32LE(20, 4);
@@ -288,9 +291,7 @@ describe('packet sizes', () => {
   it('gives back the room a malformed result took at the gate', async () => {
     await c.close();
     // Room at the gate for one output at a time: 128 KiB, the largest message here.
-    c = await startTestCoordinator({ limits: { ...LIMITS, socketInflightBytes: 256 * 1024 }, logStream: { write: (line) => void logLines.push(line) } });
-    await c.listen();
-    ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
+    await startWith({ ...LIMITS, socketInflightBytes: 256 * 1024 });
     for (let i = 0; i < 3; i++) {
       const broken = volunteer();
       await connected(broken);
