@@ -55,6 +55,13 @@ function explain(figures: Figure[]): string[] {
             `(${d['bareClientCpuMsPerResult']} ms against the bare server), so at ${d['goalRatio']} of the bare server's rate ` +
             `the coordinator may spend ${d['budgetAllThreadsMsPerResult']} ms per result over all its threads, and at most ` +
             `${d['budgetOneThreadMsPerResult']} ms on any one thread.`
+          : '') +
+        (typeof d['floorResultsPerSecond'] === 'number'
+          ? ` A floor server, the same clients against a server that grants the real job's tasks from memory and only ` +
+            `writes each result durably (its task row and its place in the completion order, acknowledged after the ` +
+            `commit; no validation, lease rows, quorum, reputation or fairness), reached ${d['floorResultsPerSecond']}/s in ` +
+            `the same run at ${d['floorCpuMsPerResult']} ms of CPU per result: a ratio of ${d['floorRatioToBare']} to the bare ` +
+            `server. The transport and the database leave room for the goal; the coordinator's own work per result is the gap.`
           : ''),
     );
   }

@@ -140,6 +140,42 @@ async function againstBare(port: number, options: ThroughputOptions): Promise<Me
   }
 }
 
+/**
+ * The floor server (`throughput-floor.ts`): the least per result that keeps results durable,
+ * over the real schema. Checks that it wrote every result it acknowledged and never ran out of work.
+ */
+async function againstFloor(port: number, options: ThroughputOptions): Promise<Measured> {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/throughput-floor.ts'], {
+    env: { ...process.env, PORT: String(port), TASKS: String(Math.max(options.tasks, FLOOR_TASKS)) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let measured: Measured | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('message', () => resolve());
+      server.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
+    });
+    measured = await measure([`http://127.0.0.1:${port}`], 'floor', [server.pid!], options);
+    return measured;
+  } finally {
+    const written = new Promise<{ completed: number; pending: number } | undefined>((resolve) => {
+      server.once('message', (message: { completed: number; pending: number }) => resolve(message));
+      server.once('exit', () => resolve(undefined));
+    });
+    server.kill('SIGTERM');
+    const counts = await written;
+    if (server.exitCode === null) await new Promise((resolve) => server.once('exit', resolve));
+    if (measured) {
+      if (!counts) throw new Error('the floor server exited without counting its tasks');
+      if (counts.completed < measured.acked) throw new Error(`the floor server acknowledged ${measured.acked} results but wrote ${counts.completed}`);
+      if (counts.pending === 0) throw new Error('the floor server ran out of tasks: its rate is not the transport\'s');
+    }
+  }
+}
+
+/** Tasks of the floor server's job: it runs at up to about 25,000 results/s here, over a warm-up and a window. */
+const FLOOR_TASKS = 250_000;
+
 async function againstCoordinator(port: number, primes: Uint8Array, options: ThroughputOptions): Promise<Measured & { completed: number }> {
   // THROUGHPUT_CPU_PROF=dir: the coordinator (only) writes a V8 CPU profile there when it exits;
   // THROUGHPUT_NODE_ARGS: other flags for its node (e.g. `--import` of a statement timer).
@@ -162,6 +198,7 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
     // Every acknowledged result is an accepted one: the job counts at least as many completed.
     if (status.counts.completed < measured.acked) throw new Error(`acked ${measured.acked} results but the job counts ${status.counts.completed} completed`);
     if (status.counts.failed > 0) throw new Error(`${status.counts.failed} tasks failed: ${JSON.stringify(status.counts)}`);
+    if (status.counts.pending === 0) throw new Error(`the job ran out of tasks (${options.tasks}): its rate is not the coordinator's; raise --tasks`);
     return { ...measured, completed: status.counts.completed };
   } finally {
     await coordinator.stop();
@@ -233,9 +270,14 @@ export function coordinatorBudget(bareRate: number, goalRatio: number, cores: nu
   return { allThreadsMs: Math.max(0, cores * perResultMs - clientCpuMsPerResult), oneThreadMs: perResultMs };
 }
 
-/** Bare server, then coordinator, with the same clients: the figure is the coordinator's rate. */
+/**
+ * Bare server, floor server, then coordinator, with the same clients: the figure is the
+ * coordinator's rate; the floor's rate over the bare server's bounds the ratio any coordinator
+ * that keeps results durable could reach here.
+ */
 export async function throughputVersusBare(primes: Uint8Array, options: ThroughputOptions): Promise<Figure> {
   const bare = await againstBare(18300, options);
+  const floor = await againstFloor(18305, options);
   const coordinator = await againstCoordinator(18310, primes, options);
   const goalRatio = 0.6;
   const budget = coordinator.clientCpuMsPerResult === null ? undefined : coordinatorBudget(bare.resultsPerSecond, goalRatio, availableParallelism(), coordinator.clientCpuMsPerResult);
@@ -260,6 +302,11 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
       bareLeaseRttP99Ms: round(bare.rttP99Ms, 2),
       clientCpuMsPerResult: coordinator.clientCpuMsPerResult === null ? null : round(coordinator.clientCpuMsPerResult, 3),
       bareClientCpuMsPerResult: bare.clientCpuMsPerResult === null ? null : round(bare.clientCpuMsPerResult, 3),
+      floorResultsPerSecond: round(floor.resultsPerSecond, 0),
+      floorCpuMsPerResult: floor.cpuMsPerResult === null ? null : round(floor.cpuMsPerResult, 3),
+      floorClientCpuMsPerResult: floor.clientCpuMsPerResult === null ? null : round(floor.clientCpuMsPerResult, 3),
+      floorLeaseRttP50Ms: round(floor.rttP50Ms, 2),
+      floorRatioToBare: round(floor.resultsPerSecond / bare.resultsPerSecond, 3),
       cores: availableParallelism(),
       budgetAllThreadsMsPerResult: budget ? round(budget.allThreadsMs, 3) : null,
       budgetOneThreadMsPerResult: budget ? round(budget.oneThreadMs, 3) : null,

@@ -1,0 +1,153 @@
+/**
+ * A child process of the throughput benchmark: the least a coordinator can do per result and
+ * still keep the promise about results. A Socket.IO server on `/volunteer` over the real schema
+ * (a real job, made by the store's own migrations and job creation, of the same tiny tasks) that
+ * grants leases of the job's tasks from memory and, for each result of a live lease granted on
+ * the same connection, writes the task completed with its output and its place in the job's
+ * completion order, acknowledging it only after the transaction holding it committed (group
+ * commit: one transaction for what arrived during the previous one).
+ *
+ * Left out on purpose: validation, quorum, reputation, quotas, fairness, deadlines, lease rows,
+ * restart adoption, every defence. What is left, any design on this transport and this database
+ * pays, so its rate over the bare server's bounds what a coordinator can reach with these clients
+ * on this machine.
+ */
+import { createServer } from 'node:http';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Server } from 'socket.io';
+import { openSqliteStore } from '../server/src/store/index.ts';
+import { encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
+
+const port = Number(process.env['PORT']);
+const tasks = Number(process.env['TASKS'] ?? 60_000);
+const dir = process.env['FLOOR_DIR'] ?? '.tmp/bench-floor';
+const JOB = 'job-floor';
+const MODULE = 'f'.repeat(64);
+
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const file = join(dir, 'db.sqlite');
+const store = await openSqliteStore({ file });
+await store.saveModule({ hash: MODULE, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 0 });
+await store.createJob({
+  id: JOB,
+  moduleHash: MODULE,
+  redundancy: 1,
+  quorum: 1,
+  deadlineMs: 60_000,
+  maxAttempts: 3,
+  priority: 1,
+  createdAt: Date.now(),
+  inputs: Array.from({ length: tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20)),
+});
+await store.close();
+
+// The store's own settings: WAL, synchronous NORMAL (a commit survives a SIGKILL).
+const db = new Database(file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('foreign_keys = ON');
+for (const pragma of (process.env['FLOOR_PRAGMA'] ?? '').split(';').filter(Boolean)) db.pragma(pragma);
+const pick = db.prepare(`select idx, input from tasks where job_id = ? and state = 'pending' and idx >= ? order by idx limit 1024`);
+const complete = db.prepare(`update tasks set state = 'completed', live = 0, output = ?, settled_seq = ?, updated_at = ? where job_id = ? and idx = ?`);
+const settle = db.prepare(`update jobs set settled_count = settled_count + ? where id = ?`);
+
+/** Open tasks not yet granted, read a thousand at a time in index order. */
+let fresh: { idx: number; input: Uint8Array }[] = [];
+let nextIdx = 0;
+function take(): { idx: number; input: Uint8Array } | undefined {
+  if (fresh.length === 0) {
+    fresh = (pick.all(JOB, nextIdx) as { idx: number; input: Uint8Array }[]).reverse();
+    if (fresh.length > 0) nextIdx = fresh[0]!.idx + 1;
+  }
+  return fresh.pop();
+}
+
+/** Live leases: which task, granted on which connection. */
+const leases = new Map<string, { idx: number; socketId: string }>();
+let leaseCount = 0;
+let settled = 0;
+
+/** Results waiting for the next transaction, and the acknowledgements waiting for its commit. */
+let writes: { idx: number; output: Uint8Array }[] = [];
+let acks: (() => void)[] = [];
+let scheduled = false;
+
+function commitWrites(): void {
+  scheduled = false;
+  const batch = writes;
+  const answered = acks;
+  writes = [];
+  acks = [];
+  const now = Date.now();
+  db.transaction(() => {
+    for (const { idx, output } of batch) complete.run(output, ++settled, now, JOB, idx);
+    if (batch.length > 0) settle.run(batch.length, JOB);
+  }).immediate();
+  for (const ack of answered) ack();
+}
+
+function schedule(): void {
+  if (process.env['FLOOR_COMMIT'] === 'sync') return commitWrites();
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(commitWrites);
+}
+
+type Answer = { leaseId?: unknown; output?: unknown };
+
+/** The outcome of one answer: queued for the next commit, or refused at once. */
+function answer(socketId: string, given: Answer): { ok: true } | { error: string } {
+  const lease = typeof given.leaseId === 'string' ? leases.get(given.leaseId) : undefined;
+  if (!lease || lease.socketId !== socketId || !(given.output instanceof Uint8Array)) return { error: 'stale_lease' };
+  leases.delete(given.leaseId as string);
+  writes.push({ idx: lease.idx, output: given.output });
+  return { ok: true };
+}
+
+const http = createServer();
+const io = new Server(http, { serveClient: false });
+io.of('/volunteer').on('connection', (socket) => {
+  socket.on('lease', (request: { slots: number }, ack: (reply: unknown) => void) => {
+    const granted = [];
+    for (let n = 0; n < request.slots; n++) {
+      const task = take();
+      if (!task) break;
+      const leaseId = `floor-${(leaseCount++).toString(36)}`;
+      leases.set(leaseId, { idx: task.idx, socketId: socket.id });
+      granted.push({
+        leaseId,
+        taskId: `${JOB}:${task.idx}`,
+        job: { id: JOB, title: null, purpose: null },
+        module: { hash: MODULE, url: `/modules/${MODULE}.wasm` },
+        input: task.input,
+        deadline: Date.now() + 60_000,
+        limits: { timeMs: 60_000, maxMemoryBytes: 2 ** 28, maxOutputBytes: 2 ** 22 },
+      });
+    }
+    ack({ leases: granted });
+  });
+  socket.on('result', (payload: Answer, ack: (reply: unknown) => void) => {
+    const outcome = answer(socket.id, payload);
+    if ('error' in outcome) return ack(outcome);
+    acks.push(() => ack(outcome));
+    schedule();
+  });
+  socket.on('results', (payload: { results: Answer[] }, ack: (reply: unknown) => void) => {
+    const outcomes = payload.results.map((one) => answer(socket.id, one));
+    acks.push(() => ack({ outcomes }));
+    schedule();
+  });
+});
+
+http.listen(port, '127.0.0.1', () => process.send?.('listening'));
+process.on('SIGTERM', () => {
+  io.close();
+  const count = db.prepare(`select count(*) as n from tasks where job_id = ? and state = ?`);
+  const completed = (count.get(JOB, 'completed') as { n: number }).n;
+  const pending = (count.get(JOB, 'pending') as { n: number }).n;
+  // The parent checks that every acknowledged result was written, and that work never ran out.
+  process.send?.({ completed, pending }, () => process.exit(0));
+});
