@@ -194,20 +194,22 @@ function explain(figures: Figure[]): string[] {
   const flood = figures.find((figure) => figure.name === 'flood-honest-share');
   if (flood) {
     const d = flood.detail;
+    const pair = (name: string) =>
+      `${d[name]} (${d[`${name}Min`]}–${d[`${name}Max`]}), against ${d[`${name}Control`]} (${d[`${name}ControlMin`]}–` +
+      `${d[`${name}ControlMax`]}) for its control: **${d[`${name}OverControl`]}**`;
     lines.push(
       '- **Floods.** An honest volunteer (tiny tasks, answered at once) works beside each socket attack of issue 9, the ' +
         'coordinator on its production socket limits; its throughput during the attack over its throughput just before ' +
-        `and after, medians of ${d['shortRounds']} or ${d['resultRounds']} rounds with their ranges (goal ${d['goal']}): ` +
-        `one socket sending 10,000 \`lease\` events ${d['leaseFlood']} (${d['leaseFloodMin']}–${d['leaseFloodMax']}); ` +
-        `10,000 events without an acknowledgement ${d['silentFlood']} (${d['silentFloodMin']}–${d['silentFloodMax']}; each ` +
-        'of these two attacks is over in well under a second, so single rounds swing widely); 400 sockets each sending a ' +
-        `4 MiB result for a made-up lease ${d['resultFlood']} (${d['resultFloodMin']}–${d['resultFloodMax']}). The attacker ` +
-        'runs on the same 2 cores at the lowest priority, and that is not free: the same result flood sent to a sink of its ' +
-        `own that never reads left the honest volunteer ${d['resultFloodControl']} (${d['resultFloodControlMin']}–` +
-        `${d['resultFloodControlMax']}) of its throughput (rounds interleaved with the real ` +
-        `attack), so what the coordinator's defences cost is about ${d['resultFloodOverControl']} (the attack's share over ` +
-        "the control's). A probe of `/api/v1/health` every 25 ms runs before, during and after each attack alike: it " +
-        'costs the honest volunteer about 8% by itself, and ran only during the attacks until 2026-12-03. No honest task failed.' +
+        `and after, medians of ${d['shortRounds']} or ${d['resultRounds']} rounds with their ranges. The attacker runs on ` +
+        'the same 2 cores at the lowest priority, and that is not free: each round is paired with a control, the same ' +
+        'attacker process sending the same packets to a sink of its own that never reads or answers, for as long as the ' +
+        "attack lasted. The control's share is what the attacker's process takes from the shared machine; the attack's " +
+        `share over its control's is what the coordinator's handling costs (goal ${d['goal']}). ` +
+        `One socket sending 10,000 \`lease\` events (over in ${d['leaseFloodMs']} ms): ${pair('leaseFlood')}; ` +
+        `10,000 events without an acknowledgement (${d['silentFloodMs']} ms): ${pair('silentFlood')}; ` +
+        `400 sockets each sending a 4 MiB result for a made-up lease (${d['resultFloodMs']} ms): ${pair('resultFlood')}. ` +
+        'Attacks this short make single rounds swing widely. A probe of `/api/v1/health` every 25 ms runs before, during ' +
+        'and after each attack alike (it costs the honest volunteer about 8% by itself). No honest task failed.' +
         (typeof d['resultFloodConnecting'] === 'number'
           ? ` Not in these shares: the ${d['resultFloodConnectingMs']} ms (median) in which the result flood's 400 sockets ` +
             `connect, before their first packet. Meanwhile the honest volunteer kept ${d['resultFloodConnecting']} ` +

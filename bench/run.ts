@@ -282,7 +282,7 @@ const steps: Record<string, () => Promise<void>> = {
   'accept-1m-inputs': async () => report(await acceptInputs(primes, 1_000_000)),
   'crowd-at-once': async () => report(await crowd(20_000)),
   'idle-connections': async () => (await idleConnections({ volunteers: 50_000 })).forEach(report),
-  'flood-honest-share': async () => report(await floodShares({ short: 5, results: 3 })),
+  'flood-honest-share': async () => report(await floodShares({ short: 7, results: 5 })),
 };
 // `npm run bench -- --only a,b` runs some figures and prints them without rewriting the report.
 const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : undefined;

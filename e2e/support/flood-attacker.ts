@@ -22,7 +22,11 @@ interface Attack {
   sockets?: number;
   bytes?: number;
   addresses?: string[];
-  /** How long a result waits for its answer before the attacker gives up (ms). */
+  /**
+   * How long the attacker waits for answers (a result's or a lease request's) or, for `silent`,
+   * for its connection to be closed, before it gives up (ms). The controls set it, so that an
+   * attack on a sink that never answers lasts about as long as the real one.
+   */
   giveUpMs?: number;
   /** Attack a sink of this process instead of `url` (the control). */
   sink?: boolean;
@@ -77,7 +81,7 @@ async function main(): Promise<Record<string, unknown>> {
   const count = attack.count ?? 10_000;
   if (attack.kind === 'silent') {
     for (let i = 0; i < count; i++) socket.emit('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'nothing' });
-    const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+    const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), attack.giveUpMs ?? 3000))]);
     socket.disconnect();
     return { connected: 1, sent: count, ended: reason };
   }
@@ -85,7 +89,7 @@ async function main(): Promise<Record<string, unknown>> {
   for (let i = 0; i < count; i++) {
     answers.push(
       new Promise((resolve) => {
-        socket.timeout(10_000).emit('lease', { slots: 128, workers: 64 }, (error: Error | null, reply: Reply) => resolve(error ? 'unanswered' : codeOf(reply)));
+        socket.timeout(attack.giveUpMs ?? 10_000).emit('lease', { slots: 128, workers: 64 }, (error: Error | null, reply: Reply) => resolve(error ? 'unanswered' : codeOf(reply)));
       }),
     );
   }

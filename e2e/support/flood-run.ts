@@ -140,6 +140,8 @@ export interface AttackRun {
   report: Record<string, unknown>;
   /** Honest tasks a second while the attack ran, and around it (the mean of just before and just after). */
   during: number;
+  /** How long the attack was measured: from its first packet to the attacker's exit (ms). */
+  duringMs: number;
   before: number;
   /**
    * Honest tasks a second while the attacker's sockets connected, before its first packet (each
@@ -254,6 +256,7 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     probe.record(true);
     const code = await exited;
     const during = whileAttacking.rate();
+    const duringMs = whileAttacking.ms();
     probe.record(false);
     // Before and after, so that a drift of the machine's load counts for both sides.
     const after = await tasksPerSecond(honest, AROUND_MS);
@@ -261,7 +264,7 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
     if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
     const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    return { report, during, before: (before + after) / 2, connecting, connectingMs, slowestHealthMs, peakBuffers };
+    return { report, during, duringMs, before: (before + after) / 2, connecting, connectingMs, slowestHealthMs, peakBuffers };
   } finally {
     probe.halt();
   }
