@@ -61,7 +61,14 @@ function explain(figures: Figure[]): string[] {
             `writes each result durably (its task row and its place in the completion order, acknowledged after the ` +
             `commit; no validation, lease rows, quorum, reputation or fairness), reached ${d['floorResultsPerSecond']}/s in ` +
             `the same run at ${d['floorCpuMsPerResult']} ms of CPU per result: a ratio of ${d['floorRatioToBare']} to the bare ` +
-            `server. The transport and the database leave room for the goal; the coordinator's own work per result is the gap.`
+            `server. The transport and the database leave room for the goal; the coordinator's own work per result is the gap.` +
+            (typeof d['floorClaimsResultsPerSecond'] === 'number'
+              ? ` Climbing towards the coordinator's schema: marking each granted task leased in the transaction that grants it ` +
+                `(the grant acknowledged after its commit) gave ${d['floorClaimsResultsPerSecond']}/s at ` +
+                `${d['floorClaimsCpuMsPerResult']} ms (ratio ${d['floorClaimsRatioToBare']}); with a lease row inserted per grant ` +
+                `and ended at its result as well, ${d['floorLeasesResultsPerSecond']}/s at ${d['floorLeasesCpuMsPerResult']} ms ` +
+                `(ratio ${d['floorLeasesRatioToBare']}).`
+              : '')
           : ''),
     );
   }

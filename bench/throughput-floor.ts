@@ -11,6 +11,11 @@
  * restart adoption, every defence. What is left, any design on this transport and this database
  * pays, so its rate over the bare server's bounds what a coordinator can reach with these clients
  * on this machine.
+ *
+ * `FLOOR_WRITES` climbs the ladder towards the schema the coordinator writes (for the profile's
+ * reading, not the figure): `claims` also marks each granted task leased in the transaction that
+ * grants it (the grant acknowledged after its commit); `leases` also inserts a lease row per grant
+ * and ends it at the result.
  */
 import { createServer } from 'node:http';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -53,6 +58,13 @@ for (const pragma of (process.env['FLOOR_PRAGMA'] ?? '').split(';').filter(Boole
 const pick = db.prepare(`select idx, input from tasks where job_id = ? and state = 'pending' and idx >= ? order by idx limit 1024`);
 const complete = db.prepare(`update tasks set state = 'completed', live = 0, output = ?, settled_seq = ?, updated_at = ? where job_id = ? and idx = ?`);
 const settle = db.prepare(`update jobs set settled_count = settled_count + ? where id = ?`);
+const writesAtClaim = process.env['FLOOR_WRITES'] === 'claims' || process.env['FLOOR_WRITES'] === 'leases';
+const leaseRows = process.env['FLOOR_WRITES'] === 'leases';
+const markLeased = db.prepare(`update tasks set state = 'running', live = 1, attempts = attempts + 1, updated_at = ? where job_id = ? and idx = ?`);
+const insertLease = db.prepare(
+  `insert into leases (id, job_id, task_idx, volunteer_id, session_id, site_key, state, issued_at, deadline, address) values (?, ?, ?, ?, ?, 'site', 'active', ?, ?, '127.0.0.1')`,
+);
+const endLease = db.prepare(`update leases set state = 'completed', ended_at = ?, cpu_ms = 0, verdict = 'unchecked' where id = ?`);
 
 /** Open tasks not yet granted, read a thousand at a time in index order. */
 let fresh: { idx: number; input: Uint8Array }[] = [];
@@ -70,20 +82,30 @@ const leases = new Map<string, { idx: number; socketId: string }>();
 let leaseCount = 0;
 let settled = 0;
 
-/** Results waiting for the next transaction, and the acknowledgements waiting for its commit. */
-let writes: { idx: number; output: Uint8Array }[] = [];
+/** Grants and results waiting for the next transaction, and the acknowledgements waiting for its commit. */
+let grants: { idx: number; leaseId: string; socketId: string }[] = [];
+let writes: { idx: number; leaseId: string; output: Uint8Array }[] = [];
 let acks: (() => void)[] = [];
 let scheduled = false;
 
 function commitWrites(): void {
   scheduled = false;
   const batch = writes;
+  const granted = grants;
   const answered = acks;
   writes = [];
+  grants = [];
   acks = [];
   const now = Date.now();
   db.transaction(() => {
-    for (const { idx, output } of batch) complete.run(output, ++settled, now, JOB, idx);
+    for (const { idx, leaseId, socketId } of granted) {
+      markLeased.run(now, JOB, idx);
+      if (leaseRows) insertLease.run(leaseId, JOB, idx, socketId, socketId, now, now + 60_000);
+    }
+    for (const { idx, leaseId, output } of batch) {
+      if (leaseRows) endLease.run(now, leaseId);
+      complete.run(output, ++settled, now, JOB, idx);
+    }
     if (batch.length > 0) settle.run(batch.length, JOB);
   }).immediate();
   for (const ack of answered) ack();
@@ -103,7 +125,7 @@ function answer(socketId: string, given: Answer): { ok: true } | { error: string
   const lease = typeof given.leaseId === 'string' ? leases.get(given.leaseId) : undefined;
   if (!lease || lease.socketId !== socketId || !(given.output instanceof Uint8Array)) return { error: 'stale_lease' };
   leases.delete(given.leaseId as string);
-  writes.push({ idx: lease.idx, output: given.output });
+  writes.push({ idx: lease.idx, leaseId: given.leaseId as string, output: given.output });
   return { ok: true };
 }
 
@@ -111,12 +133,13 @@ const http = createServer();
 const io = new Server(http, { serveClient: false });
 io.of('/volunteer').on('connection', (socket) => {
   socket.on('lease', (request: { slots: number }, ack: (reply: unknown) => void) => {
-    const granted = [];
+    const granted: Record<string, unknown>[] = [];
     for (let n = 0; n < request.slots; n++) {
       const task = take();
       if (!task) break;
       const leaseId = `floor-${(leaseCount++).toString(36)}`;
       leases.set(leaseId, { idx: task.idx, socketId: socket.id });
+      if (writesAtClaim) grants.push({ idx: task.idx, leaseId, socketId: socket.id });
       granted.push({
         leaseId,
         taskId: `${JOB}:${task.idx}`,
@@ -127,7 +150,9 @@ io.of('/volunteer').on('connection', (socket) => {
         limits: { timeMs: 60_000, maxMemoryBytes: 2 ** 28, maxOutputBytes: 2 ** 22 },
       });
     }
-    ack({ leases: granted });
+    if (!writesAtClaim) return ack({ leases: granted });
+    acks.push(() => ack({ leases: granted }));
+    schedule();
   });
   socket.on('result', (payload: Answer, ack: (reply: unknown) => void) => {
     const outcome = answer(socket.id, payload);

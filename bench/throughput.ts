@@ -140,13 +140,17 @@ async function againstBare(port: number, options: ThroughputOptions): Promise<Me
   }
 }
 
+/** What the floor server writes (`throughput-floor.ts`): each rung adds to the one before. */
+type FloorWrites = 'results' | 'claims' | 'leases';
+
 /**
  * The floor server (`throughput-floor.ts`): the least per result that keeps results durable,
- * over the real schema. Checks that it wrote every result it acknowledged and never ran out of work.
+ * over the real schema, or with `writes` a rung closer to the coordinator's schema. Checks that
+ * it wrote every result it acknowledged and never ran out of work.
  */
-async function againstFloor(port: number, options: ThroughputOptions): Promise<Measured> {
+async function againstFloor(port: number, options: ThroughputOptions, writes: FloorWrites = 'results'): Promise<Measured> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'bench/throughput-floor.ts'], {
-    env: { ...process.env, PORT: String(port), TASKS: String(Math.max(options.tasks, FLOOR_TASKS)) },
+    env: { ...process.env, PORT: String(port), TASKS: String(Math.max(options.tasks, FLOOR_TASKS)), FLOOR_WRITES: writes },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let measured: Measured | undefined;
@@ -271,13 +275,15 @@ export function coordinatorBudget(bareRate: number, goalRatio: number, cores: nu
 }
 
 /**
- * Bare server, floor server, then coordinator, with the same clients: the figure is the
- * coordinator's rate; the floor's rate over the bare server's bounds the ratio any coordinator
- * that keeps results durable could reach here.
+ * Bare server, floor server (and its two rungs towards the coordinator's schema), then the
+ * coordinator, with the same clients: the figure is the coordinator's rate; the floor's rate over
+ * the bare server's bounds the ratio any coordinator that keeps results durable could reach here.
  */
 export async function throughputVersusBare(primes: Uint8Array, options: ThroughputOptions): Promise<Figure> {
   const bare = await againstBare(18300, options);
   const floor = await againstFloor(18305, options);
+  const withClaims = await againstFloor(18306, options, 'claims');
+  const withLeases = await againstFloor(18307, options, 'leases');
   const coordinator = await againstCoordinator(18310, primes, options);
   const goalRatio = 0.6;
   const budget = coordinator.clientCpuMsPerResult === null ? undefined : coordinatorBudget(bare.resultsPerSecond, goalRatio, availableParallelism(), coordinator.clientCpuMsPerResult);
@@ -307,6 +313,13 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
       floorClientCpuMsPerResult: floor.clientCpuMsPerResult === null ? null : round(floor.clientCpuMsPerResult, 3),
       floorLeaseRttP50Ms: round(floor.rttP50Ms, 2),
       floorRatioToBare: round(floor.resultsPerSecond / bare.resultsPerSecond, 3),
+      // The ladder towards the coordinator's schema: the grant's task write (grant acknowledged after its commit), then lease rows.
+      floorClaimsResultsPerSecond: round(withClaims.resultsPerSecond, 0),
+      floorClaimsCpuMsPerResult: withClaims.cpuMsPerResult === null ? null : round(withClaims.cpuMsPerResult, 3),
+      floorClaimsRatioToBare: round(withClaims.resultsPerSecond / bare.resultsPerSecond, 3),
+      floorLeasesResultsPerSecond: round(withLeases.resultsPerSecond, 0),
+      floorLeasesCpuMsPerResult: withLeases.cpuMsPerResult === null ? null : round(withLeases.cpuMsPerResult, 3),
+      floorLeasesRatioToBare: round(withLeases.resultsPerSecond / bare.resultsPerSecond, 3),
       cores: availableParallelism(),
       budgetAllThreadsMsPerResult: budget ? round(budget.allThreadsMs, 3) : null,
       budgetOneThreadMsPerResult: budget ? round(budget.oneThreadMs, 3) : null,
