@@ -2,7 +2,8 @@
  * A child process of the throughput benchmark: the least a coordinator can do per result and
  * still keep the promise about results. A Socket.IO server on `/volunteer` over the real schema
  * (a real job, made by the store's own migrations and job creation, of the same tiny tasks) that
- * grants leases of the job's tasks from memory and, for each result of a live lease granted on
+ * reads the job's open tasks a thousand at a time and grants them from memory, no write per
+ * grant, and, for each result of a live lease granted on
  * the same connection, writes the task completed with its output and its place in the job's
  * completion order, acknowledging it only after the transaction holding it committed (group
  * commit: one transaction for what arrived during the previous one).
@@ -22,39 +23,28 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Server } from 'socket.io';
-import { openSqliteStore } from '../server/src/store/index.ts';
+import { createFloorDatabase, FLOOR_MODULE_HASH as MODULE } from './floor-database.ts';
 import { encodePrimesInput } from '../wasm/tasks/primes/codec.ts';
 
 const port = Number(process.env['PORT']);
 const tasks = Number(process.env['TASKS'] ?? 60_000);
 const dir = process.env['FLOOR_DIR'] ?? '.tmp/bench-floor';
 const JOB = 'job-floor';
-const MODULE = 'f'.repeat(64);
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'db.sqlite');
-const store = await openSqliteStore({ file });
-await store.saveModule({ hash: MODULE, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 0 });
-await store.createJob({
-  id: JOB,
-  moduleHash: MODULE,
-  redundancy: 1,
-  quorum: 1,
-  deadlineMs: 60_000,
-  maxAttempts: 3,
-  priority: 1,
-  createdAt: Date.now(),
-  inputs: Array.from({ length: tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20)),
-});
-await store.close();
+await createFloorDatabase(
+  file,
+  JOB,
+  Array.from({ length: tasks }, (_, i) => encodePrimesInput((i % 1000) * 20, (i % 1000) * 20 + 20)),
+);
 
 // The store's own settings: WAL, synchronous NORMAL (a commit survives a SIGKILL).
 const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('foreign_keys = ON');
-for (const pragma of (process.env['FLOOR_PRAGMA'] ?? '').split(';').filter(Boolean)) db.pragma(pragma);
 const pick = db.prepare(`select idx, input from tasks where job_id = ? and state = 'pending' and idx >= ? order by idx limit 1024`);
 const complete = db.prepare(`update tasks set state = 'completed', live = 0, output = ?, settled_seq = ?, updated_at = ? where job_id = ? and idx = ?`);
 const settle = db.prepare(`update jobs set settled_count = settled_count + ? where id = ?`);
@@ -112,7 +102,6 @@ function commitWrites(): void {
 }
 
 function schedule(): void {
-  if (process.env['FLOOR_COMMIT'] === 'sync') return commitWrites();
   if (scheduled) return;
   scheduled = true;
   setImmediate(commitWrites);
@@ -121,11 +110,13 @@ function schedule(): void {
 type Answer = { leaseId?: unknown; output?: unknown };
 
 /** The outcome of one answer: queued for the next commit, or refused at once. */
-function answer(socketId: string, given: Answer): { ok: true } | { error: string } {
-  const lease = typeof given.leaseId === 'string' ? leases.get(given.leaseId) : undefined;
-  if (!lease || lease.socketId !== socketId || !(given.output instanceof Uint8Array)) return { error: 'stale_lease' };
-  leases.delete(given.leaseId as string);
-  writes.push({ idx: lease.idx, leaseId: given.leaseId as string, output: given.output });
+function answer(socketId: string, given: Answer | undefined): { ok: true } | { error: string } {
+  const leaseId = typeof given?.leaseId === 'string' ? given.leaseId : '';
+  const output = given?.output;
+  const lease = leases.get(leaseId);
+  if (!lease || lease.socketId !== socketId || !(output instanceof Uint8Array)) return { error: 'stale_lease' };
+  leases.delete(leaseId);
+  writes.push({ idx: lease.idx, leaseId, output });
   return { ok: true };
 }
 
@@ -160,8 +151,8 @@ io.of('/volunteer').on('connection', (socket) => {
     acks.push(() => ack(outcome));
     schedule();
   });
-  socket.on('results', (payload: { results: Answer[] }, ack: (reply: unknown) => void) => {
-    const outcomes = payload.results.map((one) => answer(socket.id, one));
+  socket.on('results', (payload: { results?: unknown } | undefined, ack: (reply: unknown) => void) => {
+    const outcomes = (Array.isArray(payload?.results) ? (payload.results as Answer[]) : []).map((one) => answer(socket.id, one));
     acks.push(() => ack({ outcomes }));
     schedule();
   });
@@ -174,5 +165,6 @@ process.on('SIGTERM', () => {
   const completed = (count.get(JOB, 'completed') as { n: number }).n;
   const pending = (count.get(JOB, 'pending') as { n: number }).n;
   // The parent checks that every acknowledged result was written, and that work never ran out.
-  process.send?.({ completed, pending }, () => process.exit(0));
+  if (process.send) process.send({ completed, pending }, () => process.exit(0));
+  else process.exit(0);
 });

@@ -2,10 +2,12 @@
  * Coordinator throughput against its transport, for `npm run bench`: N raw Socket.IO volunteers
  * (`throughput-volunteers.ts`, no wasm: each lease answered at once with its computed output) in 2
  * child processes, first against a bare Socket.IO server that only acknowledges the same events
- * (`throughput-bare.ts`), then against a real coordinator process on SQLite with one job of tiny
- * tasks at r = 1. Each is measured over the same window after a warm-up: results acknowledged per
- * second, the server child's CPU per result, lease round trips p50/p99 under that load. The
- * coordinator's rate over the bare server's is the figure (same clients, same run).
+ * (`throughput-bare.ts`), then against a floor server that only writes each result durably and
+ * two rungs of it closer to the coordinator's schema (`throughput-floor.ts`), then against a real
+ * coordinator process on SQLite with one job of tiny tasks at r = 1. Each is measured over the same
+ * window after a warm-up: results acknowledged per second, the server child's CPU per result, lease
+ * round trips p50/p99 under that load. The coordinator's rate over the bare server's is the figure
+ * (same clients, same run).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -39,7 +41,10 @@ interface Measured {
   clientCpuMsPerResult: number | null;
   rttP50Ms: number;
   rttP99Ms: number;
+  /** Results acknowledged in the window. */
   acked: number;
+  /** Results acknowledged from the start to the window's end (warm-up included). */
+  ackedTotal: number;
   refused: number;
 }
 
@@ -115,6 +120,7 @@ async function measure(urls: string[], siteKey: string, serverPids: number[], op
       rttP50Ms: percentile(rtts, 50),
       rttP99Ms: percentile(rtts, 99),
       acked,
+      ackedTotal: after.acked,
       refused: after.refused - before.refused,
     };
   } finally {
@@ -153,6 +159,14 @@ async function againstFloor(port: number, options: ThroughputOptions, writes: Fl
     env: { ...process.env, PORT: String(port), TASKS: String(Math.max(options.tasks, FLOOR_TASKS)), FLOOR_WRITES: writes },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // Its last message (its task counts, sent when it is told to stop) or the end of its IPC channel.
+  const counted = new Promise<{ completed: number; pending: number } | undefined>((resolve) => {
+    server.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'completed' in message) resolve(message as { completed: number; pending: number });
+    });
+    server.once('disconnect', () => resolve(undefined));
+  });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   let measured: Measured | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -160,21 +174,15 @@ async function againstFloor(port: number, options: ThroughputOptions, writes: Fl
       server.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
     });
     measured = await measure([`http://127.0.0.1:${port}`], 'floor', [server.pid!], options);
-    return measured;
   } finally {
-    const written = new Promise<{ completed: number; pending: number } | undefined>((resolve) => {
-      server.once('message', (message: { completed: number; pending: number }) => resolve(message));
-      server.once('exit', () => resolve(undefined));
-    });
-    server.kill('SIGTERM');
-    const counts = await written;
-    if (server.exitCode === null) await new Promise((resolve) => server.once('exit', resolve));
-    if (measured) {
-      if (!counts) throw new Error('the floor server exited without counting its tasks');
-      if (counts.completed < measured.acked) throw new Error(`the floor server acknowledged ${measured.acked} results but wrote ${counts.completed}`);
-      if (counts.pending === 0) throw new Error('the floor server ran out of tasks: its rate is not the transport\'s');
-    }
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
   }
+  const counts = await counted;
+  await exited;
+  if (!counts) throw new Error(`the floor server exited (${server.exitCode ?? server.signalCode}) without counting its tasks`);
+  if (counts.completed < measured.ackedTotal) throw new Error(`the floor server acknowledged ${measured.ackedTotal} results but wrote ${counts.completed}`);
+  if (counts.pending === 0) throw new Error("the floor server ran out of tasks: its rate is not the transport's");
+  return measured;
 }
 
 /** Tasks of the floor server's job: it runs at up to about 25,000 results/s here, over a warm-up and a window. */
@@ -200,7 +208,7 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
     const measured = await measure([coordinator.url], siteKey, [coordinator.child.pid!], options);
     const status = await api.jobStatus(jobId);
     // Every acknowledged result is an accepted one: the job counts at least as many completed.
-    if (status.counts.completed < measured.acked) throw new Error(`acked ${measured.acked} results but the job counts ${status.counts.completed} completed`);
+    if (status.counts.completed < measured.ackedTotal) throw new Error(`acked ${measured.ackedTotal} results but the job counts ${status.counts.completed} completed`);
     if (status.counts.failed > 0) throw new Error(`${status.counts.failed} tasks failed: ${JSON.stringify(status.counts)}`);
     if (status.counts.pending === 0) throw new Error(`the job ran out of tasks (${options.tasks}): its rate is not the coordinator's; raise --tasks`);
     return { ...measured, completed: status.counts.completed };

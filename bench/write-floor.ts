@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../server/src/store/index.ts';
+import { createFloorDatabase } from './floor-database.ts';
 import { median, round } from './common.ts';
 import type { Figure } from './report.ts';
 
@@ -25,22 +25,11 @@ async function floorOnce(leaseRows: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sparecycles-floor-'));
   try {
     const file = join(dir, 'db.sqlite');
-    // The real schema and a real job, through the store's own migrations and job creation.
-    const store = await openSqliteStore({ file });
-    const hash = 'a'.repeat(64);
-    await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([0]), createdAt: 0 });
-    await store.createJob({
-      id: 'job-floor',
-      moduleHash: hash,
-      redundancy: 1,
-      quorum: 1,
-      deadlineMs: 60_000,
-      maxAttempts: 3,
-      priority: 1,
-      createdAt: Date.now(),
-      inputs: Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i & 255, i >> 8)),
-    });
-    await store.close();
+    await createFloorDatabase(
+      file,
+      'job-floor',
+      Array.from({ length: TASKS }, (_, i) => Uint8Array.of(i & 255, i >> 8)),
+    );
 
     const db = new Database(file);
     try {

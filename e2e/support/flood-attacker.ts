@@ -5,6 +5,8 @@
  * - `results`: `sockets` connections (spread over the loopback `addresses`) each send one result
  *   of `bytes` bytes for a made-up lease;
  * - `silent`: one socket sends `count` events without an acknowledgement callback.
+ * With `repeat`, a `leases` or `silent` attack is that many floods back to back, each from a
+ * socket of its own (opened beforehand) on the next of `addresses`.
  * With `sink`, the same attack goes to a Socket.IO server in this process that stops reading each
  * connection once it is open: the control, where the attacker does all its own work and the
  * coordinator none. Prints one JSON line: what was sent, answered, refused and how the sockets ended.
@@ -23,17 +25,23 @@ interface Attack {
   bytes?: number;
   addresses?: string[];
   /**
-   * How long the attacker waits for answers (a result's or a lease request's) or, for `silent`,
-   * for its connection to be closed, before it gives up (ms). The controls set it, so that an
-   * attack on a sink that never answers lasts about as long as the real one.
+   * How long after its first packet the attacker stops waiting for answers (a result's or a lease
+   * request's) or, for `silent`, for its connection to be closed (ms). The controls set it, so that
+   * an attack on a sink that never answers lasts about as long as the real one.
    */
   giveUpMs?: number;
   /** Attack a sink of this process instead of `url` (the control). */
   sink?: boolean;
+  /** `leases` and `silent`: this many floods back to back, each from its own socket on the next address (default 1). */
+  repeat?: number;
 }
 
 const attack = JSON.parse(process.argv[2] ?? '{}') as Attack;
 let serial = 0;
+/** When the attacker stops waiting: `giveUpMs` after its first packet, once it is known. */
+let deadline: number | undefined;
+/** How long to wait from now: until the deadline when there is one, else `fallbackMs`. */
+const waitMs = (fallbackMs: number): number => (deadline === undefined ? fallbackMs : Math.max(1, deadline - Date.now()));
 
 function open(localAddress: string): Socket {
   return io(`${attack.url}/volunteer`, {
@@ -66,37 +74,47 @@ async function main(): Promise<Record<string, unknown>> {
     const answers = await Promise.all(
       sockets.map((socket, i) =>
         up[i] === true
-          ? (socket.timeout(attack.giveUpMs ?? 8_000).emitWithAck('result', { leaseId: `made-up-${i}`, output, cpuMs: 1 }) as Promise<Reply>).then(codeOf, (error: Error) => (socket.connected ? error.message : 'closed'))
+          ? (socket.timeout(waitMs(8_000)).emitWithAck('result', { leaseId: `made-up-${i}`, output, cpuMs: 1 }) as Promise<Reply>).then(codeOf, (error: Error) => (socket.connected ? error.message : 'closed'))
           : Promise.resolve(up[i] as string),
       ),
     );
     for (const socket of sockets) socket.disconnect();
     return { connected: up.filter((outcome) => outcome === true).length, answers: tally(answers) };
   }
-  const socket = open(addresses[0]!);
-  const outcome = await connected(socket);
-  if (outcome !== true) return { connected: 0, refused: outcome };
-  const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+  // `repeat` floods back to back, each from a socket of its own on the next address, as that many
+  // attackers one after another: the attack lasts long enough to be measured steadily.
+  const repeat = Math.max(1, Math.floor(attack.repeat ?? 1));
+  const sockets = Array.from({ length: repeat }, (_, i) => open(addresses[i % addresses.length]!));
+  const up = await Promise.all(sockets.map(connected));
+  if (up.some((outcome) => outcome !== true)) return { connected: up.filter((outcome) => outcome === true).length, refused: up.find((outcome) => outcome !== true) };
   attacking();
+  const started = Date.now();
   const count = attack.count ?? 10_000;
-  if (attack.kind === 'silent') {
-    for (let i = 0; i < count; i++) socket.emit('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'nothing' });
-    const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), attack.giveUpMs ?? 3000))]);
+  const answers: string[] = [];
+  const endings: string[] = [];
+  for (const [n, socket] of sockets.entries()) {
+    // A control (`giveUpMs`) shares its time among its floods alike.
+    if (attack.giveUpMs !== undefined) deadline = started + ((n + 1) * attack.giveUpMs) / repeat;
+    const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+    if (attack.kind === 'silent') {
+      for (let i = 0; i < count; i++) socket.emit('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'nothing' });
+      endings.push(await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), waitMs(3000)))]));
+    } else {
+      const settled: Promise<string>[] = [];
+      for (let i = 0; i < count; i++) {
+        settled.push(
+          new Promise((resolve) => {
+            socket.timeout(waitMs(10_000)).emit('lease', { slots: 128, workers: 64 }, (error: Error | null, reply: Reply) => resolve(error ? 'unanswered' : codeOf(reply)));
+          }),
+        );
+      }
+      answers.push(...(await Promise.all(settled)));
+      endings.push(socket.connected ? 'still open' : await closed);
+    }
     socket.disconnect();
-    return { connected: 1, sent: count, ended: reason };
   }
-  const answers: Promise<string>[] = [];
-  for (let i = 0; i < count; i++) {
-    answers.push(
-      new Promise((resolve) => {
-        socket.timeout(attack.giveUpMs ?? 10_000).emit('lease', { slots: 128, workers: 64 }, (error: Error | null, reply: Reply) => resolve(error ? 'unanswered' : codeOf(reply)));
-      }),
-    );
-  }
-  const settled = await Promise.all(answers);
-  const reason = socket.connected ? 'still open' : await closed;
-  socket.disconnect();
-  return { connected: 1, sent: count, answers: tally(settled), ended: reason };
+  const ended = repeat === 1 ? endings[0] : tally(endings);
+  return attack.kind === 'silent' ? { connected: repeat, sent: count * repeat, ended } : { connected: repeat, sent: count * repeat, answers: tally(answers), ended };
 }
 
 /** A `/volunteer` namespace that admits anyone and never reads past the handshake. */
@@ -117,6 +135,7 @@ function connecting(): void {
 
 /** Tells the measuring test that the attack's first packet is about to go. */
 function attacking(): void {
+  if (attack.giveUpMs !== undefined) deadline = Date.now() + attack.giveUpMs;
   process.stdout.write('{"phase":"attacking"}\n');
 }
 

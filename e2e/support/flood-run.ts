@@ -23,7 +23,8 @@ export const MiB = 1024 * 1024;
 const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 /**
  * Tasks of each of the honest volunteer's jobs (a JSON job body holds at most 100,000 inputs): it
- * answers about 1,500 a second, so the chaos test needs one job, the benchmark's rounds three.
+ * answers about 1,500 a second, so the chaos test needs one job, the benchmark's rounds
+ * (about five minutes of them) seven.
  */
 const TASKS_PER_JOB = 100_000;
 
@@ -159,6 +160,12 @@ export interface AttackRun {
 /** How long the honest volunteer is measured before and after each attack. */
 const AROUND_MS = 2_000;
 
+/**
+ * How long after the attacker's exit the "after" window starts: the coordinator's clean-up of the
+ * attack (closing its connections, freeing its buffers) must not lower the baseline it is compared with.
+ */
+const SETTLE_MS = 1_000;
+
 /** The shortest connecting phase whose honest rate is reported. */
 const SHORTEST_PHASE_MS = 100;
 
@@ -259,10 +266,13 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     const duringMs = whileAttacking.ms();
     probe.record(false);
     // Before and after, so that a drift of the machine's load counts for both sides.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const after = await tasksPerSecond(honest, AROUND_MS);
     const { slowestHealthMs, peakBuffers } = await probe.stop();
     if (code !== 0) throw new Error(`the attacker failed (${code}): ${errors}`);
     if (honest.failure() !== undefined) throw new Error(`the honest volunteer stopped: ${String(honest.failure())}`);
+    // No work around the attack (its jobs done) would make every share meaningless.
+    if (!(before > 0 && after > 0)) throw new Error(`the honest volunteer had no work around the attack (${before} and ${after} tasks/s): give the grid more jobs`);
     const report = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown>;
     return { report, during, duringMs, before: (before + after) / 2, connecting, connectingMs, slowestHealthMs, peakBuffers };
   } finally {
