@@ -39,6 +39,8 @@ async function paired(grid: FloodGrid, spec: Record<string, unknown>, rounds: nu
   let lastAttackMs: number | undefined;
   const runAttack = async () => {
     const run = await attack(grid, spec);
+    // A flood whose socket was closed before its turn was not sent: the attack was weaker than its control.
+    if (Number(run.report['skipped'] ?? 0) > 0) throw new Error(`an attack's socket closed before its turn: ${JSON.stringify(run.report)}`);
     lastAttackMs = run.duringMs;
     series.attackMs.push(run.duringMs);
     if (connecting) {
@@ -68,7 +70,7 @@ async function paired(grid: FloodGrid, spec: Record<string, unknown>, rounds: nu
 /**
  * The short floods (one socket's 10,000 events, cut off in well under a second) six times back to
  * back from six addresses: one flood is over too soon for a single volunteer's rate to be measured
- * steadily (single rounds swung from 0.6 to 1.5), six in a row last a few seconds and are harsher.
+ * steadily (single rounds swung from 0.6 to 1.5); six in a row last several times as long and are harsher.
  */
 const SUSTAINED = 6;
 const sustained = (spec: Record<string, unknown>, firstAddress: number): Record<string, unknown> => ({
@@ -84,10 +86,14 @@ export async function floodShares(rounds: { short: number; results: number }): P
     const leases = await paired(grid, sustained(ATTACKS.leases, 20), rounds.short);
     const silent = await paired(grid, sustained(ATTACKS.silent, 30), rounds.short);
     const results = await paired(grid, ATTACKS.results, rounds.results, connecting);
+    let pending = 0;
     for (const jobId of grid.jobIds) {
       const status = await grid.api.jobStatus(jobId);
       if (status.counts.failed > 0) throw new Error(`the attacks failed ${status.counts.failed} honest tasks`);
+      pending += status.counts.pending;
     }
+    // Work running out during the last rounds would lower their baselines unseen.
+    if (pending === 0) throw new Error('the honest volunteer ran out of work: give the grid more jobs');
     // Each series as its median and its range over the rounds (nothing for a series left empty).
     const series = (name: string, values: number[]): Record<string, number> =>
       values.length === 0

@@ -226,8 +226,8 @@ function explain(figures: Figure[]): string[] {
         `10,000 events without an acknowledgement, ${d['floodsPerShortAttack']} floods back to back (${d['silentFloodMs']} ms): ` +
         `${pair('silentFlood')}; 400 sockets each sending a 4 MiB result for a made-up lease (${d['resultFloodMs']} ms): ` +
         `${pair('resultFlood')}. A single flood of 10,000 events is cut off in a few hundred milliseconds, too short for one ` +
-        "volunteer's rate to be measured steadily (single rounds swung from 0.6 to 1.5); several back to back last a few " +
-        'seconds and are harsher. A probe of `/api/v1/health` every 25 ms runs before, during ' +
+        "volunteer's rate to be measured steadily (single rounds swung from 0.6 to 1.5); several back to back last several " +
+        'times as long and are harsher. A probe of `/api/v1/health` every 25 ms runs before, during ' +
         'and after each attack alike (it costs the honest volunteer about 8% by itself). No honest task failed.' +
         (typeof d['resultFloodConnecting'] === 'number'
           ? ` Not in these shares: the ${d['resultFloodConnectingMs']} ms (median) in which the result flood's 400 sockets ` +

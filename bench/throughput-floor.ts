@@ -123,9 +123,11 @@ function answer(socketId: string, given: Answer | undefined): { ok: true } | { e
 const http = createServer();
 const io = new Server(http, { serveClient: false });
 io.of('/volunteer').on('connection', (socket) => {
-  socket.on('lease', (request: { slots: number }, ack: (reply: unknown) => void) => {
+  socket.on('lease', (request: { slots?: unknown } | undefined, ack: unknown) => {
+    if (typeof ack !== 'function') return;
     const granted: Record<string, unknown>[] = [];
-    for (let n = 0; n < request.slots; n++) {
+    const slots = Math.min(64, Number(request?.slots) || 0);
+    for (let n = 0; n < slots; n++) {
       const task = take();
       if (!task) break;
       const leaseId = `floor-${(leaseCount++).toString(36)}`;
@@ -145,13 +147,15 @@ io.of('/volunteer').on('connection', (socket) => {
     acks.push(() => ack({ leases: granted }));
     schedule();
   });
-  socket.on('result', (payload: Answer, ack: (reply: unknown) => void) => {
+  socket.on('result', (payload: Answer | undefined, ack: unknown) => {
+    if (typeof ack !== 'function') return;
     const outcome = answer(socket.id, payload);
     if ('error' in outcome) return ack(outcome);
     acks.push(() => ack(outcome));
     schedule();
   });
-  socket.on('results', (payload: { results?: unknown } | undefined, ack: (reply: unknown) => void) => {
+  socket.on('results', (payload: { results?: unknown } | undefined, ack: unknown) => {
+    if (typeof ack !== 'function') return;
     const outcomes = (Array.isArray(payload?.results) ? (payload.results as Answer[]) : []).map((one) => answer(socket.id, one));
     acks.push(() => ack({ outcomes }));
     schedule();

@@ -85,6 +85,8 @@ async function main(): Promise<Record<string, unknown>> {
   // attackers one after another: the attack lasts long enough to be measured steadily.
   const repeat = Math.max(1, Math.floor(attack.repeat ?? 1));
   const sockets = Array.from({ length: repeat }, (_, i) => open(addresses[i % addresses.length]!));
+  // Each socket's close, heard from the start: one closed while it waits for its turn is skipped.
+  const closings = sockets.map((socket) => new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason))));
   const up = await Promise.all(sockets.map(connected));
   if (up.some((outcome) => outcome !== true)) return { connected: up.filter((outcome) => outcome === true).length, refused: up.find((outcome) => outcome !== true) };
   attacking();
@@ -92,10 +94,16 @@ async function main(): Promise<Record<string, unknown>> {
   const count = attack.count ?? 10_000;
   const answers: string[] = [];
   const endings: string[] = [];
+  let skipped = 0;
   for (const [n, socket] of sockets.entries()) {
     // A control (`giveUpMs`) shares its time among its floods alike.
     if (attack.giveUpMs !== undefined) deadline = started + ((n + 1) * attack.giveUpMs) / repeat;
-    const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+    const closed = closings[n]!;
+    if (!socket.connected) {
+      skipped++;
+      endings.push(`closed before its turn: ${await closed}`);
+      continue;
+    }
     if (attack.kind === 'silent') {
       for (let i = 0; i < count; i++) socket.emit('fail', { leaseId: `made-up-${i}`, kind: 'trap', message: 'nothing' });
       endings.push(await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open'), waitMs(3000)))]));
@@ -114,7 +122,8 @@ async function main(): Promise<Record<string, unknown>> {
     socket.disconnect();
   }
   const ended = repeat === 1 ? endings[0] : tally(endings);
-  return attack.kind === 'silent' ? { connected: repeat, sent: count * repeat, ended } : { connected: repeat, sent: count * repeat, answers: tally(answers), ended };
+  const sent = count * (repeat - skipped);
+  return attack.kind === 'silent' ? { connected: repeat, sent, skipped, ended } : { connected: repeat, sent, skipped, answers: tally(answers), ended };
 }
 
 /** A `/volunteer` namespace that admits anyone and never reads past the handshake. */

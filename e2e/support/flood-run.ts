@@ -4,7 +4,7 @@
  * with the socket's production limits; the honest volunteer, a raw Socket.IO client leasing tiny
  * primes tasks and answering each at once, runs there too; each attack (flood-attacker.ts) runs in
  * its own process at the lowest priority. The honest throughput during an attack is compared with
- * its throughput just before and just after it.
+ * its throughput just before it and, from a second after it ended, just after it.
  *
  * A control run sends the same attack to a sink in the attacker's own process that never reads
  * (`sink: true`): what the attacker's process costs the honest side on a shared machine, where it
@@ -166,6 +166,9 @@ const AROUND_MS = 2_000;
  */
 const SETTLE_MS = 1_000;
 
+/** How long an attacker may run before it is killed (the longest attack takes about 10 s). */
+const ATTACKER_LIMIT_MS = 60_000;
+
 /** The shortest connecting phase whose honest rate is reported. */
 const SHORTEST_PHASE_MS = 100;
 
@@ -254,6 +257,9 @@ export async function attack(grid: FloodGrid, spec: Record<string, unknown>): Pr
     const connectingPhase = phase('connecting');
     const attacking = phase('attacking');
     const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+    // An attacker that hangs must not hang the caller: it is killed, and fails the run.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), ATTACKER_LIMIT_MS);
+    void exited.then(() => clearTimeout(stuck));
     await Promise.race([connectingPhase, exited]);
     const whileConnecting = honestSince(honest);
     await Promise.race([attacking, exited]);
