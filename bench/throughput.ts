@@ -217,6 +217,9 @@ async function againstCoordinator(port: number, primes: Uint8Array, options: Thr
   }
 }
 
+/** A CPU time per result in ms to three decimals, or null when it could not be read. */
+const msOrNull = (ms: number | null): number | null => (ms === null ? null : round(ms, 3));
+
 /** CPU time of several processes together (undefined when one cannot be read). */
 async function processesCpuMs(pids: number[]): Promise<number | undefined> {
   const each = await Promise.all(pids.map((pid) => processCpuMs(pid)));
@@ -265,7 +268,7 @@ export async function throughputOnPostgres(primes: Uint8Array, options: Throughp
   for (const nodes of nodeCounts) {
     last = await againstPostgresNodes(nodes, primes, options);
     detail[`nodes${nodes}ResultsPerSecond`] = round(last.resultsPerSecond, 0);
-    detail[`nodes${nodes}CpuMsPerResult`] = last.cpuMsPerResult === null ? null : round(last.cpuMsPerResult, 3);
+    detail[`nodes${nodes}CpuMsPerResult`] = msOrNull(last.cpuMsPerResult);
     detail[`nodes${nodes}LeaseRttP99Ms`] = round(last.rttP99Ms, 1);
     detail[`nodes${nodes}RatioToBare`] = round(last.resultsPerSecond / bare.resultsPerSecond, 3);
   }
@@ -294,6 +297,12 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
   const withLeases = await againstFloor(18307, options, 'leases');
   const coordinator = await againstCoordinator(18310, primes, options);
   const goalRatio = 0.6;
+  // A floor server's rate, CPU per result and ratio to the bare server, under `name`.
+  const rung = (name: string, measured: Measured): Record<string, number | null> => ({
+    [`${name}ResultsPerSecond`]: round(measured.resultsPerSecond, 0),
+    [`${name}CpuMsPerResult`]: msOrNull(measured.cpuMsPerResult),
+    [`${name}RatioToBare`]: round(measured.resultsPerSecond / bare.resultsPerSecond, 3),
+  });
   const budget = coordinator.clientCpuMsPerResult === null ? undefined : coordinatorBudget(bare.resultsPerSecond, goalRatio, availableParallelism(), coordinator.clientCpuMsPerResult);
   return {
     name: 'results-per-second',
@@ -305,29 +314,23 @@ export async function throughputVersusBare(primes: Uint8Array, options: Throughp
       slots: options.slots,
       batched: options.batch ? 1 : 0,
       windowMs: options.windowMs,
-      coordinatorCpuMsPerResult: coordinator.cpuMsPerResult === null ? null : round(coordinator.cpuMsPerResult, 3),
+      coordinatorCpuMsPerResult: msOrNull(coordinator.cpuMsPerResult),
       coordinatorCpuShare: coordinator.cpuShare === null ? null : round(coordinator.cpuShare, 2),
       leaseRttP50Ms: round(coordinator.rttP50Ms, 2),
       leaseRttP99Ms: round(coordinator.rttP99Ms, 2),
       refused: coordinator.refused,
       bareResultsPerSecond: round(bare.resultsPerSecond, 0),
-      bareCpuMsPerResult: bare.cpuMsPerResult === null ? null : round(bare.cpuMsPerResult, 3),
+      bareCpuMsPerResult: msOrNull(bare.cpuMsPerResult),
       bareLeaseRttP50Ms: round(bare.rttP50Ms, 2),
       bareLeaseRttP99Ms: round(bare.rttP99Ms, 2),
-      clientCpuMsPerResult: coordinator.clientCpuMsPerResult === null ? null : round(coordinator.clientCpuMsPerResult, 3),
-      bareClientCpuMsPerResult: bare.clientCpuMsPerResult === null ? null : round(bare.clientCpuMsPerResult, 3),
-      floorResultsPerSecond: round(floor.resultsPerSecond, 0),
-      floorCpuMsPerResult: floor.cpuMsPerResult === null ? null : round(floor.cpuMsPerResult, 3),
-      floorClientCpuMsPerResult: floor.clientCpuMsPerResult === null ? null : round(floor.clientCpuMsPerResult, 3),
+      clientCpuMsPerResult: msOrNull(coordinator.clientCpuMsPerResult),
+      bareClientCpuMsPerResult: msOrNull(bare.clientCpuMsPerResult),
+      ...rung('floor', floor),
+      floorClientCpuMsPerResult: msOrNull(floor.clientCpuMsPerResult),
       floorLeaseRttP50Ms: round(floor.rttP50Ms, 2),
-      floorRatioToBare: round(floor.resultsPerSecond / bare.resultsPerSecond, 3),
       // The ladder towards the coordinator's schema: the grant's task write (grant acknowledged after its commit), then lease rows.
-      floorClaimsResultsPerSecond: round(withClaims.resultsPerSecond, 0),
-      floorClaimsCpuMsPerResult: withClaims.cpuMsPerResult === null ? null : round(withClaims.cpuMsPerResult, 3),
-      floorClaimsRatioToBare: round(withClaims.resultsPerSecond / bare.resultsPerSecond, 3),
-      floorLeasesResultsPerSecond: round(withLeases.resultsPerSecond, 0),
-      floorLeasesCpuMsPerResult: withLeases.cpuMsPerResult === null ? null : round(withLeases.cpuMsPerResult, 3),
-      floorLeasesRatioToBare: round(withLeases.resultsPerSecond / bare.resultsPerSecond, 3),
+      ...rung('floorClaims', withClaims),
+      ...rung('floorLeases', withLeases),
       cores: availableParallelism(),
       budgetAllThreadsMsPerResult: budget ? round(budget.allThreadsMs, 3) : null,
       budgetOneThreadMsPerResult: budget ? round(budget.oneThreadMs, 3) : null,
