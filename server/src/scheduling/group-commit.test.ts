@@ -118,6 +118,28 @@ describe('group commit', () => {
     }
   });
 
+  it('loses no task when a claim is rolled back with its batch: run again alone, it takes the same first task', async () => {
+    const store = withGroupCommit(await openSqliteStore({ file: tempFile() }));
+    try {
+      await withJob(store, 6);
+      const [first] = (await store.claimTasks(claimOf(0))).leases;
+      expect(first?.index).toBe(0);
+      // The volunteer's claim, then its answer that throws, in one batch (its operations keep their
+      // order): the claim has taken a task when the batch rolls back; then each runs alone.
+      const [claimed, bad] = await Promise.allSettled([
+        store.claimTasks(claimOf(0)),
+        store.completeLease({ leaseId: first!.leaseId, volunteerId: 'volunteer-0', output: 42 as unknown as Uint8Array, cpuMs: 1, now: 2000 }),
+      ]);
+      expect(bad.status).toBe('rejected');
+      expect(claimed.status === 'fulfilled' && claimed.value.leases.map((lease) => lease.index)).toEqual([1]);
+      // New volunteers start at a quota of two: two more take the rest, in order, none skipped.
+      const rest = [(await store.claimTasks(claimOf(2, 2))).leases, (await store.claimTasks(claimOf(3, 2))).leases].flat().map((lease) => lease.index);
+      expect(rest).toEqual([2, 3, 4, 5]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('records a result sent before its connection closed, not the release', async () => {
     const store = withGroupCommit(await openSqliteStore({ file: tempFile() }));
     try {

@@ -17,6 +17,7 @@ import { claimAllowance, planClaim, type ClaimJob, type PlannedLease } from '../
 import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
+import type { FreshTaskPool, FreshTaskRow, ReadPending } from './fresh-tasks.ts';
 import { ANSWERED, LIVE } from './lease-states.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
@@ -97,7 +98,37 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
  * stops early on the index), joined by `UNION ALL`; on PostgreSQL each locks what it picks and
  * skips rows another node's claim holds.
  */
-async function candidateTasks(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number) {
+async function candidateTasks(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number): Promise<CandidateRow[]> {
+  const pool = ctx.freshTasks;
+  if (!pool) return pickCandidates(trx, ctx, jobs, volunteerId, limit);
+  pool.keepOnly(jobs.map((job) => job.id));
+  const read: ReadPending = async (jobId, from, below, rows) => (await ctx.run(trx, PENDING_FROM, { jobId, from, below, rows })).rows;
+  const found: CandidateRow[] = [];
+  const unvouched: (typeof jobs)[number][] = [];
+  for (const job of jobs) {
+    const rows = await pool.candidates(job.id, Number(job.task_count), limit, read);
+    if (rows) found.push(...rows);
+    else unvouched.push(job);
+  }
+  if (unvouched.length > 0) found.push(...(await pickCandidates(trx, ctx, unvouched, volunteerId, limit)));
+  return found;
+}
+
+/** Pending tasks of one job from an index on, with what the pool needs to tell fresh ones (`fresh-tasks.ts`). */
+const PENDING_FROM = prepared<{ jobId: string; from: number; below: number; rows: number }, FreshTaskRow>('claims.pending-from', (db, p) =>
+  db
+    .selectFrom('tasks')
+    .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed', 'attempts'])
+    .where('job_id', '=', p('jobId'))
+    .where('state', '=', 'pending')
+    .where('idx', '>=', p('from'))
+    .where('idx', '<', p('below'))
+    .orderBy('idx')
+    .limit(p('rows')),
+);
+
+/** The database's pick of `candidateTasks` (every job's in one statement). */
+async function pickCandidates(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number): Promise<CandidateRow[]> {
   if (jobs.length === 0) return [];
   const values: Record<string, unknown> = { volunteerId, limit };
   jobs.forEach((job, n) => {
@@ -139,6 +170,18 @@ function candidateTasksQuery(jobs: number, skipLocked: boolean) {
     const [first, ...rest] = picks;
     return rest.reduce((query, next) => query.unionAll(next), first!);
   });
+}
+
+/** Tells the pool of fresh tasks which of its tasks the plan took (it offered each job's first ones). */
+function tellPool(pool: FreshTaskPool, leases: readonly PlannedLease[]): void {
+  const byJob = new Map<string, { idxs: number[]; leftPending: boolean }>();
+  for (const lease of leases) {
+    const job = byJob.get(lease.jobId) ?? { idxs: [], leftPending: false };
+    job.idxs.push(lease.idx);
+    job.leftPending ||= lease.task.state === 'pending';
+    byJob.set(lease.jobId, job);
+  }
+  for (const [jobId, job] of byJob) pool.taken(jobId, job.idxs, job.leftPending);
 }
 
 /** Groups planned leases whose tasks end alike, so each group is one `UPDATE`. */
@@ -233,6 +276,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     random: request.random,
   });
   if (plan.leases.length === 0) return { leases: [], ...(plan.empty ? { empty: plan.empty } : {}) };
+  if (ctx.freshTasks) tellPool(ctx.freshTasks, plan.leases);
 
   for (const group of taskUpdateGroups(plan.leases)) {
     await runOverList(ctx, trx, leasedTasksUpdate, 'idx', group.idxs, { ...group.task, jobId: group.jobId, now });

@@ -5,6 +5,7 @@
 import type { Compilable, Kysely, Transaction } from 'kysely';
 import type { QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
+import type { FreshTaskPool } from './fresh-tasks.ts';
 import type { Database } from './schema.ts';
 
 /** A Kysely handle: the database or an open transaction. */
@@ -16,6 +17,8 @@ export interface StoreContext {
   quota: QuotaLimits;
   /** Runs the hot path's prepared statements (`prepared.ts`). */
   run: QueryRunner['run'];
+  /** Tasks never leased, read ahead for claims: only where the store is the database's one writer. */
+  freshTasks?: FreshTaskPool;
 }
 
 /** Names where a statement's values go: `p('id')` stands for `values.id`, typed as the value. */

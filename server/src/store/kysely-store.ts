@@ -23,6 +23,7 @@ import type { Kysely, SqliteDatabase } from 'kysely';
 import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import type { StoreContext } from './db.ts';
+import { createFreshTaskPool } from './fresh-tasks.ts';
 import { jobStore } from './job-store.ts';
 import { keyStore } from './key-store.ts';
 import { leaseStore } from './lease-store.ts';
@@ -46,7 +47,8 @@ export interface KyselyStoreOptions {
 /** Builds the store over a migrated database. `close()` destroys the Kysely instance. */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
   const runner = queryRunner(db, options.sqlite);
-  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run };
+  // Read-ahead of fresh tasks needs to see every write: only with one writer (no row locks).
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(caps.rowLocks ? {} : { freshTasks: createFreshTaskPool() }) };
   let closed: Promise<void> | undefined;
   return {
     ...moduleStore(db),

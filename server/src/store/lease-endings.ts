@@ -295,6 +295,8 @@ export async function writeTask(
   write: TaskWrite,
   at: { now: number; errors: string | null; output?: Uint8Array; settledSeq?: number },
 ): Promise<void> {
+  // A task open again may sit before the fresh tasks read ahead for claims.
+  if (write.state === 'pending') ctx.freshTasks?.forget(task.jobId);
   await updateRow(trx, ctx, 'tasks', { job_id: task.jobId, idx: task.idx }, {
     state: write.state,
     live: write.live,

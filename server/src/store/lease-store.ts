@@ -29,12 +29,20 @@ export type LeaseVerbs = Pick<
 /** The lease verbs of `Store`. */
 export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
   const { caps } = ctx;
+  // A rolled-back claim leaves the tasks it took from the fresh-task pool pending: start it afresh.
+  const claiming = <T>(transaction: Promise<T>): Promise<T> =>
+    ctx.freshTasks
+      ? transaction.catch((error: unknown) => {
+          ctx.freshTasks?.clear();
+          throw error;
+        })
+      : transaction;
   return {
     // The hot path's bodies are `answers.ts`, shared with the batch verb (group commit).
-    claimTasks: (request) => db.transaction().execute((trx) => claimIn(trx, ctx, request)),
+    claimTasks: (request) => claiming(db.transaction().execute((trx) => claimIn(trx, ctx, request))),
     completeLease: (request) => db.transaction().execute((trx) => completeIn(trx, ctx, request)),
     failLease: (request) => db.transaction().execute((trx) => failIn(trx, ctx, request)),
-    answerBatch: (ops) => db.transaction().execute((trx) => answerBatchIn(trx, ctx, ops)),
+    answerBatch: (ops) => claiming(db.transaction().execute((trx) => answerBatchIn(trx, ctx, ops))),
 
     async releaseSession(sessionId, now, cause = 'vanished') {
       return db.transaction().execute(async (trx) => {
