@@ -73,8 +73,12 @@ export async function answerBatchIn(trx: Db, ctx: StoreContext, ops: readonly Ba
     const effects = early.get(at);
     if (effects) results.push({ verb: 'complete', effects });
     else if (op.verb === 'claim') results.push({ verb: 'claim', outcome: await claimIn(trx, ctx, op.request) });
-    else if (op.verb === 'complete') results.push({ verb: 'complete', effects: await completeIn(trx, ctx, op.request) });
-    else results.push({ verb: 'fail', effects: await failIn(trx, ctx, op.request) });
+    else {
+      // The one-by-one path may judge, revoke or reopen other leases and tasks than its own.
+      ctx.granted?.clear();
+      if (op.verb === 'complete') results.push({ verb: 'complete', effects: await completeIn(trx, ctx, op.request) });
+      else results.push({ verb: 'fail', effects: await failIn(trx, ctx, op.request) });
+    }
   }
   return results;
 }

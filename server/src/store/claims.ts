@@ -18,6 +18,7 @@ import { COOLDOWN } from '../scheduler/reputation.ts';
 import { fromDbBytes } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
 import type { FreshTaskPool, FreshTaskRow, ReadPending } from './fresh-tasks.ts';
+import type { GrantedLeases } from './granted-leases.ts';
 import { ANSWERED, LIVE } from './lease-states.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
@@ -65,7 +66,7 @@ async function jobsWithWork(trx: Db, ctx: StoreContext) {
 const JOBS_WITH_WORK = prepared('claims.jobs-with-work', (db) =>
   db
     .selectFrom('jobs')
-    .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive', 'task_count'])
+    .select(['id', 'module_hash', 'title', 'purpose', 'priority', 'created_at', 'deadline_ms', 'redundancy', 'quorum', 'adaptive', 'task_count', 'max_attempts'])
     .where('state', '=', 'active')
     .where(({ exists, selectFrom }) =>
       exists(
@@ -98,27 +99,33 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
  * stops early on the index), joined by `UNION ALL`; on PostgreSQL each locks what it picks and
  * skips rows another node's claim holds.
  */
-async function candidateTasks(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number): Promise<CandidateRow[]> {
+async function candidateTasks(
+  trx: Db,
+  ctx: StoreContext,
+  jobs: readonly { id: string; task_count: number }[],
+  volunteerId: string,
+  limit: number,
+): Promise<{ rows: CandidateRow[]; fresh: FreshTaskRow[] }> {
   const pool = ctx.freshTasks;
-  if (!pool) return pickCandidates(trx, ctx, jobs, volunteerId, limit);
+  if (!pool) return { rows: await pickCandidates(trx, ctx, jobs, volunteerId, limit), fresh: [] };
   pool.keepOnly(jobs.map((job) => job.id));
   const read: ReadPending = async (jobId, from, below, rows) => (await ctx.run(trx, PENDING_FROM, { jobId, from, below, rows })).rows;
-  const found: CandidateRow[] = [];
+  const fresh: FreshTaskRow[] = [];
   const unvouched: (typeof jobs)[number][] = [];
   for (const job of jobs) {
     const rows = await pool.candidates(job.id, Number(job.task_count), limit, read);
-    if (rows) found.push(...rows);
+    if (rows) fresh.push(...rows);
     else unvouched.push(job);
   }
-  if (unvouched.length > 0) found.push(...(await pickCandidates(trx, ctx, unvouched, volunteerId, limit)));
-  return found;
+  const picked = unvouched.length > 0 ? await pickCandidates(trx, ctx, unvouched, volunteerId, limit) : [];
+  return { rows: [...fresh, ...picked], fresh };
 }
 
 /** Pending tasks of one job from an index on, with what the pool needs to tell fresh ones (`fresh-tasks.ts`). */
 const PENDING_FROM = prepared<{ jobId: string; from: number; below: number; rows: number }, FreshTaskRow>('claims.pending-from', (db, p) =>
   db
     .selectFrom('tasks')
-    .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed', 'attempts'])
+    .select(['job_id', 'idx', 'input', 'live', 'results', 'wanted', 'needed', 'attempts', 'errors', 'failures', 'releases'])
     .where('job_id', '=', p('jobId'))
     .where('state', '=', 'pending')
     .where('idx', '>=', p('from'))
@@ -169,6 +176,45 @@ function candidateTasksQuery(jobs: number, skipLocked: boolean) {
     });
     const [first, ...rest] = picks;
     return rest.reduce((query, next) => query.unionAll(next), first!);
+  });
+}
+
+/**
+ * Remembers the leases made on fresh tasks that want no other replica, with their task's view as
+ * this claim wrote it, for their results (`granted-leases.ts`). A task read by the database's pick
+ * is not: its history (errors, failures, releases) was not read.
+ */
+function rememberGranted(
+  granted: GrantedLeases,
+  rows: readonly { id: string; job_id: string; task_idx: number; volunteer_id: string; session_id: string; site_key: string; state: string; issued_at: number; deadline: number; address: string | null }[],
+  planned: readonly PlannedLease[],
+  fresh: readonly FreshTaskRow[],
+  jobs: ReadonlyMap<string, { redundancy: number; quorum: number; max_attempts: number }>,
+): void {
+  if (fresh.length === 0) return;
+  const byTask = new Map(fresh.map((row) => [taskIdOf(row.job_id, Number(row.idx)), row]));
+  planned.forEach((lease, n) => {
+    const task = byTask.get(taskIdOf(lease.jobId, lease.idx));
+    const job = jobs.get(lease.jobId);
+    // A task still wanting replicas changes with the next claim of it: its lease is not remembered.
+    if (!task || !job || lease.task.state !== 'running') return;
+    granted.remember({
+      lease: { ...rows[n]!, ended_at: null, cpu_ms: null, output_hash: null, error_kind: null, error_message: null, verdict: null },
+      task: {
+        state: lease.task.state,
+        attempts: Number(task.attempts) + 1,
+        errors: task.errors,
+        live: lease.task.live,
+        results: Number(task.results),
+        wanted: lease.task.wanted,
+        needed: lease.task.needed,
+        failures: Number(task.failures),
+        releases: Number(task.releases),
+        redundancy: job.redundancy,
+        quorum: job.quorum,
+        max_attempts: job.max_attempts,
+      },
+    });
   });
 }
 
@@ -248,7 +294,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     trx,
     jobRows.map((job) => job.id),
   );
-  const taskRows = await candidateTasks(trx, ctx, jobRows, volunteerId, allowance.grant);
+  const { rows: taskRows, fresh } = await candidateTasks(trx, ctx, jobRows, volunteerId, allowance.grant);
   const inputs = new Map(taskRows.map((row) => [taskIdOf(row.job_id, Number(row.idx)), row.input]));
   const jobs: ClaimJob[] = jobRows.map((job) => ({
     id: job.id,
@@ -306,6 +352,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   }
 
   const byId = new Map(jobRows.map((job) => [job.id, job]));
+  if (ctx.granted) rememberGranted(ctx.granted, rows, plan.leases, fresh, byId);
   const leases = plan.leases.map((lease, n): ClaimedLease => {
     const job = byId.get(lease.jobId)!;
     const taskId = taskIdOf(lease.jobId, lease.idx);

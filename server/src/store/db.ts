@@ -6,6 +6,7 @@ import type { Compilable, Kysely, Transaction } from 'kysely';
 import type { QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import type { FreshTaskPool } from './fresh-tasks.ts';
+import type { GrantedLeases } from './granted-leases.ts';
 import type { Database } from './schema.ts';
 
 /** A Kysely handle: the database or an open transaction. */
@@ -19,6 +20,8 @@ export interface StoreContext {
   run: QueryRunner['run'];
   /** Tasks never leased, read ahead for claims: only where the store is the database's one writer. */
   freshTasks?: FreshTaskPool;
+  /** Leases just granted, for their lone results: the same condition (`granted-leases.ts`). */
+  granted?: GrantedLeases;
 }
 
 /** Names where a statement's values go: `p('id')` stands for `values.id`, typed as the value. */

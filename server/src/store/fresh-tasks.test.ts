@@ -26,6 +26,9 @@ function model(count: number, inputBytes = 2) {
     wanted: 1,
     needed: 1,
     attempts: tasks[idx]!.attempts,
+    errors: null,
+    failures: 0,
+    releases: 0,
   });
   const pending = (from: number, below: number) =>
     tasks.flatMap((task, idx) => (task.state === 'pending' && idx >= from && idx < below ? [idx] : []));

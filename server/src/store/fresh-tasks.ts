@@ -28,6 +28,10 @@ export interface FreshTaskRow {
   wanted: number;
   needed: number;
   attempts: number;
+  /** The task's history, for the view its lease's result reads (`granted-leases.ts`). */
+  errors: string | null;
+  failures: number;
+  releases: number;
 }
 
 /** Reads up to `limit` pending tasks of `jobId` with `from <= idx < below`, in index order. */

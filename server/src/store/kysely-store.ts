@@ -24,6 +24,7 @@ import { DEFAULT_QUOTA, type QuotaLimits } from '../scheduler/reputation.ts';
 import type { DialectCapabilities } from './capabilities.ts';
 import type { StoreContext } from './db.ts';
 import { createFreshTaskPool } from './fresh-tasks.ts';
+import { bracketWrites, createGrantedLeases } from './granted-leases.ts';
 import { jobStore } from './job-store.ts';
 import { keyStore } from './key-store.ts';
 import { leaseStore } from './lease-store.ts';
@@ -47,10 +48,11 @@ export interface KyselyStoreOptions {
 /** Builds the store over a migrated database. `close()` destroys the Kysely instance. */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
   const runner = queryRunner(db, options.sqlite);
-  // Read-ahead of fresh tasks needs to see every write: only with one writer (no row locks).
-  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(caps.rowLocks ? {} : { freshTasks: createFreshTaskPool() }) };
+  // Tasks read ahead and leases remembered must see every write: only with one writer (no row locks).
+  const granted = caps.rowLocks ? undefined : createGrantedLeases();
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(granted ? { freshTasks: createFreshTaskPool(), granted } : {}) };
   let closed: Promise<void> | undefined;
-  return {
+  const store: Store = {
     ...moduleStore(db),
     ...keyStore(db),
     ...siteStore(db, ctx),
@@ -65,4 +67,5 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return closed;
     },
   };
+  return granted ? bracketWrites(store, granted) : store;
 }

@@ -29,11 +29,13 @@ export type LeaseVerbs = Pick<
 /** The lease verbs of `Store`. */
 export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
   const { caps } = ctx;
-  // A rolled-back claim leaves the tasks it took from the fresh-task pool pending: start it afresh.
+  // A rolled-back claim leaves the tasks it took from the fresh-task pool pending, and leases it
+  // remembered never were; a rolled-back result leaves its lease live: start both afresh.
   const claiming = <T>(transaction: Promise<T>): Promise<T> =>
-    ctx.freshTasks
+    ctx.freshTasks || ctx.granted
       ? transaction.catch((error: unknown) => {
           ctx.freshTasks?.clear();
+          ctx.granted?.clear();
           throw error;
         })
       : transaction;

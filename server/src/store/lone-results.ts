@@ -16,6 +16,7 @@ import { newReputation, type Reputation } from '../scheduler/reputation.ts';
 import { decide, jobSourcesQuestion, type Plan, type TaskView } from '../scheduler/task-machine.ts';
 import { sha256Hex } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
+import type { Granted } from './granted-leases.ts';
 import { settleInOrder, settleJob } from './job-settling.ts';
 import { LEASE_COLUMNS, TASK_VIEW_COLUMNS, taskViewOf, toFacts, writeLease, writeTask, type LeaseRow, type TaskViewRow } from './lease-endings.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
@@ -41,11 +42,15 @@ interface Taken {
 export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: readonly CompleteRequest[]): Promise<Map<number, AnswerEffects<CompleteOutcome>>> {
   const done = new Map<number, AnswerEffects<CompleteOutcome>>();
   if (requests.length === 0) return done;
-  const leases = await readLeases(
-    trx,
-    ctx,
-    requests.map((request) => request.leaseId),
-  );
+  // Leases granted since anything else ran are remembered with their task's view: not read.
+  const remembered = new Map<string, Granted>();
+  for (const request of requests) {
+    const granted = ctx.granted?.take(request.leaseId);
+    if (granted) remembered.set(request.leaseId, granted);
+  }
+  const unread = requests.filter((request) => !remembered.has(request.leaseId)).map((request) => request.leaseId);
+  const leases = unread.length > 0 ? await readLeases(trx, ctx, unread) : new Map<string, LeaseFactsRow>();
+  for (const [id, granted] of remembered) leases.set(id, granted.lease);
   // A live lease of the caller's, on a task no other result of the batch answers.
   const open = new Map<number, LeaseFactsRow>();
   const perTask = new Map<string, number>();
@@ -59,7 +64,15 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
   for (const [at, lease] of open) if (perTask.get(`${lease.job_id}:${lease.task_idx}`)! > 1) open.delete(at);
   if (open.size === 0) return done;
 
-  const tasks = await readTaskViews(trx, ctx, [...open.values()]);
+  const tasks = await readTaskViews(
+    trx,
+    ctx,
+    [...open.values()].filter((lease) => !remembered.has(lease.id)),
+  );
+  for (const lease of open.values()) {
+    const granted = remembered.get(lease.id);
+    if (granted) tasks.set(`${lease.job_id}:${lease.task_idx}`, granted.task);
+  }
   const taken: Taken[] = [];
   const stopped = new Set<string>();
   for (const [at, request] of requests.entries()) {

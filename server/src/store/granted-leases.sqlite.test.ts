@@ -1,0 +1,104 @@
+/**
+ * Leases remembered from their grant (`granted-leases.ts`) on a real SQLite file: a result taken
+ * in a batch reads its lease and task from memory only while nothing else has run since the
+ * grant. After each verb that can end or change the lease, its result is fenced exactly as the
+ * database says; after a rolled-back claim, a lease that never existed accepts nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from './sqlite.ts';
+import type { BatchOp, BatchResult, ClaimRequest, Store } from './store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function storeWithJob(): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-granted-'));
+  dirs.push(dir);
+  const store = await openSqliteStore({ file: join(dir, 'coordinator.sqlite'), quota: { initial: 8, max: 64 } });
+  const hash = 'd'.repeat(64);
+  await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 1 });
+  await store.createSite({ siteKey: 'site', name: 'site', origins: ['http://localhost:1'], createdAt: 1 });
+  await store.createJob({
+    id: 'job', moduleHash: hash, redundancy: 1, quorum: 1, deadlineMs: 10_000, maxAttempts: 3, priority: 1, createdAt: 1,
+    inputs: Array.from({ length: 20 }, (_, i) => new Uint8Array([i])),
+  });
+  return store;
+}
+
+const claim = (volunteer: string, leaseId: string): ClaimRequest => ({
+  volunteerId: volunteer,
+  sessionId: `session-${volunteer}`,
+  siteKey: 'site',
+  slots: 1,
+  now: 1000,
+  newLeaseId: () => leaseId,
+  random: () => 0.5,
+});
+
+const result = (volunteer: string, leaseId: string, now = 2000): BatchOp => ({
+  verb: 'complete',
+  request: { leaseId, volunteerId: volunteer, output: new Uint8Array([7]), cpuMs: 1, now },
+});
+
+const outcomes = (results: BatchResult[]) => results.map((r) => (r.verb === 'complete' ? r.effects.outcome : r.verb === 'fail' ? r.effects.outcome : r.outcome.leases.length));
+
+/** Claims `a` (the lease under test) and `b` (a control answered in the same batch). */
+async function twoGrants(store: Store): Promise<void> {
+  const [a] = await store.answerBatch([{ verb: 'claim', request: claim('va', 'lease-a') }, { verb: 'claim', request: claim('vb', 'lease-b') }]);
+  expect(a?.verb === 'claim' && a.outcome.leases.map((lease) => lease.leaseId)).toEqual(['lease-a']);
+}
+
+describe('leases remembered from their grant', () => {
+  it('answer their results in a batch as the database would, with nothing between', async () => {
+    const store = await storeWithJob();
+    try {
+      await twoGrants(store);
+      expect(outcomes(await store.answerBatch([result('va', 'lease-a'), result('vb', 'lease-b'), result('vb', 'lease-a')]))).toEqual(['accepted', 'accepted', 'stale']);
+      expect((await store.getJob('job'))?.counts.completed).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  const between: [string, (store: Store) => Promise<unknown>][] = [
+    ['the job is cancelled', (store) => store.cancelJob('job', 1500)],
+    ['the lease expires', (store) => store.expireLeases(20_000, 20_000)],
+    ['its connection closes', (store) => store.releaseSession('session-va', 1500)],
+    ['its volunteer reports it failed', (store) => store.failLease({ leaseId: 'lease-a', volunteerId: 'va', kind: 'trap', message: 'boom', now: 1500 })],
+    ['a batch fails it one by one', (store) => store.answerBatch([{ verb: 'fail', request: { leaseId: 'lease-a', volunteerId: 'va', kind: 'trap', message: 'boom', now: 1500 } }])],
+  ];
+  for (const [what, verb] of between) {
+    it(`fence a result once ${what} after the grant`, async () => {
+      const store = await storeWithJob();
+      try {
+        await twoGrants(store);
+        await verb(store);
+        const [a] = outcomes(await store.answerBatch([result('va', 'lease-a', 30_000), result('vb', 'lease-b', 30_000)]));
+        expect(a).toBe('stale');
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('accept nothing for a lease whose claim was rolled back', async () => {
+    const store = await storeWithJob();
+    try {
+      // The first claim makes `lease-ghost`; the second throws while making its lease: the batch rolls back.
+      const failing: ClaimRequest = { ...claim('vb', 'unused'), newLeaseId: () => { throw new Error('no lease id'); } };
+      await expect(store.answerBatch([{ verb: 'claim', request: claim('va', 'lease-ghost') }, { verb: 'claim', request: failing }])).rejects.toThrow('no lease id');
+      // The ghost's task goes to `vb`; `vc`'s result is the batch's control, on another task.
+      expect((await store.claimTasks(claim('vb', 'lease-b'))).leases.map((lease) => lease.index)).toEqual([0]);
+      await store.claimTasks(claim('vc', 'lease-c'));
+      expect(outcomes(await store.answerBatch([result('va', 'lease-ghost'), result('vc', 'lease-c')]))).toEqual(['stale', 'accepted']);
+      expect(outcomes(await store.answerBatch([result('vb', 'lease-b')]))).toEqual(['accepted']);
+    } finally {
+      await store.close();
+    }
+  });
+});
