@@ -192,14 +192,33 @@ function rememberGranted(
   jobs: ReadonlyMap<string, { redundancy: number; quorum: number; max_attempts: number }>,
 ): void {
   if (fresh.length === 0) return;
-  const byTask = new Map(fresh.map((row) => [taskIdOf(row.job_id, Number(row.idx)), row]));
-  planned.forEach((lease, n) => {
-    const task = byTask.get(taskIdOf(lease.jobId, lease.idx));
-    const job = jobs.get(lease.jobId);
+  for (let n = 0; n < planned.length; n++) {
+    const lease = planned[n]!;
+    const row = rows[n]!;
     // A task still wanting replicas changes with the next claim of it: its lease is not remembered.
-    if (!task || !job || lease.task.state !== 'running') return;
+    if (lease.task.state !== 'running') continue;
+    const task = fresh.find((candidate) => candidate.job_id === lease.jobId && Number(candidate.idx) === lease.idx);
+    const job = jobs.get(lease.jobId);
+    if (!task || !job) continue;
     granted.remember({
-      lease: { ...rows[n]!, ended_at: null, cpu_ms: null, output_hash: null, error_kind: null, error_message: null, verdict: null },
+      lease: {
+        id: row.id,
+        job_id: row.job_id,
+        task_idx: row.task_idx,
+        volunteer_id: row.volunteer_id,
+        session_id: row.session_id,
+        site_key: row.site_key,
+        state: row.state,
+        issued_at: row.issued_at,
+        deadline: row.deadline,
+        ended_at: null,
+        cpu_ms: null,
+        output_hash: null,
+        error_kind: null,
+        error_message: null,
+        verdict: null,
+        address: row.address,
+      },
       task: {
         state: lease.task.state,
         attempts: Number(task.attempts) + 1,
@@ -215,7 +234,7 @@ function rememberGranted(
         max_attempts: job.max_attempts,
       },
     });
-  });
+  }
 }
 
 /** Tells the pool of fresh tasks which of its tasks the plan took (it offered each job's first ones). */
@@ -256,6 +275,12 @@ function leasedTasksUpdate(length: number) {
 
 /** The columns a new lease is written with (the rest start null). */
 const LEASE_INSERT_COLUMNS = ['id', 'job_id', 'task_idx', 'volunteer_id', 'session_id', 'site_key', 'state', 'issued_at', 'deadline', 'address'] as const;
+
+/** The value names of row `n` of a lease insert, made once per row number. */
+const insertNames: string[][] = [];
+function leaseInsertNames(n: number): readonly string[] {
+  return (insertNames[n] ??= LEASE_INSERT_COLUMNS.map((column) => `${column}${n}`));
+}
 
 /** Inserts `count` new leases (one compiled form per count). */
 function leasesInsert(count: number) {
@@ -346,7 +371,8 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     const batch = rows.slice(start, start + perStatement);
     const values: Record<string, unknown> = {};
     batch.forEach((row, n) => {
-      for (const column of LEASE_INSERT_COLUMNS) values[`${column}${n}`] = row[column];
+      const names = leaseInsertNames(n);
+      LEASE_INSERT_COLUMNS.forEach((column, c) => (values[names[c]!] = row[column]));
     });
     await ctx.run(trx, leasesInsert(batch.length), values);
   }

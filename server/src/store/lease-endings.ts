@@ -19,7 +19,7 @@ import {
   type TaskView,
   type TaskWrite,
 } from '../scheduler/task-machine.ts';
-import type { Db, StoreContext } from './db.ts';
+import type { Db, PreparedQuery, StoreContext } from './db.ts';
 import { fromDbBytes, toDbBytes } from './bytes.ts';
 import { settleInOrder, settleJob } from './job-settling.ts';
 import { prepared } from './prepared.ts';
@@ -272,16 +272,15 @@ async function applyPlan(trx: Db, ctx: StoreContext, lease: LeaseRow, plan: Plan
 
 /** Writes a plan's change to the lease it ends (`output`: the event's bytes, kept when the plan says so). */
 export async function writeLease(trx: Db, ctx: StoreContext, leaseId: string, write: LeaseWrite, output?: Uint8Array): Promise<void> {
-  await updateRow(trx, ctx, 'leases', { id: leaseId }, {
-    state: write.state,
-    ended_at: write.endedAt,
-    ...(write.cpuMs !== undefined ? { cpu_ms: write.cpuMs } : {}),
-    ...(write.outputHash !== undefined ? { output_hash: write.outputHash } : {}),
-    ...(write.verdict !== undefined ? { verdict: write.verdict } : {}),
-    ...(write.keepOutput && output ? { output: toDbBytes(output) } : {}),
-    ...(write.errorKind !== undefined ? { error_kind: write.errorKind } : {}),
-    ...(write.errorMessage !== undefined ? { error_message: write.errorMessage } : {}),
-  });
+  // Assigned one by one (not spread): this runs once per result, and the columns set name the statement.
+  const values: Partial<LeaseRow> = { state: write.state, ended_at: write.endedAt };
+  if (write.cpuMs !== undefined) values.cpu_ms = write.cpuMs;
+  if (write.outputHash !== undefined) values.output_hash = write.outputHash;
+  if (write.verdict !== undefined) values.verdict = write.verdict;
+  if (write.keepOutput && output) values.output = toDbBytes(output);
+  if (write.errorKind !== undefined) values.error_kind = write.errorKind;
+  if (write.errorMessage !== undefined) values.error_message = write.errorMessage;
+  await updateRow(trx, ctx, 'leases', { id: leaseId }, values);
 }
 
 /**
@@ -297,25 +296,23 @@ export async function writeTask(
 ): Promise<void> {
   // A task open again may sit before the fresh tasks read ahead for claims.
   if (write.state === 'pending') ctx.freshTasks?.forget(task.jobId);
-  await updateRow(trx, ctx, 'tasks', { job_id: task.jobId, idx: task.idx }, {
-    state: write.state,
-    live: write.live,
-    updated_at: at.now,
-    ...(write.results !== undefined ? { results: write.results } : {}),
-    ...(write.wanted !== undefined ? { wanted: write.wanted } : {}),
-    ...(write.needed !== undefined ? { needed: write.needed } : {}),
-    ...(write.attempts !== undefined ? { attempts: write.attempts } : {}),
-    ...(write.failures !== undefined ? { failures: write.failures } : {}),
-    ...(write.releases !== undefined ? { releases: write.releases } : {}),
-    ...(write.history.length > 0 ? { errors: appendTaskErrors(at.errors, write.history) } : {}),
-    ...(at.output ? { output: toDbBytes(at.output) } : {}),
-    ...(at.settledSeq !== undefined ? { settled_seq: at.settledSeq } : {}),
-  });
+  const values: Partial<Database['tasks']> = { state: write.state, live: write.live, updated_at: at.now };
+  if (write.results !== undefined) values.results = write.results;
+  if (write.wanted !== undefined) values.wanted = write.wanted;
+  if (write.needed !== undefined) values.needed = write.needed;
+  if (write.attempts !== undefined) values.attempts = write.attempts;
+  if (write.failures !== undefined) values.failures = write.failures;
+  if (write.releases !== undefined) values.releases = write.releases;
+  if (write.history.length > 0) values.errors = appendTaskErrors(at.errors, write.history);
+  if (at.output) values.output = toDbBytes(at.output);
+  if (at.settledSeq !== undefined) values.settled_seq = at.settledSeq;
+  await updateRow(trx, ctx, 'tasks', { job_id: task.jobId, idx: task.idx }, values);
 }
 
 /**
  * Sets `values` on the row of `table` that `key` names, as a prepared statement per set of
- * columns (a plan changes a few of a row's columns, and the same few again and again).
+ * columns (a plan changes a few of a row's columns, and the same few again and again). `values` is
+ * the caller's own, made for this call: the key's values are added to it.
  */
 async function updateRow<T extends 'leases' | 'tasks'>(
   trx: Db,
@@ -326,16 +323,24 @@ async function updateRow<T extends 'leases' | 'tasks'>(
 ): Promise<void> {
   const columns = Object.keys(values);
   const keys = Object.keys(key);
-  const statement = prepared<Record<string, unknown>, never>(`${table}.update:${columns.join(',')}:${keys.join(',')}`, (db, p) =>
-    keys.reduce(
-      (update, column) => update.where(sql.ref(column), '=', p(`key.${column}`)),
-      db.updateTable(table as 'leases').set(Object.fromEntries(columns.map((column) => [column, p(column)]))),
-    ),
-  );
-  const given: Record<string, unknown> = { ...values };
-  for (const [column, value] of Object.entries(key)) given[`key.${column}`] = value;
+  const name = `${table}.update:${columns.join(',')}:${keys.join(',')}`;
+  let statement = updateStatements.get(name);
+  if (!statement) {
+    statement = prepared<Record<string, unknown>, never>(name, (db, p) =>
+      keys.reduce(
+        (update, column) => update.where(sql.ref(column), '=', p(`key.${column}`)),
+        db.updateTable(table as 'leases').set(Object.fromEntries(columns.map((column) => [column, p(column)]))),
+      ),
+    );
+    updateStatements.set(name, statement);
+  }
+  const given: Record<string, unknown> = values;
+  for (const column of keys) given[`key.${column}`] = key[column as keyof typeof key];
   await ctx.run(trx, statement, given);
 }
+
+/** The statements of `updateRow`, by the columns they set and match (a handful of shapes). */
+const updateStatements = new Map<string, PreparedQuery<Record<string, unknown>, never>>();
 
 /**
  * Records a replica's result: accepted alone, kept for a quorum, or judged with the task's other
