@@ -19,8 +19,17 @@ export async function claimIn(trx: Db, ctx: StoreContext, request: ClaimRequest)
   return claimReplicas(trx, ctx, request, slots);
 }
 
+/**
+ * The one-by-one path may judge, revoke or reopen other leases and tasks than its own: leases
+ * remembered from their grant are forgotten first (`granted-leases.ts`), inside the transaction.
+ */
+function forgetGrants(ctx: StoreContext): void {
+  ctx.granted?.clear();
+}
+
 /** See `Store.completeLease`. */
 export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
+  forgetGrants(ctx);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
@@ -34,6 +43,7 @@ export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRe
 
 /** See `Store.failLease`. */
 export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>> {
+  forgetGrants(ctx);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
@@ -73,12 +83,8 @@ export async function answerBatchIn(trx: Db, ctx: StoreContext, ops: readonly Ba
     const effects = early.get(at);
     if (effects) results.push({ verb: 'complete', effects });
     else if (op.verb === 'claim') results.push({ verb: 'claim', outcome: await claimIn(trx, ctx, op.request) });
-    else {
-      // The one-by-one path may judge, revoke or reopen other leases and tasks than its own.
-      ctx.granted?.clear();
-      if (op.verb === 'complete') results.push({ verb: 'complete', effects: await completeIn(trx, ctx, op.request) });
-      else results.push({ verb: 'fail', effects: await failIn(trx, ctx, op.request) });
-    }
+    else if (op.verb === 'complete') results.push({ verb: 'complete', effects: await completeIn(trx, ctx, op.request) });
+    else results.push({ verb: 'fail', effects: await failIn(trx, ctx, op.request) });
   }
   return results;
 }

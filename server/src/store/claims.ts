@@ -93,11 +93,10 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
 }
 
 /**
- * Up to `limit` tasks per job that the volunteer may take, in index order, for every job in one
- * statement: open for another replica, existing, and none of their replicas already with this
- * volunteer (live or answered). Each job's pick is its own subquery with its own `LIMIT` (so it
- * stops early on the index), joined by `UNION ALL`; on PostgreSQL each locks what it picks and
- * skips rows another node's claim holds.
+ * Up to `limit` tasks per job that the volunteer may take, in index order: open for another
+ * replica, existing, and none of their replicas already with this volunteer (live or answered).
+ * Jobs whose fresh-task pool vouches for them are answered from it (`fresh` too: what their
+ * leases' results may remember); the others by the database's pick.
  */
 async function candidateTasks(
   trx: Db,
@@ -134,7 +133,11 @@ const PENDING_FROM = prepared<{ jobId: string; from: number; below: number; rows
     .limit(p('rows')),
 );
 
-/** The database's pick of `candidateTasks` (every job's in one statement). */
+/**
+ * The database's pick of `candidateTasks`, for every job in one statement. Each job's pick is its
+ * own subquery with its own `LIMIT` (so it stops early on the index), joined by `UNION ALL`; on
+ * PostgreSQL each locks what it picks and skips rows another node's claim holds.
+ */
 async function pickCandidates(trx: Db, ctx: StoreContext, jobs: readonly { id: string; task_count: number }[], volunteerId: string, limit: number): Promise<CandidateRow[]> {
   if (jobs.length === 0) return [];
   const values: Record<string, unknown> = { volunteerId, limit };
@@ -314,7 +317,10 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   if (allowance.fresh) await insertVolunteer(trx, ctx, volunteerId, now, allowance.reputation);
 
   const jobRows = await jobsWithWork(trx, ctx);
-  if (jobRows.length === 0) return { leases: [], empty: { reason: 'no_work' } };
+  if (jobRows.length === 0) {
+    ctx.freshTasks?.keepOnly([]);
+    return { leases: [], empty: { reason: 'no_work' } };
+  }
   const live = await liveByJob(
     trx,
     jobRows.map((job) => job.id),

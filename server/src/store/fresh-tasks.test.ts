@@ -68,23 +68,34 @@ describe('fresh-task pool', () => {
     expect(job.reads()).toBeLessThanOrEqual(1 + Math.ceil(472 / 128));
   });
 
-  it('hands a job with a task open again to the database, until told the job changed', async () => {
+  it('hands a job with a task open again and not fresh to the database for a while, then reads afresh', async () => {
     const job = model(100);
     const pool = createFreshTaskPool();
     const first = (await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx);
     job.take(first);
     pool.taken('job', first, false);
-    // Task 1 is released (open again, an attempt behind it): the pool is told, and then cannot vouch.
+    // Task 1 failed and is open again, its attempt counted: the pool is told, and cannot vouch.
     job.tasks[1]!.state = 'pending';
     pool.forget('job');
     expect(await pool.candidates('job', 100, 4, job.read)).toBeUndefined();
     const reads = job.reads();
-    for (let claim = 1; claim < STUCK_CLAIMS; claim++) expect(await pool.candidates('job', 100, 4, job.read)).toBeUndefined();
+    for (let claim = 0; claim < STUCK_CLAIMS; claim++) expect(await pool.candidates('job', 100, 4, job.read)).toBeUndefined();
     expect(job.reads()).toBe(reads);
-    // The database's claims took task 1 meanwhile; once the job changes again the pool reads afresh.
+    // The database's claims took task 1 meanwhile; after its stuck claims the pool reads afresh.
     job.take([1]);
-    pool.forget('job');
     expect((await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx)).toEqual([4, 5, 6, 7]);
+  });
+
+  it('offers a task released back to fresh (its attempt not counted) first, once told', async () => {
+    const job = model(100);
+    const pool = createFreshTaskPool();
+    const first = (await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx);
+    job.take(first);
+    pool.taken('job', first, false);
+    job.tasks[2]!.state = 'pending';
+    job.tasks[2]!.attempts = 0;
+    pool.forget('job');
+    expect((await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx)).toEqual([2, 4, 5, 6]);
   });
 
   it('stops vouching for a job whose claim left a task wanting more replicas', async () => {
@@ -128,7 +139,8 @@ describe('fresh-task pool', () => {
   it('gives the database pick answer under any sequence of claims, reopened tasks, appends and rollbacks', async () => {
     const step = fc.oneof(
       { arbitrary: fc.record({ kind: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 9 }), take: fc.integer({ min: 0, max: 9 }), leftPending: fc.integer({ min: 0, max: 19 }).map((n) => n === 0) }), weight: 8 },
-      { arbitrary: fc.record({ kind: fc.constant('reopen' as const), at: fc.nat() }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('reopen' as const), at: fc.nat(), counted: fc.boolean() }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('skip' as const), limit: fc.integer({ min: 2, max: 9 }) }), weight: 1 },
       { arbitrary: fc.record({ kind: fc.constant('append' as const), count: fc.integer({ min: 1, max: 40 }) }), weight: 1 },
       { arbitrary: fc.record({ kind: fc.constant('rollback' as const), limit: fc.integer({ min: 1, max: 9 }) }), weight: 1 },
     );
@@ -160,8 +172,20 @@ describe('fresh-task pool', () => {
           } else if (s.kind === 'reopen') {
             const running = job.tasks.flatMap((task, idx) => (task.state === 'running' ? [idx] : []));
             if (running.length === 0) continue;
-            job.tasks[running[s.at % running.length]!]!.state = 'pending';
+            const task = job.tasks[running[s.at % running.length]!]!;
+            task.state = 'pending';
+            // A release back to fresh does not count its attempt; a failure does.
+            if (!s.counted) task.attempts = 0;
             pool.forget('job');
+          } else if (s.kind === 'skip') {
+            // A claim that takes a task but not the first one offered (the plan always takes a
+            // prefix today; the pool must not trust that).
+            const rows = await pool.candidates('job', taskCount, s.limit, job.read);
+            const expected = job.pick(taskCount, s.limit);
+            if (rows) expect(rows.map((row) => row.idx)).toEqual(expected);
+            if (expected.length < 2) continue;
+            job.take([expected[1]!]);
+            pool.taken('job', [expected[1]!], false);
           } else {
             taskCount += s.count;
           }

@@ -1,21 +1,26 @@
 /**
- * Tasks never leased, read ahead per job in index order, so a claim on a store with one writer
- * (SQLite) finds its candidates without a query. The claim's candidate pick (`claims.ts`) was its
- * costliest statement: an index scan, a row read and a probe of the volunteer's replicas per task.
- * A task never leased has no replicas to probe, and most tasks of a job at r = 1 are such tasks.
+ * Fresh tasks (no live replica, no result, no counted attempt), read ahead per job in index order,
+ * so a claim on a store with one writer (SQLite) finds its candidates without a query. The claim's
+ * candidate pick (`claims.ts`) was its costliest statement: an index scan, a row read and a probe
+ * of the volunteer's replicas per task. A fresh task has no active or completed lease of any
+ * volunteer to probe (at most released ones), and most tasks of a job at r = 1 are fresh.
  *
  * What the pool of a job vouches for: every pending task of the job below `coveredTo` is in
- * `rows` (from `head` on), and each of them is fresh (no live replica, no result, no attempt, so
- * no lease of any volunteer). Then the pool's first tasks are exactly the ones the pick would
- * return, for any volunteer. The pool keeps that true by itself for the claims it answers (they
- * take its first tasks). Everything else that makes a task pending (a release, an expiry, a
- * failure, a quorum's disagreement) must call `forget` for its job, and a transaction that took
- * tasks from the pool and then rolled back must call `clear`. A job that is no longer active is
- * dropped at the next claim (cancelled tasks are never asked for again).
+ * `rows` (from `head` on), and each of them is fresh. Then the pool's first tasks are exactly the
+ * ones the pick would return, for any volunteer. The pool keeps that true by itself for the claims
+ * it answers (they take its first tasks). Everything else that makes a task pending (a release,
+ * an expiry, a failure, a quorum's disagreement) must call `forget` for its job, and a
+ * transaction that took tasks from the pool and then rolled back must call `clear`; the store
+ * also clears it after every verb other than claims, batches and reads (`granted-leases.ts`), so
+ * a write path that forgets to tell it costs a read, not a skipped task. A job no longer active
+ * with work is dropped at the next claim (cancelled tasks are never asked for again).
  *
  * Where the pool cannot vouch for enough tasks (a pending task that is not fresh lies within
  * reach), the claim reads the database as before; a job found so is not read ahead again for its
  * next `STUCK_CLAIMS` claims (at r >= 2 every claim leaves such a task behind).
+ *
+ * Memory: a refill reads at most what the claim needs plus as many rows as the pools' shared byte
+ * budget allows; after a claim, a job's pool is dropped while all pools hold more than that budget.
  */
 
 /** A task as the claim reads it. */
@@ -37,11 +42,12 @@ export interface FreshTaskRow {
 /** Reads up to `limit` pending tasks of `jobId` with `from <= idx < below`, in index order. */
 export type ReadPending = (jobId: string, from: number, below: number, limit: number) => Promise<FreshTaskRow[]>;
 
-/** Most rows read per refill (fewer while inputs are large: the pool's bytes stay bounded). */
+/** Most rows read per refill (fewer while inputs are large: the pools' bytes stay bounded). */
 export const REFILL_ROWS = 128;
-/** Most tasks, and most input bytes, one job's pool holds. */
+/** Most tasks one job's pool reads ahead. */
 export const POOL_ROWS = 1024;
-export const POOL_BYTES = 8 * 1024 * 1024;
+/** Input bytes all jobs' pools hold between claims. */
+export const POOL_BYTES = 16 * 1024 * 1024;
 /** Claims of a job that go to the database after the pool found a task it cannot vouch for. */
 export const STUCK_CLAIMS = 64;
 
@@ -68,7 +74,7 @@ export interface FreshTaskPool {
   candidates(jobId: string, taskCount: number, limit: number, read: ReadPending): Promise<FreshTaskRow[] | undefined>;
   /** The claim took these tasks of `jobId` (the first the pool offered); `leftPending`: one still wants replicas. */
   taken(jobId: string, idxs: readonly number[], leftPending: boolean): void;
-  /** Drops every job's pool but `activeJobIds`. */
+  /** Drops every job's pool but those of `activeJobIds` (the active jobs with work). */
   keepOnly(activeJobIds: readonly string[]): void;
   /** A task of `jobId` became pending outside the pool's claims. */
   forget(jobId: string): void;
@@ -80,18 +86,26 @@ export function createFreshTaskPool(): FreshTaskPool {
   const pools = new Map<string, JobPool>();
   /** Claims left before a job found stuck is read ahead again. */
   const stuckFor = new Map<string, number>();
+  /** Input bytes all pools hold. */
+  let held = 0;
 
   const available = (pool: JobPool): number => pool.rows.length - pool.head;
+  function drop(jobId: string): void {
+    const pool = pools.get(jobId);
+    if (!pool) return;
+    held -= pool.bytes;
+    pools.delete(jobId);
+  }
 
   async function refill(jobId: string, pool: JobPool, taskCount: number, limit: number, read: ReadPending): Promise<void> {
-    while (available(pool) < limit && !pool.stuck && pool.coveredTo < taskCount && available(pool) < POOL_ROWS && pool.bytes < POOL_BYTES) {
+    while (available(pool) < limit && !pool.stuck && pool.coveredTo < taskCount && available(pool) < POOL_ROWS && (pool.readRows === 0 || held < POOL_BYTES)) {
       if (pool.head > 0) {
         pool.rows = pool.rows.slice(pool.head);
         pool.head = 0;
       }
       // The first read takes what the claim needs; later ones as many as the inputs seen so far allow.
       const perRow = pool.readRows === 0 ? POOL_BYTES : Math.max(1, pool.readBytes / pool.readRows);
-      const want = pool.readRows === 0 ? limit : Math.max(1, Math.min(REFILL_ROWS, Math.floor((POOL_BYTES - pool.bytes) / perRow)));
+      const want = pool.readRows === 0 ? limit : Math.max(1, Math.min(REFILL_ROWS, Math.floor((POOL_BYTES - held) / perRow)));
       const rows = await read(jobId, pool.coveredTo, taskCount, want);
       for (const row of rows) {
         pool.readRows++;
@@ -103,6 +117,7 @@ export function createFreshTaskPool(): FreshTaskPool {
         }
         pool.rows.push(row);
         pool.bytes += row.input.byteLength;
+        held += row.input.byteLength;
         pool.coveredTo = Number(row.idx) + 1;
       }
       if (rows.length < want) pool.coveredTo = taskCount;
@@ -111,6 +126,11 @@ export function createFreshTaskPool(): FreshTaskPool {
 
   return {
     async candidates(jobId, taskCount, limit, read) {
+      // Rows a claim read but did not take (its grant went to other jobs) count too.
+      if (held > POOL_BYTES) {
+        pools.clear();
+        held = 0;
+      }
       const stuck = stuckFor.get(jobId);
       if (stuck !== undefined) {
         if (stuck > 1) stuckFor.set(jobId, stuck - 1);
@@ -125,7 +145,7 @@ export function createFreshTaskPool(): FreshTaskPool {
       await refill(jobId, pool, taskCount, limit, read);
       if (available(pool) >= limit || (!pool.stuck && pool.coveredTo >= taskCount)) return pool.rows.slice(pool.head, pool.head + limit);
       // The database's pick takes the first tasks, which may be this pool's: it vouches no more.
-      pools.delete(jobId);
+      drop(jobId);
       stuckFor.set(jobId, STUCK_CLAIMS);
       return undefined;
     },
@@ -136,25 +156,30 @@ export function createFreshTaskPool(): FreshTaskPool {
       // A task left pending (another replica wanted) is no longer fresh, and it sits before the
       // pool's first task: the pool no longer vouches for the job.
       if (!prefix || leftPending) {
-        pools.delete(jobId);
+        drop(jobId);
         if (leftPending) stuckFor.set(jobId, STUCK_CLAIMS);
         return;
       }
-      for (let n = 0; n < idxs.length; n++) pool.bytes -= pool.rows[pool.head + n]!.input.byteLength;
+      for (let n = 0; n < idxs.length; n++) {
+        const bytes = pool.rows[pool.head + n]!.input.byteLength;
+        pool.bytes -= bytes;
+        held -= bytes;
+      }
       pool.head += idxs.length;
+      if (held > POOL_BYTES) drop(jobId);
     },
     keepOnly(activeJobIds) {
       if (pools.size === 0 && stuckFor.size === 0) return;
       const active = new Set(activeJobIds);
-      for (const jobId of pools.keys()) if (!active.has(jobId)) pools.delete(jobId);
+      for (const jobId of [...pools.keys()]) if (!active.has(jobId)) drop(jobId);
       for (const jobId of stuckFor.keys()) if (!active.has(jobId)) stuckFor.delete(jobId);
     },
     forget(jobId) {
-      pools.delete(jobId);
-      stuckFor.delete(jobId);
+      drop(jobId);
     },
     clear() {
       pools.clear();
+      held = 0;
     },
   };
 }

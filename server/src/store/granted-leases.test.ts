@@ -51,10 +51,13 @@ describe('remembered grants', () => {
     expect(seen).toEqual({ getJob: true, claimTasks: true, answerBatch: true, cancelJob: false, someFutureVerb: false });
   });
 
-  it('end the bracket when the verb fails', async () => {
+  it('end the bracket when the verb fails, and tell the store after each bracketed verb', async () => {
     const granted = createGrantedLeases();
-    const store = bracketWrites({ cancelJob: async () => Promise.reject(new Error('failed')) }, granted);
+    let told = 0;
+    const store = bracketWrites({ cancelJob: async () => Promise.reject(new Error('failed')), getJob: async () => undefined }, granted, () => told++);
     await expect(store.cancelJob()).rejects.toThrow('failed');
+    await store.getJob();
+    expect(told).toBe(1);
     granted.remember(grant('a'));
     expect(granted.take('a')?.lease.id).toBe('a');
   });

@@ -6,10 +6,11 @@
  * What it remembers is what the claim wrote, and it stays true while only claims and lone results
  * run: a claim takes other tasks (fresh ones, or one wanting another replica, whose other leases
  * are not remembered as lone), and a lone result ends its own lease and task and nothing else. So
- * every other verb of the store (a release, an expiry, an adoption, a cancel, a failure, a result
- * left to the one-by-one path, and anything a future verb may do) is bracketed by `begin` and
- * `end`: while one runs nothing remembered is used, and when it ends everything remembered is
- * forgotten. The same when a transaction that remembered or used entries rolls back (`clear`).
+ * every other verb of the store (a release, an expiry, an adoption, a cancel, and anything a future
+ * verb may do) is bracketed by `begin` and `end`: while one runs nothing remembered is used, and
+ * when it ends everything remembered is forgotten. A failure or a result left to the one-by-one
+ * path forgets everything first, inside its transaction (`answers.ts`), and so does a transaction
+ * that remembered or used entries and rolled back (`clear`).
  */
 import type { LeaseRow, TaskViewRow } from './lease-endings.ts';
 
@@ -65,7 +66,7 @@ export function createGrantedLeases(): GrantedLeases {
   };
 }
 
-/** The store's verbs that only read, or are the claims and lone results themselves: not bracketed. */
+/** The store's verbs that only read, or are the hot path itself (which keeps this memory true): not bracketed. */
 const UNBRACKETED = new Set([
   'getModule',
   'getModuleMeta',
@@ -82,14 +83,18 @@ const UNBRACKETED = new Set([
   'getVolunteer',
   'claimTasks',
   'answerBatch',
+  // One answer by the one-by-one path, which forgets everything remembered first (`answers.ts`).
+  'completeLease',
+  'failLease',
   'close',
 ]);
 
 /**
- * `store` with every verb not listed above bracketed by `granted.begin()` and `granted.end()`: a
- * verb added later is bracketed unless it is listed, so forgetting it costs speed, never fencing.
+ * `store` with every verb not listed above bracketed by `granted.begin()` and `granted.end()` (and
+ * `afterEach`: the store forgets its fresh tasks too): a verb added later is bracketed unless it is
+ * listed, so forgetting to list it costs speed, never fencing.
  */
-export function bracketWrites<S extends object>(store: S, granted: GrantedLeases): S {
+export function bracketWrites<S extends object>(store: S, granted: GrantedLeases, afterEach?: () => void): S {
   const wrapped = { ...store } as Record<string, unknown>;
   for (const [name, verb] of Object.entries(store)) {
     if (typeof verb !== 'function' || UNBRACKETED.has(name)) continue;
@@ -99,6 +104,7 @@ export function bracketWrites<S extends object>(store: S, granted: GrantedLeases
         return await (verb as (...a: unknown[]) => Promise<unknown>)(...args);
       } finally {
         granted.end();
+        afterEach?.();
       }
     };
   }

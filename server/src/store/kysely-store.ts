@@ -50,7 +50,8 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
   const runner = queryRunner(db, options.sqlite);
   // Tasks read ahead and leases remembered must see every write: only with one writer (no row locks).
   const granted = caps.rowLocks ? undefined : createGrantedLeases();
-  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(granted ? { freshTasks: createFreshTaskPool(), granted } : {}) };
+  const freshTasks = caps.rowLocks ? undefined : createFreshTaskPool();
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(granted && freshTasks ? { freshTasks, granted } : {}) };
   let closed: Promise<void> | undefined;
   const store: Store = {
     ...moduleStore(db),
@@ -67,5 +68,5 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return closed;
     },
   };
-  return granted ? bracketWrites(store, granted) : store;
+  return granted ? bracketWrites(store, granted, () => freshTasks?.clear()) : store;
 }

@@ -3,7 +3,7 @@
  * and taking them back (a closed connection, a restart, a passed deadline). How a lease ends and
  * what follows for its task and job is `lease-endings.ts`; every verb is one transaction.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { answerBatchIn, claimIn, completeIn, failIn } from './answers.ts';
 import type { StoreContext } from './db.ts';
 import { endCountedAttempt, findLease, releaseLease, toEndedLease } from './lease-endings.ts';
@@ -30,21 +30,33 @@ export type LeaseVerbs = Pick<
 export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
   const { caps } = ctx;
   // A rolled-back claim leaves the tasks it took from the fresh-task pool pending, and leases it
-  // remembered never were; a rolled-back result leaves its lease live: start both afresh.
-  const claiming = <T>(transaction: Promise<T>): Promise<T> =>
-    ctx.freshTasks || ctx.granted
-      ? transaction.catch((error: unknown) => {
-          ctx.freshTasks?.clear();
-          ctx.granted?.clear();
+  // remembered never were; a rolled-back result leaves its lease live: start both afresh. Forgotten
+  // inside the transaction (before its connection goes to the next one) and again if the commit fails.
+  const forget = (): void => {
+    ctx.freshTasks?.clear();
+    ctx.granted?.clear();
+  };
+  const hotPath = <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> =>
+    db
+      .transaction()
+      .execute(async (trx) => {
+        try {
+          return await work(trx);
+        } catch (error) {
+          forget();
           throw error;
-        })
-      : transaction;
+        }
+      })
+      .catch((error: unknown) => {
+        forget();
+        throw error;
+      });
   return {
     // The hot path's bodies are `answers.ts`, shared with the batch verb (group commit).
-    claimTasks: (request) => claiming(db.transaction().execute((trx) => claimIn(trx, ctx, request))),
-    completeLease: (request) => db.transaction().execute((trx) => completeIn(trx, ctx, request)),
-    failLease: (request) => db.transaction().execute((trx) => failIn(trx, ctx, request)),
-    answerBatch: (ops) => claiming(db.transaction().execute((trx) => answerBatchIn(trx, ctx, ops))),
+    claimTasks: (request) => hotPath((trx) => claimIn(trx, ctx, request)),
+    completeLease: (request) => hotPath((trx) => completeIn(trx, ctx, request)),
+    failLease: (request) => hotPath((trx) => failIn(trx, ctx, request)),
+    answerBatch: (ops) => hotPath((trx) => answerBatchIn(trx, ctx, ops)),
 
     async releaseSession(sessionId, now, cause = 'vanished') {
       return db.transaction().execute(async (trx) => {
