@@ -10,10 +10,12 @@
  * ones the pick would return, for any volunteer. The pool keeps that true by itself for the claims
  * it answers (they take its first tasks). Everything else that makes a task pending (a release,
  * an expiry, a failure, a quorum's disagreement) must call `forget` for its job, and a
- * transaction that took tasks from the pool and then rolled back must call `clear`; the store
- * also clears it after every verb other than claims, batches and reads (`granted-leases.ts`), so
- * a write path that forgets to tell it costs a read, not a skipped task. A job no longer active
- * with work is dropped at the next claim (cancelled tasks are never asked for again).
+ * transaction that took tasks from the pool and then rolled back must call `clear`. The one
+ * writer of tasks that reopens them is `writeTask` (`lease-endings.ts`), which does; the contract
+ * suites fail when it does not. (Clearing the pools after every other store verb as well was
+ * tried: the sweep's expiries, every second or so, then made each next claim read up to 128 rows
+ * per job, and an honest volunteer under a flood lost a fifth of its rate.) A job no longer
+ * active with work is dropped at the next claim (cancelled tasks are never asked for again).
  *
  * Where the pool cannot vouch for enough tasks (a pending task that is not fresh lies within
  * reach), the claim reads the database as before; a job found so is not read ahead again for its

@@ -90,11 +90,11 @@ const UNBRACKETED = new Set([
 ]);
 
 /**
- * `store` with every verb not listed above bracketed by `granted.begin()` and `granted.end()` (and
- * `afterEach`: the store forgets its fresh tasks too): a verb added later is bracketed unless it is
- * listed, so forgetting to list it costs speed, never fencing.
+ * `store` with every verb not listed above bracketed by `granted.begin()` and `granted.end()`: a
+ * verb added later is bracketed unless it is listed, so forgetting to list it costs speed, never
+ * fencing.
  */
-export function bracketWrites<S extends object>(store: S, granted: GrantedLeases, afterEach?: () => void): S {
+export function bracketWrites<S extends object>(store: S, granted: GrantedLeases): S {
   const wrapped = { ...store } as Record<string, unknown>;
   for (const [name, verb] of Object.entries(store)) {
     if (typeof verb !== 'function' || UNBRACKETED.has(name)) continue;
@@ -104,7 +104,6 @@ export function bracketWrites<S extends object>(store: S, granted: GrantedLeases
         return await (verb as (...a: unknown[]) => Promise<unknown>)(...args);
       } finally {
         granted.end();
-        afterEach?.();
       }
     };
   }

@@ -68,5 +68,5 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return closed;
     },
   };
-  return granted ? bracketWrites(store, granted, () => freshTasks?.clear()) : store;
+  return granted ? bracketWrites(store, granted) : store;
 }
