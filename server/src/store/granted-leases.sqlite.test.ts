@@ -86,6 +86,18 @@ describe('leases remembered from their grant', () => {
     });
   }
 
+  it('take a result answered alone first as a repeat in a later batch', async () => {
+    const store = await storeWithJob();
+    try {
+      await twoGrants(store);
+      expect((await store.completeLease({ leaseId: 'lease-a', volunteerId: 'va', output: new Uint8Array([7]), cpuMs: 1, now: 1500 })).outcome).toBe('accepted');
+      expect(outcomes(await store.answerBatch([result('va', 'lease-a'), result('vb', 'lease-b')]))).toEqual(['duplicate', 'accepted']);
+      expect((await store.getJob('job'))?.counts.completed).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('accept nothing for a lease whose claim was rolled back', async () => {
     const store = await storeWithJob();
     try {

@@ -1,7 +1,7 @@
 /**
  * The remembered grants' own rules: taken once, never while another verb runs, forgotten when it
- * ends; and every store verb not known to only read (or to be a claim or a batch) is bracketed,
- * including one added later.
+ * ends; and every store verb not known to only read (or to be the hot path: claims, batches and
+ * single answers, which forget by themselves) is bracketed, including one added later.
  */
 import { describe, expect, it } from 'vitest';
 import { bracketWrites, createGrantedLeases, type Granted } from './granted-leases.ts';
@@ -36,7 +36,7 @@ describe('remembered grants', () => {
     expect(granted.take('d')?.lease.id).toBe('d');
   });
 
-  it('bracket every verb but the reads, the claims and the batches, a verb added later too', async () => {
+  it('bracket every verb but the reads and the hot path, a verb added later too', async () => {
     const granted = createGrantedLeases();
     const seen: Record<string, boolean> = {};
     // Each verb reports whether a grant remembered before the call could still be used during it.

@@ -31,7 +31,9 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
   const { caps } = ctx;
   // A rolled-back claim leaves the tasks it took from the fresh-task pool pending, and leases it
   // remembered never were; a rolled-back result leaves its lease live: start both afresh. Forgotten
-  // inside the transaction (before its connection goes to the next one) and again if the commit fails.
+  // inside the transaction when its work throws (before its connection goes to the next one), and
+  // again after any failure, a failed commit included (then the next transaction may have begun:
+  // what it read stays true, as it read the rolled-back state).
   const forget = (): void => {
     ctx.freshTasks?.clear();
     ctx.granted?.clear();
