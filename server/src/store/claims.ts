@@ -189,7 +189,7 @@ function candidateTasksQuery(jobs: number, skipLocked: boolean) {
  */
 function rememberGranted(
   granted: GrantedLeases,
-  rows: readonly { id: string; job_id: string; task_idx: number; volunteer_id: string; session_id: string; site_key: string; state: string; issued_at: number; deadline: number; address: string | null }[],
+  rows: readonly LeaseInsertRow[],
   planned: readonly PlannedLease[],
   fresh: readonly FreshTaskRow[],
   jobs: ReadonlyMap<string, { redundancy: number; quorum: number; max_attempts: number }>,
@@ -279,6 +279,9 @@ function leasedTasksUpdate(length: number) {
 /** The columns a new lease is written with (the rest start null). */
 const LEASE_INSERT_COLUMNS = ['id', 'job_id', 'task_idx', 'volunteer_id', 'session_id', 'site_key', 'state', 'issued_at', 'deadline', 'address'] as const;
 
+/** A new lease's row as inserted. */
+type LeaseInsertRow = Pick<Database['leases'], (typeof LEASE_INSERT_COLUMNS)[number]>;
+
 /** The value names of row `n` of a lease insert, made once per row number. */
 const insertNames: string[][] = [];
 function leaseInsertNames(n: number): readonly string[] {
@@ -359,7 +362,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     await runOverList(ctx, trx, leasedTasksUpdate, 'idx', group.idxs, { ...group.task, jobId: group.jobId, now });
   }
   const leaseIds = plan.leases.map(() => request.newLeaseId());
-  const rows = plan.leases.map((lease, n) => ({
+  const rows = plan.leases.map((lease, n): LeaseInsertRow => ({
     id: leaseIds[n]!,
     job_id: lease.jobId,
     task_idx: lease.idx,

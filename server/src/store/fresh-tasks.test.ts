@@ -50,17 +50,23 @@ function model(count: number, inputBytes = 2) {
   };
 }
 
+/** One claim answered by the pool (which must vouch): the tasks it took, taken in the model too. */
+async function claimFromPool(pool: ReturnType<typeof createFreshTaskPool>, job: ReturnType<typeof model>, taskCount: number, limit: number): Promise<number[]> {
+  const idxs = (await pool.candidates('job', taskCount, limit, job.read))!.map((row) => row.idx);
+  job.take(idxs);
+  pool.taken('job', idxs, false);
+  return idxs;
+}
+
 describe('fresh-task pool', () => {
   it('offers the first fresh tasks in index order, and reads once per refill, not once per claim', async () => {
     const job = model(1000);
     const pool = createFreshTaskPool();
     const offered: number[] = [];
     for (let claim = 0; claim < 60; claim++) {
-      const rows = await pool.candidates('job', 1000, 8, job.read);
-      const idxs = rows!.map((row) => row.idx);
-      expect(idxs).toEqual(job.pick(1000, 8));
-      job.take(idxs);
-      pool.taken('job', idxs, false);
+      const expected = job.pick(1000, 8);
+      const idxs = await claimFromPool(pool, job, 1000, 8);
+      expect(idxs).toEqual(expected);
       offered.push(...idxs);
     }
     expect(offered).toEqual(Array.from({ length: 480 }, (_, i) => i));
@@ -71,9 +77,7 @@ describe('fresh-task pool', () => {
   it('hands a job with a task open again and not fresh to the database for a while, then reads afresh', async () => {
     const job = model(100);
     const pool = createFreshTaskPool();
-    const first = (await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx);
-    job.take(first);
-    pool.taken('job', first, false);
+    await claimFromPool(pool, job, 100, 4);
     // Task 1 failed and is open again, its attempt counted: the pool is told, and cannot vouch.
     job.tasks[1]!.state = 'pending';
     pool.forget('job');
@@ -89,9 +93,7 @@ describe('fresh-task pool', () => {
   it('offers a task released back to fresh (its attempt not counted) first, once told', async () => {
     const job = model(100);
     const pool = createFreshTaskPool();
-    const first = (await pool.candidates('job', 100, 4, job.read))!.map((row) => row.idx);
-    job.take(first);
-    pool.taken('job', first, false);
+    await claimFromPool(pool, job, 100, 4);
     job.tasks[2]!.state = 'pending';
     job.tasks[2]!.attempts = 0;
     pool.forget('job');

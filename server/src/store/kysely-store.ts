@@ -49,9 +49,8 @@ export interface KyselyStoreOptions {
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
   const runner = queryRunner(db, options.sqlite);
   // Tasks read ahead and leases remembered must see every write: only with one writer (no row locks).
-  const granted = caps.rowLocks ? undefined : createGrantedLeases();
-  const freshTasks = caps.rowLocks ? undefined : createFreshTaskPool();
-  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...(granted && freshTasks ? { freshTasks, granted } : {}) };
+  const memory = caps.rowLocks ? undefined : { freshTasks: createFreshTaskPool(), granted: createGrantedLeases() };
+  const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...memory };
   let closed: Promise<void> | undefined;
   const store: Store = {
     ...moduleStore(db),
@@ -68,5 +67,5 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
       return closed;
     },
   };
-  return granted ? bracketWrites(store, granted) : store;
+  return memory ? bracketWrites(store, memory.granted) : store;
 }
