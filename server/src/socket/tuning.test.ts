@@ -1,22 +1,27 @@
 /**
  * The idle-connection tuning is in effect on a real coordinator: the handshake request is released
  * once a volunteer is admitted (and the handshake still answers), per-message deflate is refused
- * though the client offers it, long-polling is refused, and ws found its native masking add-on.
+ * though the client offers it, long-polling is refused, ws found its native masking add-on, and a
+ * grant's binary frames leave in one write.
  */
 import { createRequire } from 'node:module';
+import type { Socket as NetSocket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connectClient, type Socket } from 'socket.io-client';
+import type { LeaseReply } from '../protocol/events.ts';
 import { prepareVolunteering, startTestCoordinator, type TestCoordinator } from '../http/testing.ts';
 
 let c: TestCoordinator;
 let siteKey: string;
+let moduleHash: string;
 const clients: Socket[] = [];
 
 beforeAll(async () => {
-  c = await startTestCoordinator();
+  // A new volunteer may take a whole grant of 8 here.
+  c = await startTestCoordinator({ quota: { initial: 64, max: 64 } });
   await c.listen();
-  ({ siteKey } = await prepareVolunteering(c, 'primes'));
+  ({ siteKey, moduleHash } = await prepareVolunteering(c, 'primes'));
 });
 
 afterAll(async () => {
@@ -75,5 +80,34 @@ describe('idle-connection tuning', () => {
     // ws swaps its JavaScript mask for a wrapper around the add-on only when the add-on loaded.
     const wsBufferUtil = fromWs(join(wsDir, 'lib', 'buffer-util.js')) as { mask: (...args: unknown[]) => void };
     expect(wsBufferUtil.mask.toString()).toContain('bufferUtil.mask');
+  });
+
+  it('sends a grant of 8 leases, whose inputs are binary frames of their own, in at most 2 writes', async () => {
+    const inputs = Array.from({ length: 8 }, (_, n) => Buffer.from([n, 1, 2, 3, 4, 5, 6, n]));
+    const job = await c.api('POST', '/jobs', { module: moduleHash, inputs: inputs.map((bytes) => bytes.toString('base64')) });
+    expect(job.statusCode).toBe(201);
+    // The server's end of the next WebSocket (Node's `upgrade` event), and each write it hands the kernel.
+    const upgraded = new Promise<NetSocket>((resolve) => c.app.server.once('upgrade', (_request, socket: NetSocket) => resolve(socket)));
+    const client = await connectedVolunteer();
+    const raw = (await upgraded) as NetSocket & { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = raw[method].bind(raw);
+      raw[method] = (...args: unknown[]) => {
+        writes += 1;
+        original(...args);
+      };
+    }
+    const reply = (await client.timeout(5000).emitWithAck('lease', { slots: 8 })) as LeaseReply;
+    const leases = 'leases' in reply ? reply.leases : [];
+    expect(leases).toHaveLength(8);
+    // Every input arrived whole, each with its own task.
+    for (const lease of leases) {
+      const idx = Number(lease.taskId.split(':').at(-1));
+      expect(Buffer.from(lease.input)).toEqual(inputs[idx]);
+    }
+    // The reply's text frame, then its 8 binary frames together (engine.io waits for the first write).
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(2);
   });
 });

@@ -34,7 +34,7 @@ import { createEventLimiter } from './event-limiter.ts';
 import { createPacketGuard, type EngineConnection } from './packet-guard.ts';
 import { maxMessageBytes } from './packet-limits.ts';
 import { createRefusalLog } from './refusal-log.ts';
-import { IDLE_CONNECTION_OPTIONS, releaseHandshakeRequest } from './tuning.ts';
+import { coalesceFlushWrites, IDLE_CONNECTION_OPTIONS, releaseHandshakeRequest } from './tuning.ts';
 import { answerUnknownEvents, grant, handle, replyError, type EventContext, type SocketLogger, type VolunteerConnection, type VolunteerIoSocket } from './volunteer-events.ts';
 
 export type { SocketLogger, VolunteerConnection };
@@ -168,6 +168,7 @@ export function attachVolunteerSocket(deps: VolunteerSocketDeps): VolunteerSocke
 
   // Registered after Socket.IO's own listener, which made this connection's decoder just now.
   io.engine.on('connection', (conn: EngineConnection) => guard.bind(conn));
+  coalesceFlushWrites(io.engine);
 
   // Nothing is served on the main namespace.
   io.of('/').use((_socket, next) => next(new Error(`connect to the ${VOLUNTEER_NAMESPACE} namespace`)));
