@@ -9,6 +9,7 @@
  *   bring it back.) No HTTP compression either (polling only, and polling is off).
  * - ws's native masking add-on (`bufferutil`) is installed and found by ws at load time; ws 8.21
  *   validates UTF-8 with Node's own `buffer.isUtf8`, so the `utf-8-validate` add-on is not needed (and not installed).
+ * - The frames of one flush leave in one write (`coalesceFlushWrites`).
  */
 import type { Socket as NetSocket } from 'node:net';
 import type { ServerOptions } from 'socket.io';
@@ -34,20 +35,20 @@ export function releaseHandshakeRequest(conn: HandshakeHolder): void {
   conn.request = null;
 }
 
-/** The part of engine.io's server that announces each flush of a connection's buffered packets. */
+/** The part of engine.io's server that announces each new connection and each flush of its buffered packets. */
 export interface FlushAnnouncer {
   on(event: 'connection', listener: (conn: HandshakeHolder) => void): unknown;
   on(event: 'flush', listener: (conn: object) => void): unknown;
 }
 
 /**
- * Sends each flush of a connection's packets to the kernel in one write. ws writes every WebSocket
+ * Sends each flush of a connection's packets after its handshake to the kernel in one write. ws writes every WebSocket
  * frame with its own `writev`, and Socket.IO sends an event's binary parts as frames of their own:
  * a grant of 8 leases with their inputs was 8 writes in one flush, each a whole loopback send and
  * wake-up of the volunteer. The TCP socket is corked while engine.io hands a flush's frames to ws
  * and uncorked on the next tick, so the frames leave together (same bytes, same order). The
  * socket is the upgrade request's (Node's public `request.socket`), taken before the request is
- * dropped.
+ * dropped: with WebSocket only (`IDLE_CONNECTION_OPTIONS`) it is the very socket ws writes to.
  */
 export function coalesceFlushWrites(engine: FlushAnnouncer): void {
   const sockets = new WeakMap<object, NetSocket>();
