@@ -42,13 +42,14 @@ export interface FlushAnnouncer {
 }
 
 /**
- * Sends each flush of a connection's packets after its handshake to the kernel in one write. ws writes every WebSocket
- * frame with its own `writev`, and Socket.IO sends an event's binary parts as frames of their own:
- * a grant of 8 leases with their inputs was 8 writes in one flush, each a whole loopback send and
- * wake-up of the volunteer. The TCP socket is corked while engine.io hands a flush's frames to ws
- * and uncorked on the next tick, so the frames leave together (same bytes, same order). The
- * socket is the upgrade request's (Node's public `request.socket`), taken before the request is
- * dropped: with WebSocket only (`IDLE_CONNECTION_OPTIONS`) it is the very socket ws writes to.
+ * Sends each flush of a connection's packets (after its handshake) to the kernel in one write.
+ * ws writes every WebSocket frame with its own `writev`, and Socket.IO sends an event's binary
+ * parts as frames of their own: a grant of 8 leases with their inputs was 8 writes in one flush,
+ * each a whole loopback send and wake-up of the volunteer. The TCP socket is corked while
+ * engine.io hands a flush's frames to ws and uncorked on the next tick, so the frames leave
+ * together (same bytes, same order). The socket is the upgrade request's (Node's public
+ * `request.socket`), taken before the request is dropped: with WebSocket only
+ * (`IDLE_CONNECTION_OPTIONS`) it is the very socket ws writes to.
  */
 export function coalesceFlushWrites(engine: FlushAnnouncer): void {
   const sockets = new WeakMap<object, NetSocket>();
