@@ -29,7 +29,7 @@ const HONEST_SHARE_FLOOR = 0.4;
  * The slowest health answer while 400 sockets push 4 MiB each into this process (ws receives and
  * unmasks each whole before the guard can refuse it, and hundreds close together). On this 2-core
  * machine: 49–341 ms over 7 runs of one commit, 44–467 ms over 8 of the next (and 345 in a CI
- * run); 250 ms, the bound of the shorter floods, was passed 2, 3 and 1 times. One second is an
+ * run); 250 ms, the bound of the shorter floods, was exceeded 2, 3 and 1 times. One second is an
  * orchestrator's usual liveness timeout: under this flood the node must not look dead.
  */
 const RESULT_FLOOD_HEALTH_MS = 1_000;
