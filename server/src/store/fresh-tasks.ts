@@ -99,6 +99,10 @@ export function createFreshTaskPool(): FreshTaskPool {
     held -= pool.bytes;
     pools.delete(jobId);
   }
+  function dropAll(): void {
+    pools.clear();
+    held = 0;
+  }
 
   async function refill(jobId: string, pool: JobPool, taskCount: number, limit: number, read: ReadPending): Promise<void> {
     while (available(pool) < limit && !pool.stuck && pool.coveredTo < taskCount && available(pool) < POOL_ROWS && (pool.readRows === 0 || held < POOL_BYTES)) {
@@ -132,10 +136,7 @@ export function createFreshTaskPool(): FreshTaskPool {
   return {
     async candidates(jobId, taskCount, limit, read) {
       // Rows a claim read but did not take (its grant went to other jobs) count too.
-      if (held > POOL_BYTES) {
-        pools.clear();
-        held = 0;
-      }
+      if (held > POOL_BYTES) dropAll();
       const stuck = stuckFor.get(jobId);
       if (stuck !== undefined) {
         if (stuck > 1) stuckFor.set(jobId, stuck - 1);
@@ -181,12 +182,7 @@ export function createFreshTaskPool(): FreshTaskPool {
       for (const jobId of [...pools.keys()]) if (!active.has(jobId)) drop(jobId);
       for (const jobId of stuckFor.keys()) if (!active.has(jobId)) stuckFor.delete(jobId);
     },
-    forget(jobId) {
-      drop(jobId);
-    },
-    clear() {
-      pools.clear();
-      held = 0;
-    },
+    forget: drop,
+    clear: dropAll,
   };
 }
