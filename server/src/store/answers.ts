@@ -9,6 +9,7 @@ import { claimReplicas } from './claims.ts';
 import { sha256Hex } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
 import { endCountedAttempt, findLease, recordResult } from './lease-endings.ts';
+import { writeUnwritten } from './lease-rows.ts';
 import { recordLoneResults } from './lone-results.ts';
 import type { AnswerEffects, BatchOp, BatchResult, ClaimOutcome, ClaimRequest, CompleteOutcome, CompleteRequest, FailLeaseRequest, FailOutcome } from './store.ts';
 
@@ -20,16 +21,17 @@ export async function claimIn(trx: Db, ctx: StoreContext, request: ClaimRequest)
 }
 
 /**
- * The one-by-one path may judge, revoke or reopen other leases and tasks than its own: leases
- * remembered from their grant are forgotten first (`granted-leases.ts`), inside the transaction.
+ * The one-by-one path reads leases from the database and may judge, revoke or reopen other leases
+ * and tasks than its own: grants not written yet are written first (`granted-leases.ts`), inside
+ * the transaction.
  */
-function forgetGrants(ctx: StoreContext): void {
-  ctx.granted?.clear();
+async function writeGrants(trx: Db, ctx: StoreContext): Promise<void> {
+  if (ctx.granted?.size()) await writeUnwritten(trx, ctx);
 }
 
 /** See `Store.completeLease`. */
 export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
-  forgetGrants(ctx);
+  await writeGrants(trx, ctx);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
@@ -43,7 +45,7 @@ export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRe
 
 /** See `Store.failLease`. */
 export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>> {
-  forgetGrants(ctx);
+  await writeGrants(trx, ctx);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });

@@ -20,6 +20,7 @@ import type { Db, StoreContext } from './db.ts';
 import type { FreshTaskPool, FreshTaskRow, ReadPending } from './fresh-tasks.ts';
 import type { GrantedLeases } from './granted-leases.ts';
 import { ANSWERED, LIVE } from './lease-states.ts';
+import { insertNewLeases, type NewLeaseRow } from './lease-rows.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { Database } from './schema.ts';
 import type { ClaimOutcome, ClaimRequest, ClaimedLease } from './store.ts';
@@ -30,9 +31,11 @@ export function taskIdOf(jobId: string, index: number): string {
   return `${jobId}:${index}`;
 }
 
-/** Deadlines of the volunteer's live leases, by session. */
+/** Deadlines of the volunteer's live leases, by session (those not written yet too). */
 async function liveLeases(trx: Db, ctx: StoreContext, volunteerId: string): Promise<{ session_id: string; deadline: number }[]> {
-  return (await ctx.run(trx, LIVE_LEASES, { volunteerId })).rows;
+  const { rows } = await ctx.run(trx, LIVE_LEASES, { volunteerId });
+  const unwritten = ctx.granted?.heldBy(volunteerId) ?? [];
+  return unwritten.length > 0 ? [...rows, ...unwritten] : rows;
 }
 
 const LIVE_LEASES = prepared<{ volunteerId: string }, { session_id: string; deadline: number }>('claims.live-leases', (db, p) =>
@@ -79,8 +82,8 @@ const JOBS_WITH_WORK = prepared('claims.jobs-with-work', (db) =>
     ),
 );
 
-/** Live leases per job: shares matter only between jobs, so with one job there is nothing to read. */
-async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string, number>> {
+/** Live leases per job (those not written yet too): shares matter only between jobs, so with one job there is nothing to read. */
+async function liveByJob(trx: Db, ctx: StoreContext, jobIds: readonly string[]): Promise<Map<string, number>> {
   if (jobIds.length < 2) return new Map();
   const rows = await trx
     .selectFrom('leases')
@@ -89,7 +92,8 @@ async function liveByJob(trx: Db, jobIds: readonly string[]): Promise<Map<string
     .where('job_id', 'in', [...jobIds])
     .groupBy('job_id')
     .execute();
-  return new Map(rows.map((row) => [row.job_id, Number(row.n)]));
+  const written = new Map(rows.map((row) => [row.job_id, Number(row.n)]));
+  return new Map(jobIds.map((id) => [id, (written.get(id) ?? 0) + (ctx.granted?.liveOf(id) ?? 0)]));
 }
 
 /**
@@ -183,18 +187,19 @@ function candidateTasksQuery(jobs: number, skipLocked: boolean) {
 }
 
 /**
- * Remembers the leases made on fresh tasks that want no other replica, with their task's view as
- * this claim wrote it, for their results (`granted-leases.ts`). A task read by the database's pick
- * is not: its history (errors, failures, releases) was not read.
+ * Keeps the leases made on fresh tasks that want no other replica unwritten, with their task's view
+ * as this claim wrote it, for their results (`granted-leases.ts`); returns the rows kept. A task
+ * read by the database's pick is not: its history (errors, failures, releases) was not read.
  */
 function rememberGranted(
   granted: GrantedLeases,
-  rows: readonly LeaseInsertRow[],
+  rows: readonly NewLeaseRow[],
   planned: readonly PlannedLease[],
   fresh: readonly FreshTaskRow[],
   jobs: ReadonlyMap<string, { redundancy: number; quorum: number; max_attempts: number }>,
-): void {
-  if (fresh.length === 0) return;
+): Set<NewLeaseRow> {
+  const kept = new Set<NewLeaseRow>();
+  if (fresh.length === 0) return kept;
   for (let n = 0; n < planned.length; n++) {
     const lease = planned[n]!;
     const row = rows[n]!;
@@ -203,7 +208,7 @@ function rememberGranted(
     const task = fresh.find((candidate) => candidate.job_id === lease.jobId && Number(candidate.idx) === lease.idx);
     const job = jobs.get(lease.jobId);
     if (!task || !job) continue;
-    granted.remember({
+    const remembered = granted.remember({
       lease: {
         id: row.id,
         job_id: row.job_id,
@@ -237,7 +242,9 @@ function rememberGranted(
         max_attempts: job.max_attempts,
       },
     });
+    if (remembered) kept.add(row);
   }
+  return kept;
 }
 
 /** Tells the pool of fresh tasks which of its tasks the plan took (it offered each job's first ones). */
@@ -276,27 +283,6 @@ function leasedTasksUpdate(length: number) {
   );
 }
 
-/** The columns a new lease is written with (the rest start null). */
-const LEASE_INSERT_COLUMNS = ['id', 'job_id', 'task_idx', 'volunteer_id', 'session_id', 'site_key', 'state', 'issued_at', 'deadline', 'address'] as const;
-
-/** A new lease's row as inserted. */
-type LeaseInsertRow = Pick<Database['leases'], (typeof LEASE_INSERT_COLUMNS)[number]>;
-
-/** The value names of row `n` of a lease insert, made once per row number. */
-const insertNames: string[][] = [];
-function leaseInsertNames(n: number): readonly string[] {
-  return (insertNames[n] ??= LEASE_INSERT_COLUMNS.map((column) => `${column}${n}`));
-}
-
-/** Inserts `count` new leases (one compiled form per count). */
-function leasesInsert(count: number) {
-  return prepared<Record<string, unknown>, never>(`claims.leases-insert:${count}`, (db, p) =>
-    db.insertInto('leases').values(
-      Array.from({ length: count }, (_, n) => Object.fromEntries(LEASE_INSERT_COLUMNS.map((column) => [column, p(`${column}${n}`)])) as never),
-    ),
-  );
-}
-
 /** Leases up to `slots` replicas to the volunteer of `request`; see `Store.claimTasks`. */
 export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRequest, slots: number): Promise<ClaimOutcome> {
   const { volunteerId, sessionId, now } = request;
@@ -326,6 +312,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
   }
   const live = await liveByJob(
     trx,
+    ctx,
     jobRows.map((job) => job.id),
   );
   const { rows: taskRows, fresh } = await candidateTasks(trx, ctx, jobRows, volunteerId, allowance.grant);
@@ -362,7 +349,7 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     await runOverList(ctx, trx, leasedTasksUpdate, 'idx', group.idxs, { ...group.task, jobId: group.jobId, now });
   }
   const leaseIds = plan.leases.map(() => request.newLeaseId());
-  const rows = plan.leases.map((lease, n): LeaseInsertRow => ({
+  const rows = plan.leases.map((lease, n): NewLeaseRow => ({
     id: leaseIds[n]!,
     job_id: lease.jobId,
     task_idx: lease.idx,
@@ -374,20 +361,11 @@ export async function claimReplicas(trx: Db, ctx: StoreContext, request: ClaimRe
     deadline: lease.deadline,
     address: request.address ?? null,
   }));
-  // One statement unless the rows would pass the dialect's bound on parameters.
-  const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / LEASE_INSERT_COLUMNS.length));
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const batch = rows.slice(start, start + perStatement);
-    const values: Record<string, unknown> = {};
-    batch.forEach((row, n) => {
-      const names = leaseInsertNames(n);
-      LEASE_INSERT_COLUMNS.forEach((column, c) => (values[names[c]!] = row[column]));
-    });
-    await ctx.run(trx, leasesInsert(batch.length), values);
-  }
-
   const byId = new Map(jobRows.map((job) => [job.id, job]));
-  if (ctx.granted) rememberGranted(ctx.granted, rows, plan.leases, fresh, byId);
+  // Grants a lone result will likely end soon stay unwritten; the rest are inserted now.
+  const kept = ctx.granted ? rememberGranted(ctx.granted, rows, plan.leases, fresh, byId) : undefined;
+  await insertNewLeases(trx, ctx, kept?.size ? rows.filter((row) => !kept.has(row)) : rows);
+
   const leases = plan.leases.map((lease, n): ClaimedLease => {
     const job = byId.get(lease.jobId)!;
     const taskId = taskIdOf(lease.jobId, lease.idx);

@@ -27,6 +27,7 @@ import { createFreshTaskPool } from './fresh-tasks.ts';
 import { bracketWrites, createGrantedLeases } from './granted-leases.ts';
 import { jobStore } from './job-store.ts';
 import { keyStore } from './key-store.ts';
+import { writeUnwritten } from './lease-rows.ts';
 import { leaseStore } from './lease-store.ts';
 import { moduleStore } from './module-store.ts';
 import { queryRunner } from './prepared.ts';
@@ -43,14 +44,30 @@ export interface KyselyStoreOptions {
   quota?: QuotaLimits;
   /** The SQLite handle under `db`, so prepared statements in a transaction run on it directly. */
   sqlite?: SqliteDatabase;
+  /** Where the driver tells of each transaction's start and end (SQLite), for the unwritten grants' journal. */
+  transactionListeners?: TransactionListener[];
+}
+
+/** Hears of the connection's transactions (`sqlite.ts`'s driver tells). */
+export interface TransactionListener {
+  begun(): void;
+  committed(): void;
+  rolledBack(): void;
 }
 
 /** Builds the store over a migrated database. `close()` destroys the Kysely instance. */
 export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilities, options: KyselyStoreOptions = {}): Store {
   const runner = queryRunner(db, options.sqlite);
   // Tasks read ahead and leases remembered must see every write: only with one writer (no row locks).
-  const memory = caps.rowLocks ? undefined : { freshTasks: createFreshTaskPool(), granted: createGrantedLeases() };
+  // Unwritten grants also need the driver's word on every transaction, to undo a rolled-back one's steps.
+  const listeners = options.transactionListeners;
+  const memory = caps.rowLocks || !listeners ? undefined : { freshTasks: createFreshTaskPool(), granted: createGrantedLeases() };
+  if (memory) listeners!.push(memory.granted.journal);
   const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...memory };
+  // Every unwritten grant written as a live lease, in a transaction of its own.
+  const flush = async (): Promise<void> => {
+    if (ctx.granted?.size()) await db.transaction().execute((trx) => writeUnwritten(trx, ctx));
+  };
   let closed: Promise<void> | undefined;
   const store: Store = {
     ...moduleStore(db),
@@ -61,11 +78,15 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     ...volunteerStore(db, ctx),
     close() {
       closed ??= (async () => {
-        await db.destroy();
+        try {
+          await flush();
+        } finally {
+          await db.destroy();
+        }
         await options.onClose?.();
       })();
       return closed;
     },
   };
-  return memory ? bracketWrites(store, memory.granted) : store;
+  return memory ? bracketWrites(store, memory.granted, flush) : store;
 }

@@ -29,14 +29,13 @@ export type LeaseVerbs = Pick<
 /** The lease verbs of `Store`. */
 export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs {
   const { caps } = ctx;
-  // A rolled-back claim leaves the tasks it took from the fresh-task pool pending, and leases it
-  // remembered never were; a rolled-back result leaves its lease live: start both afresh. Forgotten
-  // inside the transaction when its work throws (before its connection goes to the next one), and
-  // again after any failure, a failed commit included (then the next transaction may have begun:
-  // what it read stays true, as it read the rolled-back state).
+  // A rolled-back claim leaves the tasks it took from the fresh-task pool pending: start it afresh.
+  // Forgotten inside the transaction when its work throws (before its connection goes to the next
+  // one), and again after any failure, a failed commit included (then the next transaction may
+  // have begun: what it read stays true, as it read the rolled-back state). Unwritten grants undo
+  // the transaction's steps by themselves (`granted-leases.ts`, told by the driver).
   const forget = (): void => {
     ctx.freshTasks?.clear();
-    ctx.granted?.clear();
   };
   const hotPath = <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> =>
     db

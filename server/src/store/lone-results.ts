@@ -19,6 +19,7 @@ import type { Db, StoreContext } from './db.ts';
 import type { Granted } from './granted-leases.ts';
 import { settleInOrder, settleJob } from './job-settling.ts';
 import { LEASE_COLUMNS, TASK_VIEW_COLUMNS, taskViewOf, toFacts, writeLease, writeTask, type LeaseRow, type TaskViewRow } from './lease-endings.ts';
+import { insertEndedLeases, type EndedUnwritten } from './lease-rows.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { AnswerEffects, CompleteOutcome, CompleteRequest } from './store.ts';
 import { findVolunteers, writeReputation } from './volunteer-store.ts';
@@ -42,7 +43,7 @@ interface Taken {
 export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: readonly CompleteRequest[]): Promise<Map<number, AnswerEffects<CompleteOutcome>>> {
   const done = new Map<number, AnswerEffects<CompleteOutcome>>();
   if (requests.length === 0) return done;
-  // Leases granted since anything else ran are remembered with their task's view: not read.
+  // Leases granted and not written yet are remembered with their task's view: not read.
   const remembered = new Map<string, Granted>();
   for (const request of requests) {
     const granted = ctx.granted?.take(request.leaseId);
@@ -62,7 +63,10 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
     perTask.set(task, (perTask.get(task) ?? 0) + 1);
   });
   for (const [at, lease] of open) if (perTask.get(`${lease.job_id}:${lease.task_idx}`)! > 1) open.delete(at);
-  if (open.size === 0) return done;
+  if (open.size === 0) {
+    putBack(ctx, remembered, new Set());
+    return done;
+  }
 
   const tasks = await readTaskViews(
     trx,
@@ -85,13 +89,20 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
     taken.push(item);
     done.set(at, { outcome: 'accepted', jobId: item.lease.job_id, revoked: [], reopened: item.plan.reopened });
   }
+  putBack(
+    ctx,
+    remembered,
+    new Set(taken.map((item) => item.lease.id)),
+  );
   if (taken.length === 0) return done;
 
   await writeReputations(trx, ctx, taken);
   const { places, jobs } = await takeSettledPlaces(trx, ctx, taken);
+  const unwritten: EndedUnwritten[] = [];
   for (const item of taken) {
     const { plan, lease, request } = item;
-    if (plan.lease) await writeLease(trx, ctx, lease.id, plan.lease, request.output);
+    if (plan.lease && remembered.has(lease.id)) unwritten.push({ lease, write: plan.lease, output: request.output });
+    else if (plan.lease) await writeLease(trx, ctx, lease.id, plan.lease, request.output);
     if (plan.task) {
       const settledSeq = places.get(item);
       await writeTask(trx, ctx, { jobId: lease.job_id, idx: Number(lease.task_idx) }, plan.task, {
@@ -102,8 +113,14 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
       });
     }
   }
+  await insertEndedLeases(trx, ctx, unwritten);
   await settleFinishedJobs(trx, ctx, taken, jobs);
   return done;
+}
+
+/** Unwritten leases taken and not `ending` here stay unwritten, for the path that ends them (which writes them first). */
+function putBack(ctx: StoreContext, remembered: ReadonlyMap<string, Granted>, ending: ReadonlySet<string>): void {
+  for (const [id, granted] of remembered) if (!ending.has(id)) ctx.granted?.putBack(granted);
 }
 
 /** The machine's plan for a lone result (`undefined`: not one, or its plan reaches further). */

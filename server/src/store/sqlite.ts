@@ -16,7 +16,8 @@ import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnec
 import type { QuotaLimits } from '../scheduler/reputation.ts';
 import { SQLITE_CAPABILITIES } from './capabilities.ts';
 import { FifoLock } from './fifo-lock.ts';
-import { createKyselyStore } from './kysely-store.ts';
+import { createKyselyStore, type TransactionListener } from './kysely-store.ts';
+import { releaseLostGrants } from './lease-rows.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database as Schema } from './schema.ts';
 import type { Store } from './store.ts';
@@ -50,14 +51,17 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw error;
   }
   const cached = withStatementCache(database, STATEMENT_CACHE_SIZE);
-  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
+  const transactionListeners: TransactionListener[] = [];
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }, transactionListeners) });
   try {
     await migrateToLatest(db, SQLITE_CAPABILITIES);
+    // A previous process killed with grants not written yet left their tasks counted live.
+    await releaseLostGrants(db);
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, SQLITE_CAPABILITIES, { sqlite: cached, ...(options.quota ? { quota: options.quota } : {}) });
+  return createKyselyStore(db, SQLITE_CAPABILITIES, { sqlite: cached, transactionListeners, ...(options.quota ? { quota: options.quota } : {}) });
 }
 
 /**
@@ -91,22 +95,32 @@ export function withStatementCache(database: Database.Database, size: number): S
 /** Kysely's SQLite dialect, with transactions that take the write lock when they begin. */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #listeners: readonly TransactionListener[];
+  constructor(config: SqliteDialectConfig, listeners: readonly TransactionListener[]) {
     super(config);
     this.#config = config;
+    this.#listeners = listeners;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#listeners);
   }
 }
 
 /**
- * Kysely's SQLite driver with two changes: a transaction takes the write lock when it begins, and
- * the one connection goes to its waiters in turn (`FifoLock`). Kysely's own lock wakes every
- * waiter on each release, a cost quadratic in their number.
+ * Kysely's SQLite driver with three changes: a transaction takes the write lock when it begins;
+ * the one connection goes to its waiters in turn (`FifoLock`; Kysely's own lock wakes every
+ * waiter on each release, a cost quadratic in their number); and `listeners` hear of each
+ * transaction's start, commit and rollback while it still holds the connection (a commit that
+ * fails is rolled back by Kysely, and heard so).
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #turns = new FifoLock();
+  readonly #listeners: readonly TransactionListener[];
+
+  constructor(config: SqliteDialectConfig, listeners: readonly TransactionListener[]) {
+    super(config);
+    this.#listeners = listeners;
+  }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     await this.#turns.acquire();
@@ -129,5 +143,19 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    for (const listener of this.#listeners) listener.begun();
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await super.commitTransaction(connection);
+    for (const listener of this.#listeners) listener.committed();
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } finally {
+      for (const listener of this.#listeners) listener.rolledBack();
+    }
   }
 }

@@ -1,0 +1,146 @@
+/**
+ * Grants kept unwritten (`granted-leases.ts`, `lease-rows.ts`) on a real SQLite file, read back
+ * from the file by a connection of its own: a lone result writes its lease's row once, whole; a
+ * store closed writes the rest as live leases; a process killed with one unwritten leaves its task
+ * pending again at the next start, and nothing else; a rolled-back batch gives back what it took.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from './sqlite.ts';
+import type { BatchOp, BatchResult, ClaimRequest, Store } from './store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A store on a new file with one job of 4 tasks at r = 1; `file` to read it back. */
+async function storeWithJob(): Promise<{ store: Store; file: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-lease-rows-'));
+  dirs.push(dir);
+  const file = join(dir, 'coordinator.sqlite');
+  const store = await openSqliteStore({ file });
+  const hash = 'e'.repeat(64);
+  await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 1 });
+  await store.createSite({ siteKey: 'site', name: 'site', origins: ['http://localhost:1'], createdAt: 1 });
+  await store.createJob({
+    id: 'job', moduleHash: hash, redundancy: 1, quorum: 1, deadlineMs: 60_000, maxAttempts: 3, priority: 1, createdAt: 1,
+    inputs: Array.from({ length: 4 }, (_, i) => new Uint8Array([i])),
+  });
+  return { store, file };
+}
+
+const claim = (volunteerId: string, leaseId: string): ClaimRequest => ({
+  volunteerId,
+  sessionId: `session-${volunteerId}`,
+  siteKey: 'site',
+  address: '192.0.2.1',
+  slots: 1,
+  now: 1000,
+  newLeaseId: () => leaseId,
+  random: () => 0.5,
+});
+
+const result = (volunteerId: string, leaseId: string, output: number, now = 1400): BatchOp => ({
+  verb: 'complete',
+  request: { leaseId, volunteerId, output: new Uint8Array([output]), cpuMs: 100, now },
+});
+
+const outcomes = (results: BatchResult[]) => results.map((r) => (r.verb === 'complete' ? r.effects.outcome : r.verb === 'fail' ? r.effects.outcome : r.outcome.leases.map((l) => l.index)));
+
+/** Rows of the file as a second connection reads them. */
+function read<T>(file: string, query: string): T[] {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return raw.prepare(query).all() as T[];
+  } finally {
+    raw.close();
+  }
+}
+
+describe('a grant kept unwritten', () => {
+  it('has no row until its lone result writes it once, whole and ended', async () => {
+    const { store, file } = await storeWithJob();
+    try {
+      expect(outcomes(await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }]))).toEqual([[0]]);
+      expect(read(file, 'select id from leases')).toEqual([]);
+      expect(read(file, 'select state, live, attempts from tasks where idx = 0')).toEqual([{ state: 'running', live: 1, attempts: 1 }]);
+      expect(outcomes(await store.answerBatch([result('v', 'lease-1', 42)]))).toEqual(['accepted']);
+      expect(read(file, 'select * from leases')).toEqual([
+        {
+          id: 'lease-1', job_id: 'job', task_idx: 0, volunteer_id: 'v', session_id: 'session-v', site_key: 'site', state: 'completed',
+          issued_at: 1000, deadline: expect.any(Number), ended_at: 1400, cpu_ms: 100,
+          output_hash: createHash('sha256').update(Uint8Array.of(42)).digest('hex'),
+          error_kind: null, error_message: null, output: null, verdict: 'unchecked', address: '192.0.2.1',
+        },
+      ]);
+      expect((await store.getJob('job'))?.counts.completed).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is written live when the store closes, and answered after it opens again', async () => {
+    const { store, file } = await storeWithJob();
+    await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }]);
+    await store.close();
+    expect(read(file, 'select id, state from leases')).toEqual([{ id: 'lease-1', state: 'active' }]);
+    const reopened = await openSqliteStore({ file });
+    try {
+      expect(outcomes(await reopened.answerBatch([result('v', 'lease-1', 42)]))).toEqual(['accepted']);
+      expect((await reopened.getJob('job'))?.counts.completed).toBe(1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('comes back when the batch that took it rolls back, and is answered later', async () => {
+    const { store } = await storeWithJob();
+    try {
+      await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }]);
+      const failing: ClaimRequest = { ...claim('w', 'unused'), newLeaseId: () => { throw new Error('no lease id'); } };
+      await expect(store.answerBatch([result('v', 'lease-1', 42), { verb: 'claim', request: failing }])).rejects.toThrow('no lease id');
+      expect((await store.getJob('job'))?.counts.completed).toBe(0);
+      expect(outcomes(await store.answerBatch([result('v', 'lease-1', 42, 1500)]))).toEqual(['accepted']);
+      expect((await store.getJob('job'))?.counts.completed).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lost with a killed process leaves its task pending again at the next start, uncounted, and nothing else', async () => {
+    const { store, file } = await storeWithJob();
+    await store.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lease-rows.kill-child.ts', import.meta.url)), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => (data.toString().includes('ready') ? resolve() : undefined));
+      child.once('exit', () => reject(new Error('the child exited before it was ready')));
+    });
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(read(file, 'select id, state from leases')).toEqual([{ id: 'written', state: 'active' }]);
+
+    const reopened = await openSqliteStore({ file });
+    try {
+      expect(read(file, 'select idx, state, live, attempts from tasks order by idx')).toEqual([
+        { idx: 0, state: 'running', live: 1, attempts: 1 },
+        { idx: 1, state: 'pending', live: 0, attempts: 0 },
+        { idx: 2, state: 'pending', live: 0, attempts: 0 },
+        { idx: 3, state: 'pending', live: 0, attempts: 0 },
+      ]);
+      // The lost grant's volunteer cannot answer it; its task goes to the next claim.
+      expect(outcomes(await reopened.answerBatch([result('vu', 'unwritten', 1), { verb: 'claim', request: claim('x', 'lease-x') }]))).toEqual(['stale', [1]]);
+      expect(outcomes(await reopened.answerBatch([result('vw', 'written', 0), result('x', 'lease-x', 1)]))).toEqual(['accepted', 'accepted']);
+      expect((await reopened.getJob('job'))?.counts.completed).toBe(2);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
