@@ -23,38 +23,47 @@ const ENDED_LEASE_COLUMNS = [...NEW_LEASE_COLUMNS, 'ended_at', 'cpu_ms', 'output
 
 type LeaseColumn = keyof Database['leases'];
 
-/** Inserts `count` rows of `columns` (one compiled form per column set and count). */
+/** Most rows one insert statement takes. */
+const MAX_ROWS = 64;
+
+/**
+ * Inserts `count` rows of `columns` (one compiled form per column set and count). Its values go by
+ * position: the stand-in of row r, column c is named by its place in the flat list of values
+ * (r × columns + c), so a plain array is the statement's values.
+ */
 function insertStatement(columns: readonly LeaseColumn[], count: number) {
-  return prepared<Record<string, unknown>, never>(`leases.insert:${columns.length}:${count}`, (db, p) =>
-    db.insertInto('leases').values(Array.from({ length: count }, (_, n) => Object.fromEntries(columns.map((column) => [column, p(`${column}${n}`)])) as never)),
+  return prepared<Record<string, unknown>, never>(`leases.insert:${columns.join(',')}:${count}`, (db, p) =>
+    db
+      .insertInto('leases')
+      .values(Array.from({ length: count }, (_, r) => Object.fromEntries(columns.map((column, c) => [column, p(String(r * columns.length + c))])) as never)),
   );
 }
 
-/** The value names of row `n` of an insert of `columns`, made once per column set and row number. */
-const valueNames = new Map<readonly LeaseColumn[], string[][]>();
-function namesOf(columns: readonly LeaseColumn[], n: number): readonly string[] {
-  let rows = valueNames.get(columns);
-  if (!rows) valueNames.set(columns, (rows = []));
-  return (rows[n] ??= columns.map((column) => `${column}${n}`));
-}
-
-/** Inserts `rows`, in one statement unless they would pass the dialect's bound on parameters. */
-async function insertRows<C extends LeaseColumn>(trx: Db, ctx: StoreContext, columns: readonly C[], rows: readonly Pick<Database['leases'], C>[]): Promise<void> {
-  const perStatement = Math.max(1, Math.floor(ctx.caps.maxParameters / columns.length));
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const batch = rows.slice(start, start + perStatement);
-    const values: Record<string, unknown> = {};
-    batch.forEach((row, n) => {
-      const names = namesOf(columns, n);
-      columns.forEach((column, c) => (values[names[c]!] = row[column]));
-    });
-    await ctx.run(trx, insertStatement(columns, batch.length), values);
+/**
+ * Inserts `rows` (each its values in the order of `columns`) in chunks whose sizes are powers of
+ * two, so that each column set has a handful of compiled forms (and prepared statements), not one
+ * per count: 85 rows go as 64 + 16 + 4 + 1.
+ */
+async function insertRows(trx: Db, ctx: StoreContext, columns: readonly LeaseColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  const most = Math.min(MAX_ROWS, Math.max(1, Math.floor(ctx.caps.maxParameters / columns.length)));
+  for (let start = 0; start < rows.length; ) {
+    let count = 1;
+    while (count * 2 <= rows.length - start && count * 2 <= most) count *= 2;
+    const values: unknown[] = [];
+    for (let r = start; r < start + count; r++) values.push(...rows[r]!);
+    await ctx.run(trx, insertStatement(columns, count), values as unknown as Record<string, unknown>);
+    start += count;
   }
 }
 
 /** Inserts new live leases. */
 export function insertNewLeases(trx: Db, ctx: StoreContext, rows: readonly NewLeaseRow[]): Promise<void> {
-  return insertRows(trx, ctx, NEW_LEASE_COLUMNS, rows);
+  return insertRows(
+    trx,
+    ctx,
+    NEW_LEASE_COLUMNS,
+    rows.map((row) => NEW_LEASE_COLUMNS.map((column) => row[column])),
+  );
 }
 
 /** Writes every unwritten grant as the live lease it is (before something else reads leases). */
@@ -72,25 +81,26 @@ export interface EndedUnwritten {
 
 /** Inserts leases that end before their row was written, each whole and ended. */
 export function insertEndedLeases(trx: Db, ctx: StoreContext, ended: readonly EndedUnwritten[]): Promise<void> {
-  const rows = ended.map(({ lease, write, output }): Pick<Database['leases'], (typeof ENDED_LEASE_COLUMNS)[number]> => ({
-    id: lease.id,
-    job_id: lease.job_id,
-    task_idx: lease.task_idx,
-    volunteer_id: lease.volunteer_id,
-    session_id: lease.session_id,
-    site_key: lease.site_key,
-    issued_at: lease.issued_at,
-    deadline: lease.deadline,
-    address: lease.address,
-    state: write.state,
-    ended_at: write.endedAt,
-    cpu_ms: write.cpuMs ?? null,
-    output_hash: write.outputHash ?? null,
-    error_kind: write.errorKind ?? null,
-    error_message: write.errorMessage ?? null,
-    verdict: write.verdict ?? null,
-    output: write.keepOutput && output ? toDbBytes(output) : null,
-  }));
+  // In the order of ENDED_LEASE_COLUMNS.
+  const rows = ended.map(({ lease, write, output }) => [
+    lease.id,
+    lease.job_id,
+    lease.task_idx,
+    lease.volunteer_id,
+    lease.session_id,
+    lease.site_key,
+    write.state,
+    lease.issued_at,
+    lease.deadline,
+    lease.address,
+    write.endedAt,
+    write.cpuMs ?? null,
+    write.outputHash ?? null,
+    write.errorKind ?? null,
+    write.errorMessage ?? null,
+    write.verdict ?? null,
+    write.keepOutput && output ? toDbBytes(output) : null,
+  ]);
   return insertRows(trx, ctx, ENDED_LEASE_COLUMNS, rows);
 }
 
