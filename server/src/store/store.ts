@@ -26,6 +26,9 @@
  * volunteer adopts its leases into its new session (`adoptLeases`).
  * A lease that is no longer active is fenced: completing or failing it changes nothing
  * (`stale`), except that repeating the exact call that ended it answers `duplicate`.
+ * On SQLite the row of a lease on a fresh task at r = 1 is written when it ends, or before any
+ * verb that reads leases (`granted-leases.ts`); a SIGKILL loses such leases not written yet, and
+ * the next start sends their tasks back to pending, uncounted (their results are then `stale`).
  */
 import type { FailureKind } from '../protocol/events.ts';
 import type { JobState, JobStatus, KeyInfo, KeyRole, ModuleAbi, ResultLine, SiteSettings, SiteSettingsInput } from '../protocol/http.ts';
