@@ -21,17 +21,19 @@ export async function claimIn(trx: Db, ctx: StoreContext, request: ClaimRequest)
 }
 
 /**
- * The one-by-one path reads leases from the database and may judge, revoke or reopen other leases
- * and tasks than its own: grants not written yet are written first (`granted-leases.ts`), inside
- * the transaction.
+ * The one-by-one path reads its lease from the database, and when it ends it, may judge, revoke or
+ * reopen other leases and tasks than its own: grants not written yet (`granted-leases.ts`) are
+ * written first, inside the transaction, all of them. Before the read when the lease is one of them,
+ * else only once the answer ends a live lease: a stale answer (a made-up lease, a repeat) writes
+ * nothing, so a flood of them leaves the grants unwritten.
  */
-async function writeGrants(trx: Db, ctx: StoreContext): Promise<void> {
-  if (ctx.granted?.size()) await writeUnwritten(trx, ctx);
+async function writeGrants(trx: Db, ctx: StoreContext, leaseId?: string): Promise<void> {
+  if (leaseId === undefined ? ctx.granted?.size() : ctx.granted?.has(leaseId)) await writeUnwritten(trx, ctx);
 }
 
 /** See `Store.completeLease`. */
 export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
-  await writeGrants(trx, ctx);
+  await writeGrants(trx, ctx, request.leaseId);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: CompleteOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
@@ -39,13 +41,14 @@ export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRe
   if (lease.state !== 'active' && lease.state !== 'completed') return answer('stale');
   const outputHash = sha256Hex(request.output);
   if (lease.state === 'completed') return answer(lease.output_hash === outputHash ? 'duplicate' : 'stale');
+  await writeGrants(trx, ctx);
   const effects = await recordResult(trx, ctx, lease, { output: request.output, outputHash, cpuMs: request.cpuMs, now: request.now });
   return { outcome: 'accepted', jobId: lease.job_id, ...effects };
 }
 
 /** See `Store.failLease`. */
 export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>> {
-  await writeGrants(trx, ctx);
+  await writeGrants(trx, ctx, request.leaseId);
   const lease = await findLease(trx, ctx, request.leaseId);
   if (!lease || lease.volunteer_id !== request.volunteerId) return { outcome: 'stale', revoked: [], reopened: false };
   const answer = (outcome: FailOutcome) => ({ outcome, jobId: lease.job_id, revoked: [], reopened: false });
@@ -53,6 +56,7 @@ export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseReque
     return answer(lease.error_kind === request.kind && lease.error_message === request.message ? 'duplicate' : 'stale');
   }
   if (lease.state !== 'active') return answer('stale');
+  await writeGrants(trx, ctx);
   const effects = await endCountedAttempt(trx, ctx, lease, 'failed', request.kind, request.message, request.now);
   return { outcome: 'recorded', jobId: lease.job_id, ...effects };
 }

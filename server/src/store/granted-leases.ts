@@ -9,7 +9,8 @@
  * - Every other verb of the store (a release, an expiry, an adoption, a cancel, and anything a
  *   future verb may do) is bracketed by `begin` and `end` (`bracketWrites`): it first writes every
  *   entry as a live row (`flush`), and while one runs no claim adds any. The one-by-one path of
- *   answers writes them first too, inside its transaction (`answers.ts`).
+ *   answers writes them too, inside its transaction, before it reads one of them or ends a lease
+ *   (`answers.ts`).
  * - A transaction that rolls back undoes what it did here (`journal`): its claims' entries go,
  *   entries it took or wrote come back.
  * - A process killed with entries in memory leaves their tasks counted live without a row: the
@@ -40,6 +41,8 @@ export interface GrantedLeases {
   remember(granted: Granted): boolean;
   /** The unwritten lease `leaseId`, taken: whoever takes it writes its row (or `putBack`s it). */
   take(leaseId: string): Granted | undefined;
+  /** Whether `leaseId` is an unwritten lease. */
+  has(leaseId: string): boolean;
   /** Gives back an entry taken in the same transaction and not written. */
   putBack(granted: Granted): void;
   /** Every entry, taken: the caller writes their rows as live leases. */
@@ -102,6 +105,7 @@ export function createGrantedLeases(): GrantedLeases {
       if (granted) removed(granted);
       return granted;
     },
+    has: (leaseId) => entries.has(leaseId),
     putBack: added,
     takeAll() {
       const all = [...entries.values()];
@@ -154,7 +158,7 @@ const UNBRACKETED = new Set([
   'getVolunteer',
   'claimTasks',
   'answerBatch',
-  // One answer by the one-by-one path, which writes every entry first (`answers.ts`).
+  // One answer by the one-by-one path, which writes the entries itself when it must (`answers.ts`).
   'completeLease',
   'failLease',
   'close',

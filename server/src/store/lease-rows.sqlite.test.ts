@@ -86,6 +86,27 @@ describe('a grant kept unwritten', () => {
     }
   });
 
+  it('stays unwritten through stale answers, and is written before an answer that ends another lease one by one', async () => {
+    const { store, file } = await storeWithJob();
+    try {
+      await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }, { verb: 'claim', request: claim('w', 'lease-2') }]);
+      // A result and a failure report for leases that do not exist.
+      const madeUp: BatchOp = { verb: 'fail', request: { leaseId: 'made-up-too', volunteerId: 'v', kind: 'trap', message: 'boom', now: 1200 } };
+      expect(outcomes(await store.answerBatch([result('v', 'made-up', 1), madeUp]))).toEqual(['stale', 'stale']);
+      expect(read(file, 'select id from leases')).toEqual([]);
+      // `w` reports its lease failed: the one-by-one path ends it, with every grant written first.
+      const failed: BatchOp = { verb: 'fail', request: { leaseId: 'lease-2', volunteerId: 'w', kind: 'trap', message: 'boom', now: 1300 } };
+      expect(outcomes(await store.answerBatch([failed]))).toEqual(['recorded']);
+      expect(read(file, 'select id, state from leases order by id')).toEqual([
+        { id: 'lease-1', state: 'active' },
+        { id: 'lease-2', state: 'failed' },
+      ]);
+      expect(outcomes(await store.answerBatch([result('v', 'lease-1', 42)]))).toEqual(['accepted']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('is written live when the store closes, and answered after it opens again', async () => {
     const { store, file } = await storeWithJob();
     await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }]);
