@@ -46,6 +46,15 @@ export async function completeIn(trx: Db, ctx: StoreContext, request: CompleteRe
   return { outcome: 'accepted', jobId: lease.job_id, ...effects };
 }
 
+/**
+ * One result alone (`Store.completeLease`): taken as a lone result when its lease is a grant not
+ * written yet (`lone-results.ts`, which writes only that row), else by the one-by-one path.
+ */
+export async function completeAloneIn(trx: Db, ctx: StoreContext, request: CompleteRequest): Promise<AnswerEffects<CompleteOutcome>> {
+  const lone = ctx.granted?.has(request.leaseId) ? (await recordLoneResults(trx, ctx, [request])).get(0) : undefined;
+  return lone ?? completeIn(trx, ctx, request);
+}
+
 /** See `Store.failLease`. */
 export async function failIn(trx: Db, ctx: StoreContext, request: FailLeaseRequest): Promise<AnswerEffects<FailOutcome>> {
   await writeGrants(trx, ctx, request.leaseId);

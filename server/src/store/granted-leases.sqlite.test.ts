@@ -1,8 +1,8 @@
 /**
- * Leases remembered from their grant (`granted-leases.ts`) on a real SQLite file: a result taken
- * in a batch reads its lease and task from memory only while nothing else has run since the
- * grant. After each verb that can end or change the lease, its result is fenced exactly as the
- * database says; after a rolled-back claim, a lease that never existed accepts nothing.
+ * Grants kept unwritten (`granted-leases.ts`) on a real SQLite file, fenced as if their rows had
+ * been written at the grant: after each verb that can end or change the lease (each writes the
+ * grants first), its result is fenced exactly as the database says; after a rolled-back claim, a
+ * lease that never existed accepts nothing. (What the file holds: `lease-rows.sqlite.test.ts`.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@
  * themselves) is bracketed and finds every grant written first, including a verb added later.
  */
 import { describe, expect, it } from 'vitest';
-import { bracketWrites, createGrantedLeases, type Granted } from './granted-leases.ts';
+import { bracketWrites, createGrantedLeases, GRANTED_MAX, type Granted } from './granted-leases.ts';
 
 const grant = (id: string, volunteer = 'v', job = 'job'): Granted => ({
   lease: {
@@ -41,6 +41,28 @@ describe('unwritten grants', () => {
     expect(granted.take('a')?.lease.id).toBe('a');
     granted.end();
     expect(granted.remember(grant('c'))).toBe(true);
+  });
+
+  it('are refused past their bound: the claim writes the row then', () => {
+    const granted = createGrantedLeases();
+    for (let n = 0; n < GRANTED_MAX; n++) expect(granted.remember(grant(`g${n}`))).toBe(true);
+    expect(granted.remember(grant('one-more'))).toBe(false);
+    expect(granted.size()).toBe(GRANTED_MAX);
+  });
+
+  it('may exist for a queued transaction while the open one holds some it took', () => {
+    const granted = createGrantedLeases();
+    expect(granted.mayHoldAny()).toBe(false);
+    granted.journal.begun();
+    granted.remember(grant('a'));
+    expect(granted.mayHoldAny()).toBe(true);
+    granted.journal.committed();
+    granted.journal.begun();
+    granted.take('a');
+    // Taken, not yet written: the open transaction may put it back or roll back.
+    expect(granted.mayHoldAny()).toBe(true);
+    granted.journal.committed();
+    expect(granted.mayHoldAny()).toBe(false);
   });
 
   it('come back as they were when their transaction rolls back, newest step first', () => {

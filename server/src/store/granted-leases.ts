@@ -1,6 +1,7 @@
 /**
  * Leases a claim just granted whose rows are not written yet, with their task's view, on a store
- * with one writer (SQLite). Most such leases end soon by a lone result (`lone-results.ts`), which
+ * with one writer (SQLite): leases of fresh tasks that want one replica (r = 1, or a trusted
+ * volunteer's single replica under adaptive replication). Most such leases end soon by a lone result (`lone-results.ts`), which
  * then writes the lease's row once, ended, instead of inserting it at the grant and updating it
  * at the result, and reads neither the lease nor its task.
  *
@@ -52,6 +53,12 @@ export interface GrantedLeases {
   /** Unwritten live leases of `jobId`. */
   liveOf(jobId: string): number;
   size(): number;
+  /**
+   * Whether an entry may exist by the time a transaction queued now runs: one exists, or the open
+   * transaction took some (it may put them back, or roll back). False means none can: while a
+   * verb runs none is added.
+   */
+  mayHoldAny(): boolean;
   /** A verb that may read or change leases, tasks or jobs otherwise starts (after it, `flush`). */
   begin(): void;
   /** ... and ended (whether it succeeded or not). */
@@ -115,6 +122,7 @@ export function createGrantedLeases(): GrantedLeases {
     heldBy: (volunteerId) => [...(byVolunteer.get(volunteerId)?.values() ?? [])],
     liveOf: (jobId) => perJob.get(jobId) ?? 0,
     size: () => entries.size,
+    mayHoldAny: () => entries.size > 0 || steps.some((step) => 'removed' in step),
     begin() {
       running++;
     },

@@ -64,9 +64,10 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
   const memory = caps.rowLocks || !listeners ? undefined : { freshTasks: createFreshTaskPool(), granted: createGrantedLeases() };
   if (memory) listeners!.push(memory.granted.journal);
   const ctx: StoreContext = { caps, quota: options.quota ?? DEFAULT_QUOTA, run: runner.run, ...memory };
-  // Every unwritten grant written as a live lease, in a transaction of its own.
+  // Every unwritten grant written as a live lease, in a transaction of its own (which runs after
+  // the open one, so it also writes what that one may give back).
   const flush = async (): Promise<void> => {
-    if (ctx.granted?.size()) await db.transaction().execute((trx) => writeUnwritten(trx, ctx));
+    if (ctx.granted?.mayHoldAny()) await db.transaction().execute((trx) => writeUnwritten(trx, ctx));
   };
   let closed: Promise<void> | undefined;
   const store: Store = {
@@ -78,12 +79,17 @@ export function createKyselyStore(db: Kysely<Database>, caps: DialectCapabilitie
     ...volunteerStore(db, ctx),
     close() {
       closed ??= (async () => {
+        // No grant is kept unwritten from here on: the flush writes the last ones.
+        ctx.granted?.begin();
         try {
           await flush();
         } finally {
-          await db.destroy();
+          try {
+            await db.destroy();
+          } finally {
+            await options.onClose?.();
+          }
         }
-        await options.onClose?.();
       })();
       return closed;
     },

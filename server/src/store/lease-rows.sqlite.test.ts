@@ -86,15 +86,18 @@ describe('a grant kept unwritten', () => {
     }
   });
 
-  it('stays unwritten through stale answers, and is written before an answer that ends another lease one by one', async () => {
+  it('stays unwritten through stale answers, and is written before the one-by-one path ends a written lease', async () => {
     const { store, file } = await storeWithJob();
     try {
-      await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }, { verb: 'claim', request: claim('w', 'lease-2') }]);
+      await store.answerBatch([{ verb: 'claim', request: claim('w', 'lease-2') }]);
+      // A verb that reads leases writes lease-2; lease-1 comes after it, unwritten.
+      await store.deferDeadlines([], 0);
+      await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }]);
       // A result and a failure report for leases that do not exist.
       const madeUp: BatchOp = { verb: 'fail', request: { leaseId: 'made-up-too', volunteerId: 'v', kind: 'trap', message: 'boom', now: 1200 } };
       expect(outcomes(await store.answerBatch([result('v', 'made-up', 1), madeUp]))).toEqual(['stale', 'stale']);
-      expect(read(file, 'select id from leases')).toEqual([]);
-      // `w` reports its lease failed: the one-by-one path ends it, with every grant written first.
+      expect(read(file, 'select id from leases')).toEqual([{ id: 'lease-2' }]);
+      // `w` reports lease-2 failed: the one-by-one path ends it, with every grant written first.
       const failed: BatchOp = { verb: 'fail', request: { leaseId: 'lease-2', volunteerId: 'w', kind: 'trap', message: 'boom', now: 1300 } };
       expect(outcomes(await store.answerBatch([failed]))).toEqual(['recorded']);
       expect(read(file, 'select id, state from leases order by id')).toEqual([
@@ -102,6 +105,39 @@ describe('a grant kept unwritten', () => {
         { id: 'lease-2', state: 'failed' },
       ]);
       expect(outcomes(await store.answerBatch([result('v', 'lease-1', 42)]))).toEqual(['accepted']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answered alone writes its own row and no other', async () => {
+    const { store, file } = await storeWithJob();
+    try {
+      await store.answerBatch([{ verb: 'claim', request: claim('v', 'lease-1') }, { verb: 'claim', request: claim('w', 'lease-2') }]);
+      const effects = await store.completeLease({ leaseId: 'lease-1', volunteerId: 'v', output: Uint8Array.of(42), cpuMs: 100, now: 1400 });
+      expect(effects.outcome).toBe('accepted');
+      expect(read(file, 'select id, state from leases')).toEqual([{ id: 'lease-1', state: 'completed' }]);
+      expect((await store.completeLease({ leaseId: 'lease-1', volunteerId: 'v', output: Uint8Array.of(42), cpuMs: 100, now: 1500 })).outcome).toBe('duplicate');
+      expect((await store.completeLease({ leaseId: 'lease-2', volunteerId: 'w', output: Uint8Array.of(43), cpuMs: 100, now: 1500 })).outcome).toBe('accepted');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("counts in its job's share of live leases when two jobs compete", async () => {
+    const { store } = await storeWithJob();
+    try {
+      await store.createJob({
+        id: 'later', moduleHash: 'e'.repeat(64), redundancy: 1, quorum: 1, deadlineMs: 60_000, maxAttempts: 3, priority: 1, createdAt: 2,
+        inputs: Array.from({ length: 4 }, (_, i) => new Uint8Array([i])),
+      });
+      // Each claim goes to the job with fewer live leases: unwritten ones count.
+      const jobs: string[] = [];
+      for (const volunteer of ['a', 'b', 'c', 'd']) {
+        const [only] = await store.answerBatch([{ verb: 'claim', request: claim(volunteer, `lease-${volunteer}`) }]);
+        if (only?.verb === 'claim') jobs.push(...only.outcome.leases.map((lease) => lease.jobId));
+      }
+      expect(jobs.sort()).toEqual(['job', 'job', 'later', 'later']);
     } finally {
       await store.close();
     }
@@ -135,6 +171,29 @@ describe('a grant kept unwritten', () => {
     }
   });
 
+  it("start leaves alone tasks whose live replicas all have rows (r = 2), whether they want more or not", async () => {
+    const { store, file } = await storeWithJob();
+    await store.cancelJob('job', 1);
+    await store.createJob({
+      id: 'pair', moduleHash: 'e'.repeat(64), redundancy: 2, quorum: 2, deadlineMs: 60_000, maxAttempts: 3, priority: 100, createdAt: 2,
+      inputs: [Uint8Array.of(1), Uint8Array.of(2)],
+    });
+    for (const volunteer of ['a', 'b', 'c']) await store.answerBatch([{ verb: 'claim', request: claim(volunteer, `lease-${volunteer}`) }]);
+    const tasks = () => read(file, "select idx, state, live from tasks where job_id = 'pair' order by idx");
+    const before = tasks();
+    expect(before).toEqual([
+      { idx: 0, state: 'running', live: 2 },
+      { idx: 1, state: 'pending', live: 1 },
+    ]);
+    await store.close();
+    const reopened = await openSqliteStore({ file });
+    try {
+      expect(tasks()).toEqual(before);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('lost with a killed process leaves its task pending again at the next start, uncounted, and nothing else', async () => {
     const { store, file } = await storeWithJob();
     await store.close();
@@ -163,5 +222,13 @@ describe('a grant kept unwritten', () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  it('belongs to one process: a second store on the same file is refused until the first closes', async () => {
+    const { store, file } = await storeWithJob();
+    await expect(openSqliteStore({ file })).rejects.toThrow(`another process has the SQLite database ${file} open (one coordinator per data directory)`);
+    await store.close();
+    const second = await openSqliteStore({ file });
+    await second.close();
   });
 });

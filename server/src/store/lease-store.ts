@@ -4,7 +4,7 @@
  * what follows for its task and job is `lease-endings.ts`; every verb is one transaction.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { answerBatchIn, claimIn, completeIn, failIn } from './answers.ts';
+import { answerBatchIn, claimIn, completeAloneIn, failIn } from './answers.ts';
 import type { StoreContext } from './db.ts';
 import { endCountedAttempt, findLease, releaseLease, toEndedLease } from './lease-endings.ts';
 import { LIVE } from './lease-states.ts';
@@ -55,7 +55,7 @@ export function leaseStore(db: Kysely<Database>, ctx: StoreContext): LeaseVerbs 
   return {
     // The hot path's bodies are `answers.ts`, shared with the batch verb (group commit).
     claimTasks: (request) => hotPath((trx) => claimIn(trx, ctx, request)),
-    completeLease: (request) => hotPath((trx) => completeIn(trx, ctx, request)),
+    completeLease: (request) => hotPath((trx) => completeAloneIn(trx, ctx, request)),
     failLease: (request) => hotPath((trx) => failIn(trx, ctx, request)),
     answerBatch: (ops) => hotPath((trx) => answerBatchIn(trx, ctx, ops)),
 

@@ -2,10 +2,12 @@
  * A group commit's results, taken together. Most results of a busy grid end the only live replica
  * of a task that needs no quorum (r = 1, or adaptive replication's unchecked majority): the task
  * machine then needs that lease, the task row and nothing else. For those, this module reads the
- * leases, the tasks and their volunteers' records in a few statements for the whole batch, asks
- * the machine (`decide`) about each, and writes each lease and task, each volunteer's record once
- * and each job's completion order once. Per result that spares four statements of the one-by-one
- * path (`answers.ts`), and on PostgreSQL four round trips.
+ * leases, the tasks and their volunteers' records in a few statements for the whole batch (a lease
+ * granted and not written yet, `granted-leases.ts`, comes from memory with its task's view), asks
+ * the machine (`decide`) about each, and writes each lease (an unwritten one inserted whole,
+ * `lease-rows.ts`) and task, each volunteer's record once and each job's completion order once.
+ * Per result that spares four statements of the one-by-one path (`answers.ts`), and on PostgreSQL
+ * four round trips.
  *
  * Anything else (a replica with others to judge, a stale or repeated answer, a task answered twice
  * in the batch, a plan that revokes or judges other leases) is left to the one-by-one path, which
@@ -16,10 +18,10 @@ import { newReputation, type Reputation } from '../scheduler/reputation.ts';
 import { decide, jobSourcesQuestion, type Plan, type TaskView } from '../scheduler/task-machine.ts';
 import { sha256Hex } from './bytes.ts';
 import type { Db, StoreContext } from './db.ts';
-import type { Granted } from './granted-leases.ts';
+import type { Granted, GrantedLease } from './granted-leases.ts';
 import { settleInOrder, settleJob } from './job-settling.ts';
 import { LEASE_COLUMNS, TASK_VIEW_COLUMNS, taskViewOf, toFacts, writeLease, writeTask, type LeaseRow, type TaskViewRow } from './lease-endings.ts';
-import { insertEndedLeases, type EndedUnwritten } from './lease-rows.ts';
+import { insertEndedLeases, insertNewLeases, type EndedUnwritten } from './lease-rows.ts';
 import { listPlaceholders, prepared, runOverList } from './prepared.ts';
 import type { AnswerEffects, CompleteOutcome, CompleteRequest } from './store.ts';
 import { findVolunteers, writeReputation } from './volunteer-store.ts';
@@ -99,10 +101,14 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
   await writeReputations(trx, ctx, taken);
   const { places, jobs } = await takeSettledPlaces(trx, ctx, taken);
   const unwritten: EndedUnwritten[] = [];
+  const stillLive: GrantedLease[] = [];
   for (const item of taken) {
     const { plan, lease, request } = item;
-    if (plan.lease && remembered.has(lease.id)) unwritten.push({ lease, write: plan.lease, output: request.output });
-    else if (plan.lease) await writeLease(trx, ctx, lease.id, plan.lease, request.output);
+    // A lease never written gets its row whole: ended by the plan, or live if the plan leaves it so.
+    if (remembered.has(lease.id)) {
+      if (plan.lease) unwritten.push({ lease, write: plan.lease, output: request.output });
+      else stillLive.push(lease);
+    } else if (plan.lease) await writeLease(trx, ctx, lease.id, plan.lease, request.output);
     if (plan.task) {
       const settledSeq = places.get(item);
       await writeTask(trx, ctx, { jobId: lease.job_id, idx: Number(lease.task_idx) }, plan.task, {
@@ -114,6 +120,7 @@ export async function recordLoneResults(trx: Db, ctx: StoreContext, requests: re
     }
   }
   await insertEndedLeases(trx, ctx, unwritten);
+  await insertNewLeases(trx, ctx, stillLive);
   await settleFinishedJobs(trx, ctx, taken, jobs);
   return done;
 }

@@ -40,7 +40,14 @@ export interface SqliteStoreOptions {
 /** Opens (creating if needed) and migrates a SQLite database, and returns the store over it. */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const database = new Database(options.file);
+  const owner = options.file === ':memory:' ? undefined : ownDatabase(options.file);
+  let database: Database.Database;
+  try {
+    database = new Database(options.file);
+  } catch (error) {
+    owner?.close();
+    throw error;
+  }
   try {
     database.pragma('journal_mode = WAL');
     database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -48,6 +55,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   } catch (error) {
     database.close();
+    owner?.close();
     throw error;
   }
   const cached = withStatementCache(database, STATEMENT_CACHE_SIZE);
@@ -59,9 +67,43 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     await releaseLostGrants(db);
   } catch (error) {
     await db.destroy();
+    owner?.close();
     throw error;
   }
-  return createKyselyStore(db, SQLITE_CAPABILITIES, { sqlite: cached, transactionListeners, ...(options.quota ? { quota: options.quota } : {}) });
+  return createKyselyStore(db, SQLITE_CAPABILITIES, {
+    sqlite: cached,
+    transactionListeners,
+    onClose: () => {
+      owner?.close();
+    },
+    ...(options.quota ? { quota: options.quota } : {}),
+  });
+}
+
+/**
+ * Makes this process the one that writes `file`, for as long as the returned handle is open: a
+ * file beside it (`<file>-owner`, a SQLite database of its own) locked exclusively. A second
+ * coordinator on the same data directory fails here, before it touches anything: the store keeps
+ * state in memory (fresh tasks, grants not written yet) that is true only with one writer, and
+ * its start repairs what a killed previous process left. The lock goes with the process, however
+ * it ends (the operating system releases it); other readers of `file` itself are not stopped.
+ */
+function ownDatabase(file: string): Database.Database {
+  const owner = new Database(`${file}-owner`);
+  try {
+    owner.pragma('busy_timeout = 0');
+    owner.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock, which exclusive locking mode keeps until close.
+    owner.exec('create table if not exists owner (pid integer not null); delete from owner;');
+    owner.prepare('insert into owner (pid) values (?)').run(process.pid);
+    return owner;
+  } catch (error) {
+    owner.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(`another process has the SQLite database ${file} open (one coordinator per data directory)`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /**
