@@ -166,7 +166,7 @@ const UNBRACKETED = new Set([
   'getVolunteer',
   'claimTasks',
   'answerBatch',
-  // One answer by the one-by-one path, which writes the entries itself when it must (`answers.ts`).
+  // One answer alone, which writes the entries itself when it must (`answers.ts`).
   'completeLease',
   'failLease',
   'close',

@@ -1,5 +1,5 @@
 /**
- * A group commit's results, taken together. Most results of a busy grid end the only live replica
+ * A group commit's results, taken together (or one result alone, `completeAloneIn`). Most results of a busy grid end the only live replica
  * of a task that needs no quorum (r = 1, or adaptive replication's unchecked majority): the task
  * machine then needs that lease, the task row and nothing else. For those, this module reads the
  * leases, the tasks and their volunteers' records in a few statements for the whole batch (a lease

@@ -5,9 +5,9 @@
  * so a claim's read-then-write can never fail half way with SQLITE_BUSY when a second process
  * (a CLI, a backup) touches the same file; `busy_timeout` makes such a process wait its turn.
  * Within this process Kysely's SQLite driver already serialises everything on one connection.
- * Open one store per file per process: better-sqlite3 waits for a lock synchronously, so a second
- * store on the same file in the same process would block the event loop that the first one needs
- * to finish its transaction.
+ * One store per file, in one process: the store keeps state in memory that is true only with one
+ * writer, so a second store on the same file, in this process or another, is refused at open
+ * (`ownDatabase`).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -66,8 +66,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // A previous process killed with grants not written yet left their tasks counted live.
     await releaseLostGrants(db);
   } catch (error) {
-    await db.destroy();
-    owner?.close();
+    try {
+      await db.destroy();
+    } finally {
+      owner?.close();
+    }
     throw error;
   }
   return createKyselyStore(db, SQLITE_CAPABILITIES, {
@@ -93,9 +96,11 @@ function ownDatabase(file: string): Database.Database {
   try {
     owner.pragma('busy_timeout = 0');
     owner.pragma('locking_mode = EXCLUSIVE');
-    // The first write takes the exclusive lock, which exclusive locking mode keeps until close.
-    owner.exec('create table if not exists owner (pid integer not null); delete from owner;');
+    // The exclusive lock taken at once (not a read's shared lock first, which two processes
+    // starting together would each hold, refusing each other), and kept until close.
+    owner.exec('begin exclusive; create table if not exists owner (pid integer not null); delete from owner;');
     owner.prepare('insert into owner (pid) values (?)').run(process.pid);
+    owner.exec('commit');
     return owner;
   } catch (error) {
     owner.close();
