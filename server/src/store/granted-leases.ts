@@ -1,9 +1,9 @@
 /**
  * Leases a claim just granted whose rows are not written yet, with their task's view, on a store
  * with one writer (SQLite): leases of fresh tasks that want one replica (r = 1, or a trusted
- * volunteer's single replica under adaptive replication). Most such leases end soon by a lone result (`lone-results.ts`), which
- * then writes the lease's row once, ended, instead of inserting it at the grant and updating it
- * at the result, and reads neither the lease nor its task.
+ * volunteer's single replica under adaptive replication). Most such leases end soon by a lone
+ * result (`lone-results.ts`), which then writes the lease's row once, ended, instead of inserting
+ * it at the grant and updating it at the result, and reads neither the lease nor its task.
  *
  * These entries are the only record of their leases, so nothing may miss them:
  * - The claim's own reads of leases (a volunteer's held leases, each job's live ones) add them.
