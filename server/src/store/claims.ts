@@ -4,8 +4,8 @@
  * volunteer's record and held leases, then `planClaim` (fair share, replication, deadlines) from
  * the candidate jobs and tasks. This module only reads their inputs, in as few statements as it
  * can, and writes their outcome: one update per group of tasks that end alike and one multi-row
- * insert of leases, except those of fresh tasks at r = 1, kept unwritten for their lone result
- * (`granted-leases.ts`).
+ * insert of leases, except those of fresh tasks that want one replica, kept unwritten for their
+ * lone result (`granted-leases.ts`).
  *
  * Statements per claim: 2 to 3 reads before the allowance (record, held leases, and the answers
  * awaiting a verdict only for a struck volunteer); then jobs with work (plus their live leases

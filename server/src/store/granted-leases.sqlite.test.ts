@@ -4,31 +4,12 @@
  * grants first), its result is fenced exactly as the database says; after a rolled-back claim, a
  * lease that never existed accepts nothing. (What the file holds: `lease-rows.sqlite.test.ts`.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from './sqlite.ts';
+import { describe, expect, it } from 'vitest';
+import { sqliteStoresWithJob } from './sqlite-testing.ts';
 import type { BatchOp, BatchResult, ClaimRequest, Store } from './store.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function storeWithJob(): Promise<Store> {
-  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-granted-'));
-  dirs.push(dir);
-  const store = await openSqliteStore({ file: join(dir, 'coordinator.sqlite'), quota: { initial: 8, max: 64 } });
-  const hash = 'd'.repeat(64);
-  await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 1 });
-  await store.createSite({ siteKey: 'site', name: 'site', origins: ['http://localhost:1'], createdAt: 1 });
-  await store.createJob({
-    id: 'job', moduleHash: hash, redundancy: 1, quorum: 1, deadlineMs: 10_000, maxAttempts: 3, priority: 1, createdAt: 1,
-    inputs: Array.from({ length: 20 }, (_, i) => new Uint8Array([i])),
-  });
-  return store;
-}
+const openStoreWithJob = sqliteStoresWithJob();
+const storeWithJob = async (): Promise<Store> => (await openStoreWithJob({ tasks: 20, deadlineMs: 10_000, quota: { initial: 8, max: 64 } })).store;
 
 const claim = (volunteer: string, leaseId: string): ClaimRequest => ({
   volunteerId: volunteer,

@@ -6,35 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from './sqlite.ts';
+import { sqliteStoresWithJob } from './sqlite-testing.ts';
 import type { BatchOp, BatchResult, ClaimRequest, Store } from './store.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
+const openStoreWithJob = sqliteStoresWithJob();
 /** A store on a new file with one job of 4 tasks at r = 1; `file` to read it back. */
-async function storeWithJob(): Promise<{ store: Store; file: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'sparecycles-lease-rows-'));
-  dirs.push(dir);
-  const file = join(dir, 'coordinator.sqlite');
-  const store = await openSqliteStore({ file });
-  const hash = 'e'.repeat(64);
-  await store.saveModule({ hash, abi: 'bytes', size: 1, bytes: new Uint8Array([1]), createdAt: 1 });
-  await store.createSite({ siteKey: 'site', name: 'site', origins: ['http://localhost:1'], createdAt: 1 });
-  await store.createJob({
-    id: 'job', moduleHash: hash, redundancy: 1, quorum: 1, deadlineMs: 60_000, maxAttempts: 3, priority: 1, createdAt: 1,
-    inputs: Array.from({ length: 4 }, (_, i) => new Uint8Array([i])),
-  });
-  return { store, file };
-}
+const storeWithJob = (): Promise<{ store: Store; file: string }> => openStoreWithJob({ tasks: 4, deadlineMs: 60_000 });
 
 const claim = (volunteerId: string, leaseId: string): ClaimRequest => ({
   volunteerId,

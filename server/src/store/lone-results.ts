@@ -1,7 +1,8 @@
 /**
- * A group commit's results, taken together (or one result alone, `completeAloneIn`). Most results of a busy grid end the only live replica
- * of a task that needs no quorum (r = 1, or adaptive replication's unchecked majority): the task
- * machine then needs that lease, the task row and nothing else. For those, this module reads the
+ * A group commit's results, taken together (or one result alone, `completeAloneIn`). Most results
+ * of a busy grid end the only live replica of a task that needs no quorum (r = 1, or adaptive
+ * replication's unchecked majority): the task machine then needs that lease, the task row and
+ * nothing else. For those, this module reads the
  * leases, the tasks and their volunteers' records in a few statements for the whole batch (a lease
  * granted and not written yet, `granted-leases.ts`, comes from memory with its task's view), asks
  * the machine (`decide`) about each, and writes each lease (an unwritten one inserted whole,

@@ -41,13 +41,17 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
   const owner = options.file === ':memory:' ? undefined : ownDatabase(options.file);
-  let database: Database.Database;
   try {
-    database = new Database(options.file);
+    return await openOwned(options, () => owner?.close());
   } catch (error) {
     owner?.close();
     throw error;
   }
+}
+
+/** `openSqliteStore` once this process owns the file; `release` gives it up when the store closes. */
+async function openOwned(options: SqliteStoreOptions, release: () => void): Promise<Store> {
+  const database = new Database(options.file);
   try {
     database.pragma('journal_mode = WAL');
     database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -55,7 +59,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   } catch (error) {
     database.close();
-    owner?.close();
     throw error;
   }
   const cached = withStatementCache(database, STATEMENT_CACHE_SIZE);
@@ -66,21 +69,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // A previous process killed with grants not written yet left their tasks counted live.
     await releaseLostGrants(db);
   } catch (error) {
-    try {
-      await db.destroy();
-    } finally {
-      owner?.close();
-    }
+    await db.destroy();
     throw error;
   }
-  return createKyselyStore(db, SQLITE_CAPABILITIES, {
-    sqlite: cached,
-    transactionListeners,
-    onClose: () => {
-      owner?.close();
-    },
-    ...(options.quota ? { quota: options.quota } : {}),
-  });
+  return createKyselyStore(db, SQLITE_CAPABILITIES, { sqlite: cached, transactionListeners, onClose: release, ...(options.quota ? { quota: options.quota } : {}) });
 }
 
 /**
